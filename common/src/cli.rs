@@ -1,0 +1,161 @@
+//! The frame around every tool's `run`: the one place that prints
+//! `tool: error: ...`, turns errors into exit codes, and applies the
+//! broken-pipe policy. Keeping it here means six tools cannot drift apart in
+//! how they fail.
+//!
+//! Broken pipe policy: when stdout is closed early (`tool | head -1`) the tool
+//! stops at its next write and exits 0 without a word, as ripgrep does. Rust
+//! ignores SIGPIPE, so the write returns `BrokenPipe` and the tool gets to
+//! clean up its children first; nothing ever prints through `println!`, which
+//! would panic on a closed pipe.
+
+use std::fmt;
+use std::io::{self, ErrorKind, Write};
+use std::process::ExitCode;
+
+/// A failure that ends the tool: the exit code and the one line to print.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub code: u8,
+    /// Empty for failures that were already reported or need no words
+    /// (`--help` printed, a broken pipe).
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(code: impl Into<u8>, message: impl fmt::Display) -> Self {
+        Failure {
+            code: code.into(),
+            message: message.to_string(),
+        }
+    }
+
+    /// Ends the tool with `code` and prints nothing.
+    pub fn quiet(code: impl Into<u8>) -> Self {
+        Failure {
+            code: code.into(),
+            message: String::new(),
+        }
+    }
+
+    /// An I/O error with what was being done. A broken pipe becomes the quiet
+    /// success of the broken-pipe policy.
+    pub fn io(code: impl Into<u8>, doing: impl fmt::Display, err: &io::Error) -> Self {
+        if err.kind() == ErrorKind::BrokenPipe {
+            return Failure::quiet(crate::exit::SUCCESS);
+        }
+        Failure::new(code, format!("{doing} ({err})"))
+    }
+}
+
+/// Parses the command line. `--help` and `--version` print to stdout and end
+/// the tool with 0; any other clap error becomes one line and `usage_code`.
+pub fn parse_args<P: clap::Parser>(usage_code: impl Into<u8>) -> Result<P, Failure> {
+    P::try_parse().map_err(|err| clap_failure(err, usage_code.into()))
+}
+
+fn clap_failure(err: clap::Error, usage_code: u8) -> Failure {
+    use clap::error::ErrorKind as Kind;
+    match err.kind() {
+        Kind::DisplayHelp | Kind::DisplayVersion => {
+            let text = err.render().to_string();
+            let mut stdout = io::stdout().lock();
+            let _ = stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush());
+            Failure::quiet(crate::exit::SUCCESS)
+        }
+        _ => Failure::new(usage_code, one_line(&err.render().to_string())),
+    }
+}
+
+/// clap's first paragraph (before the usage and tips), folded onto one line,
+/// plus a pointer to `--help`.
+fn one_line(rendered: &str) -> String {
+    let text = rendered.trim_start();
+    let text = text.strip_prefix("error: ").unwrap_or(text);
+    let first_paragraph = text.split("\n\n").next().unwrap_or(text);
+    let folded: Vec<&str> = first_paragraph.split_whitespace().collect();
+    format!("{} (see --help)", folded.join(" "))
+}
+
+/// Runs `run` and turns its outcome into the process exit code. Prints a
+/// failure as `tool: error: message` on stderr; writes to stderr never panic
+/// and are dropped if stderr itself is gone.
+pub fn main_with(tool: &str, run: impl FnOnce() -> Result<u8, Failure>) -> ExitCode {
+    let code = match run() {
+        Ok(code) => code,
+        Err(failure) => {
+            if !failure.message.is_empty() {
+                let _ = writeln!(io::stderr(), "{tool}: error: {}", failure.message);
+            }
+            failure.code
+        }
+    };
+    match io::stdout().flush() {
+        Err(err) if err.kind() != ErrorKind::BrokenPipe => {
+            let _ = writeln!(io::stderr(), "{tool}: error: writing output ({err})");
+            ExitCode::from(code.max(crate::exit::FAILURE))
+        }
+        _ => ExitCode::from(code),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    #[command(name = "demo")]
+    struct Demo {
+        #[arg(long, value_parser = crate::time::parse_duration)]
+        timeout: Option<std::time::Duration>,
+        #[arg(required = true)]
+        command: Vec<String>,
+    }
+
+    fn failure_for(args: &[&str]) -> Failure {
+        let err = Demo::try_parse_from(args).unwrap_err();
+        clap_failure(err, 125)
+    }
+
+    #[test]
+    fn clap_errors_fold_to_one_line_naming_the_problem() {
+        let bad_value = failure_for(&["demo", "--timeout", "5x", "cmd"]);
+        assert_eq!(bad_value.code, 125);
+        assert!(!bad_value.message.contains('\n'), "{}", bad_value.message);
+        assert!(bad_value.message.contains("'5x'"), "{}", bad_value.message);
+        assert!(bad_value.message.ends_with("(see --help)"));
+
+        let unknown = failure_for(&["demo", "--frobnicate", "cmd"]);
+        assert!(
+            unknown.message.contains("--frobnicate"),
+            "{}",
+            unknown.message
+        );
+        assert!(!unknown.message.contains('\n'));
+
+        let missing = failure_for(&["demo"]);
+        assert!(missing.message.contains("<COMMAND>"), "{}", missing.message);
+        assert!(!missing.message.contains("Usage"), "{}", missing.message);
+    }
+
+    #[test]
+    fn broken_pipe_is_a_quiet_success() {
+        let err = io::Error::from(ErrorKind::BrokenPipe);
+        assert_eq!(Failure::io(1, "writing", &err), Failure::quiet(0));
+        let other = Failure::io(1, "writing results", &io::Error::from(ErrorKind::NotFound));
+        assert_eq!(other.code, 1);
+        assert!(other.message.starts_with("writing results ("));
+    }
+
+    #[test]
+    fn main_with_returns_the_code() {
+        assert_eq!(main_with("demo", || Ok(3)), ExitCode::from(3));
+        assert_eq!(
+            main_with("demo", || Err(Failure::new(2u8, "bad"))),
+            ExitCode::from(2)
+        );
+    }
+}

@@ -1,0 +1,13 @@
+//! What two or more prockit tools share, and nothing else: IPC framing, a
+//! clock and duration syntax, the exit-code table, process groups, signal
+//! handling and the `main` frame that prints errors the same way everywhere.
+//!
+//! No nix or libc type appears in this crate's public API, so upgrading either
+//! never ripples into the tools.
+
+pub mod cli;
+pub mod exit;
+pub mod ipc;
+pub mod proc;
+pub mod signal;
+pub mod time;

@@ -1,0 +1,222 @@
+//! Children in process groups: start a command as the leader of a new group
+//! (so a timeout or Ctrl-C can reach its grandchildren too), signal the group,
+//! wait for a child with its resource usage, and reap what is left.
+//!
+//! Groups are set with `CommandExt::process_group`, never with a `pre_exec`
+//! closure: `pre_exec` forces std onto fork+exec, while `process_group` keeps
+//! the posix_spawn (vfork) fast path that makes spawning cheap.
+
+use std::io;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command};
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::sys::signal::{Signal as NixSignal, kill, killpg};
+use nix::unistd::Pid;
+
+use crate::exit::ChildExit;
+use crate::signal::Signal;
+
+/// Spawns `command` as the leader of a new process group whose id is the
+/// child's pid.
+pub fn spawn_in_new_group(command: &mut Command) -> io::Result<Child> {
+    command.process_group(0).spawn()
+}
+
+fn nix_signal(signal: Signal) -> io::Result<NixSignal> {
+    NixSignal::try_from(signal.number()).map_err(io::Error::from)
+}
+
+fn pid_of(pid: u32) -> io::Result<Pid> {
+    i32::try_from(pid)
+        .map(Pid::from_raw)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "pid out of range"))
+}
+
+/// Sends `signal` to every process of group `pgid`. Returns false when the
+/// group has no member left (not an error: it ended on its own).
+pub fn signal_group(pgid: u32, signal: Signal) -> io::Result<bool> {
+    match killpg(pid_of(pgid)?, nix_signal(signal)?) {
+        Ok(()) => Ok(true),
+        Err(Errno::ESRCH) => Ok(false),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Sends `signal` to one process. Returns false when it no longer exists.
+pub fn signal_process(pid: u32, signal: Signal) -> io::Result<bool> {
+    match kill(pid_of(pid)?, nix_signal(signal)?) {
+        Ok(()) => Ok(true),
+        Err(Errno::ESRCH) => Ok(false),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Whether any process (zombies included) is still in group `pgid`.
+pub fn group_exists(pgid: u32) -> bool {
+    match pid_of(pgid) {
+        Ok(pgid) => !matches!(killpg(pgid, None), Err(Errno::ESRCH)),
+        Err(_) => false,
+    }
+}
+
+/// Resource usage of a waited-for child and its own waited-for descendants.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rusage {
+    pub user: Duration,
+    pub system: Duration,
+    pub max_rss_kib: u64,
+    pub minor_faults: u64,
+    pub major_faults: u64,
+    pub voluntary_switches: u64,
+    pub involuntary_switches: u64,
+}
+
+fn timeval(tv: libc::timeval) -> Duration {
+    let secs = u64::try_from(tv.tv_sec).unwrap_or(0);
+    let micros = u32::try_from(tv.tv_usec).unwrap_or(0);
+    Duration::from_secs(secs) + Duration::from_micros(u64::from(micros))
+}
+
+fn count(value: libc::c_long) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+/// Waits for child `pid` with wait4, which also returns its resource usage.
+/// With `block` false it returns `Ok(None)` while the child still runs.
+pub fn wait_child(pid: u32, block: bool) -> io::Result<Option<(ChildExit, Rusage)>> {
+    let pid = pid_of(pid)?.as_raw();
+    let flags = if block { 0 } else { libc::WNOHANG };
+    let mut status: libc::c_int = 0;
+    // SAFETY: all-zero bytes are a valid `rusage` (plain integers).
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: both pointers are to live locals of the right types.
+        let rc = unsafe { libc::wait4(pid, &mut status, flags, &mut usage) };
+        match rc {
+            0 => return Ok(None),
+            -1 if Errno::last() == Errno::EINTR => continue,
+            -1 => return Err(io::Error::last_os_error()),
+            _ => break,
+        }
+    }
+    let rusage = Rusage {
+        user: timeval(usage.ru_utime),
+        system: timeval(usage.ru_stime),
+        max_rss_kib: count(usage.ru_maxrss),
+        minor_faults: count(usage.ru_minflt),
+        major_faults: count(usage.ru_majflt),
+        voluntary_switches: count(usage.ru_nvcsw),
+        involuntary_switches: count(usage.ru_nivcsw),
+    };
+    Ok(Some((ChildExit::from_raw(status), rusage)))
+}
+
+/// Reaps every child that has already ended, without waiting; returns how
+/// many. A subreaper calls it for the orphans it adopted. Call it only when
+/// no child whose status matters is still unreaped.
+pub fn reap_exited_children() -> usize {
+    let mut reaped = 0;
+    loop {
+        let mut status: libc::c_int = 0;
+        // SAFETY: `status` is a live local.
+        let rc = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+        if rc > 0 {
+            reaped += 1;
+        } else if rc == -1 && Errno::last() == Errno::EINTR {
+            continue;
+        } else {
+            return reaped;
+        }
+    }
+}
+
+/// Makes this process the reaper of its orphaned descendants (Linux
+/// PR_SET_CHILD_SUBREAPER), so a command's background processes become our
+/// children when their parent dies and can be waited for and killed.
+pub fn become_subreaper() -> io::Result<()> {
+    // SAFETY: prctl with PR_SET_CHILD_SUBREAPER takes a plain integer.
+    let rc = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::Instant;
+
+    #[test]
+    fn new_group_is_led_by_the_child() {
+        let mut child = spawn_in_new_group(Command::new("sleep").arg("10")).unwrap();
+        let pid = child.id();
+        let pgid = nix::unistd::getpgid(Some(Pid::from_raw(pid as i32))).unwrap();
+        assert_eq!(pgid.as_raw() as u32, pid);
+        assert!(group_exists(pid));
+        assert!(signal_group(pid, Signal::KILL).unwrap());
+        let (exit, _) = wait_child(pid, true).unwrap().unwrap();
+        assert_eq!(exit.signal(), Some(libc::SIGKILL));
+        assert!(!group_exists(pid));
+        assert!(!signal_group(pid, Signal::TERM).unwrap());
+        let _ = child.try_wait();
+    }
+
+    #[test]
+    fn signalling_the_group_reaches_grandchildren() {
+        let mut child = spawn_in_new_group(
+            Command::new("sh")
+                .args(["-c", "sleep 100 & echo $!; wait"])
+                .stdout(Stdio::piped()),
+        )
+        .unwrap();
+        let pid = child.id();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let grandchild: u32 = line.trim().parse().unwrap();
+        assert!(signal_group(pid, Signal::TERM).unwrap());
+        let (exit, _) = wait_child(pid, true).unwrap().unwrap();
+        assert!(!exit.success());
+        // The grandchild is not ours to reap; its TERM is delivered before
+        // kill returns, so it is at most a zombie by now, never running.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let state = std::fs::read_to_string(format!("/proc/{grandchild}/stat"))
+                .map(|stat| stat.rsplit(')').next().unwrap_or("").trim().chars().next())
+                .unwrap_or(None);
+            if matches!(state, None | Some('Z')) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "grandchild {grandchild} still running"
+            );
+            std::thread::yield_now();
+        }
+    }
+
+    #[test]
+    fn wait_child_reports_status_and_usage() {
+        let child = Command::new("sh").args(["-c", "exit 7"]).spawn().unwrap();
+        let (exit, usage) = wait_child(child.id(), true).unwrap().unwrap();
+        assert_eq!(exit, ChildExit::Exited(7));
+        assert!(usage.max_rss_kib > 0);
+        assert!(wait_child(child.id(), false).is_err(), "already reaped");
+    }
+
+    #[test]
+    fn wait_child_without_blocking_sees_a_running_child() {
+        let mut child = Command::new("sleep").arg("10").spawn().unwrap();
+        assert_eq!(wait_child(child.id(), false).unwrap(), None);
+        assert!(signal_process(child.id(), Signal::KILL).unwrap());
+        assert!(wait_child(child.id(), true).unwrap().is_some());
+        let _ = child.try_wait();
+    }
+}
