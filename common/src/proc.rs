@@ -83,11 +83,34 @@ fn count(value: libc::c_long) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }
 
+/// What a non-blocking look at a child found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChildState {
+    Running,
+    /// Stopped by this signal (Ctrl-Z, SIGSTOP, or SIGTTIN from reading a
+    /// terminal it does not own).
+    Stopped(Signal),
+    Exited(ChildExit, Rusage),
+}
+
 /// Waits for child `pid` with wait4, which also returns its resource usage.
 /// With `block` false it returns `Ok(None)` while the child still runs.
 pub fn wait_child(pid: u32, block: bool) -> io::Result<Option<(ChildExit, Rusage)>> {
-    let pid = pid_of(pid)?.as_raw();
     let flags = if block { 0 } else { libc::WNOHANG };
+    Ok(match wait4(pid, flags)? {
+        ChildState::Exited(exit, usage) => Some((exit, usage)),
+        ChildState::Running | ChildState::Stopped(_) => None,
+    })
+}
+
+/// Looks at child `pid` without waiting, reporting stops too, so a
+/// supervisor that shares a terminal with it can do job control.
+pub fn poll_child(pid: u32) -> io::Result<ChildState> {
+    wait4(pid, libc::WNOHANG | libc::WUNTRACED)
+}
+
+fn wait4(pid: u32, flags: libc::c_int) -> io::Result<ChildState> {
+    let pid = pid_of(pid)?.as_raw();
     let mut status: libc::c_int = 0;
     // SAFETY: all-zero bytes are a valid `rusage` (plain integers).
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -95,11 +118,15 @@ pub fn wait_child(pid: u32, block: bool) -> io::Result<Option<(ChildExit, Rusage
         // SAFETY: both pointers are to live locals of the right types.
         let rc = unsafe { libc::wait4(pid, &mut status, flags, &mut usage) };
         match rc {
-            0 => return Ok(None),
+            0 => return Ok(ChildState::Running),
             -1 if Errno::last() == Errno::EINTR => continue,
             -1 => return Err(io::Error::last_os_error()),
             _ => break,
         }
+    }
+    if libc::WIFSTOPPED(status) {
+        let signal = Signal::from_number(libc::WSTOPSIG(status)).unwrap_or(Signal::STOP);
+        return Ok(ChildState::Stopped(signal));
     }
     let rusage = Rusage {
         user: timeval(usage.ru_utime),
@@ -110,7 +137,7 @@ pub fn wait_child(pid: u32, block: bool) -> io::Result<Option<(ChildExit, Rusage
         voluntary_switches: count(usage.ru_nvcsw),
         involuntary_switches: count(usage.ru_nivcsw),
     };
-    Ok(Some((ChildExit::from_raw(status), rusage)))
+    Ok(ChildState::Exited(ChildExit::from_raw(status), rusage))
 }
 
 /// Reaps every child that has already ended, without waiting; returns how
@@ -130,6 +157,12 @@ pub fn reap_exited_children() -> usize {
             return reaped;
         }
     }
+}
+
+/// Stops this process (SIGSTOP) until something sends it SIGCONT, the way a
+/// job stops at Ctrl-Z; returns once continued.
+pub fn stop_self() -> io::Result<()> {
+    nix::sys::signal::raise(NixSignal::SIGSTOP).map_err(io::Error::from)
 }
 
 /// Makes this process the reaper of its orphaned descendants (Linux
@@ -168,6 +201,10 @@ mod tests {
     }
 
     #[test]
+    #[allow(
+        clippy::zombie_processes,
+        reason = "reaped by wait_child, which std cannot see"
+    )]
     fn signalling_the_group_reaches_grandchildren() {
         let mut child = spawn_in_new_group(
             Command::new("sh")
@@ -203,12 +240,33 @@ mod tests {
     }
 
     #[test]
+    #[allow(
+        clippy::zombie_processes,
+        reason = "reaped by wait_child, which std cannot see"
+    )]
     fn wait_child_reports_status_and_usage() {
         let child = Command::new("sh").args(["-c", "exit 7"]).spawn().unwrap();
         let (exit, usage) = wait_child(child.id(), true).unwrap().unwrap();
         assert_eq!(exit, ChildExit::Exited(7));
         assert!(usage.max_rss_kib > 0);
         assert!(wait_child(child.id(), false).is_err(), "already reaped");
+    }
+
+    #[test]
+    fn poll_child_reports_a_stop() {
+        let mut child = Command::new("sleep").arg("10").spawn().unwrap();
+        assert!(signal_process(child.id(), Signal::STOP).unwrap());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let state = loop {
+            match poll_child(child.id()).unwrap() {
+                ChildState::Running if Instant::now() < deadline => std::thread::yield_now(),
+                other => break other,
+            }
+        };
+        assert_eq!(state, ChildState::Stopped(Signal::STOP));
+        assert!(signal_process(child.id(), Signal::KILL).unwrap());
+        assert!(wait_child(child.id(), true).unwrap().is_some());
+        let _ = child.try_wait();
     }
 
     #[test]

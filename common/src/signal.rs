@@ -1,8 +1,6 @@
 //! Signals as the tools handle them: by name (`TERM`, `SIGTERM`, `15`), and
-//! synchronously. A tool blocks the signals it cares about before it starts
-//! any thread or child, then reads them from a descriptor that a poll loop can
-//! wait on together with its pipes and deadlines. No async handler runs, so
-//! nothing is restricted to async-signal-safe code. After cleaning up, a tool
+//! as events a poll loop reads from a descriptor (`SignalWatcher`), so the
+//! tool reacts in its normal code, not in a handler. After cleaning up, a tool
 //! that should die of the signal it got calls `reraise`, so its parent (a
 //! shell, `set -e`, a supervisor) sees a real signal death.
 
@@ -11,8 +9,7 @@ use std::io::{self, Write};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Duration;
 
-use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal as NixSignal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::signal::{SigHandler, SigSet, Signal as NixSignal};
 
 /// A signal number known to this machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -64,6 +61,10 @@ impl Signal {
     pub const TERM: Signal = Signal(libc::SIGTERM);
     pub const CHLD: Signal = Signal(libc::SIGCHLD);
     pub const CONT: Signal = Signal(libc::SIGCONT);
+    pub const STOP: Signal = Signal(libc::SIGSTOP);
+    pub const TSTP: Signal = Signal(libc::SIGTSTP);
+    pub const TTIN: Signal = Signal(libc::SIGTTIN);
+    pub const TTOU: Signal = Signal(libc::SIGTTOU);
 
     /// Accepts `TERM`, `SIGTERM`, `term`, `sigterm` and `15`.
     pub fn parse(text: &str) -> Result<Signal, UnknownSignal> {
@@ -131,82 +132,141 @@ impl std::error::Error for UnknownSignal {}
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Received {
     pub signal: Signal,
-    /// Who sent it: a pid for kill(2), 0 for the kernel (terminal keys,
-    /// SIGCHLD, SIGPIPE).
-    pub sender_pid: u32,
     /// True when the terminal driver or the kernel raised it rather than a
-    /// process; a tool sharing a terminal with its child skips forwarding
-    /// those, because the child got the same signal from the terminal.
+    /// process calling kill(2); a tool sharing a terminal with its child
+    /// skips forwarding those, because the child got the same signal from
+    /// the terminal.
     pub from_kernel: bool,
 }
 
-/// The signals of a set, blocked for normal delivery and read from a
-/// descriptor instead. Create it in the main thread before starting any thread
-/// (threads inherit the mask) or child (std clears the mask in children, so
-/// commands still get default signal behaviour). Dropping it unblocks them:
-/// whatever is still pending is then delivered normally.
+/// Bytes one received signal takes in the self-pipe: number, from_kernel.
+const RECORD_LEN: usize = 2;
+
+/// Signals turned into bytes on a pipe (the self-pipe pattern), so a poll
+/// loop can wait for them together with its children's pipes and deadlines.
+///
+/// Handlers, not a blocked mask plus signalfd: std's `Command` does not clear
+/// the signal mask in the children it spawns, so blocked signals would stay
+/// blocked in every command the tool runs. A handler is reset to the default
+/// action by exec, so commands start with normal signal behaviour.
+///
+/// A signal that was ignored when the tool started (`nohup`, a background job
+/// of a non-interactive shell) is left ignored and not watched: commands
+/// inherit that, as they would from a shell.
 #[derive(Debug)]
 pub struct SignalWatcher {
-    fd: SignalFd,
-    previous_mask: SigSet,
+    reader: crate::ipc::PipeReader,
+    /// Kept open for the handlers, which write to its raw descriptor.
+    _writer: crate::ipc::PipeWriter,
+    registered: Vec<(Signal, signal_hook_registry::SigId)>,
+}
+
+/// Whether `signal` is ignored (SIG_IGN) right now.
+fn is_ignored(signal: Signal) -> io::Result<bool> {
+    // SAFETY: a null new action only reads the current one into `old`, a
+    // zeroed (valid) sigaction owned by this frame.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::sigaction(signal.0, std::ptr::null(), &mut old) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(old.sa_sigaction == libc::SIG_IGN)
 }
 
 impl SignalWatcher {
+    /// Watches `signals`, except those ignored at start (see the type's doc).
     pub fn new(signals: &[Signal]) -> io::Result<Self> {
-        let mut set = SigSet::empty();
-        for signal in signals {
-            set.add(signal.to_nix()?);
+        let (reader, writer) = crate::ipc::pipe()?;
+        crate::ipc::set_nonblocking(&reader, true)?;
+        crate::ipc::set_nonblocking(&writer, true)?;
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&writer);
+        let mut watcher = SignalWatcher {
+            reader,
+            _writer: writer,
+            registered: Vec::new(),
+        };
+        for &signal in signals {
+            if is_ignored(signal)? {
+                continue;
+            }
+            let number = u8::try_from(signal.0).unwrap_or(0);
+            let action = move |info: &libc::siginfo_t| {
+                let record = [number, u8::from(info.si_code == libc::SI_KERNEL)];
+                // SAFETY: errno access and write(2) are async-signal-safe; the
+                // descriptor outlives the registration (see Drop). errno is
+                // restored so the interrupted code never sees ours. A full
+                // pipe drops the record: thousands are already queued.
+                unsafe {
+                    let errno = *libc::__errno_location();
+                    libc::write(fd, record.as_ptr().cast(), RECORD_LEN);
+                    *libc::__errno_location() = errno;
+                }
+            };
+            // SAFETY: the action only does async-signal-safe work (above),
+            // and the signals a registry refuses (KILL, STOP, SEGV, ...)
+            // make it return an error, not misbehave.
+            let id = unsafe { signal_hook_registry::register_sigaction(signal.0, action) }?;
+            watcher.registered.push((signal, id));
         }
-        let mut previous_mask = SigSet::empty();
-        nix::sys::signal::pthread_sigmask(
-            SigmaskHow::SIG_BLOCK,
-            Some(&set),
-            Some(&mut previous_mask),
-        )?;
-        let fd = SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
-        Ok(SignalWatcher { fd, previous_mask })
+        Ok(watcher)
+    }
+
+    /// Whether `signal` is watched (not ignored at start).
+    pub fn watches(&self, signal: Signal) -> bool {
+        self.registered.iter().any(|(s, _)| *s == signal)
     }
 
     /// The next pending signal, if any, without waiting.
     pub fn try_next(&self) -> io::Result<Option<Received>> {
-        let Some(info) = self.fd.read_signal()? else {
-            return Ok(None);
-        };
-        let number = i32::try_from(info.ssi_signo).unwrap_or(0);
-        Ok(Signal::from_number(number).map(|signal| Received {
-            signal,
-            sender_pid: info.ssi_pid,
-            from_kernel: info.ssi_code == libc::SI_KERNEL,
-        }))
+        use std::io::Read;
+        let mut record = [0u8; RECORD_LEN];
+        loop {
+            match (&self.reader).read(&mut record) {
+                // Both bytes come from one write of less than PIPE_BUF, so a
+                // read never sees half a record.
+                Ok(RECORD_LEN) => {
+                    return Ok(
+                        Signal::from_number(i32::from(record[0])).map(|signal| Received {
+                            signal,
+                            from_kernel: record[1] == 1,
+                        }),
+                    );
+                }
+                Ok(_) => return Ok(None),
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(err),
+            }
+        }
     }
 
     /// Waits for a signal for at most `timeout` (`None`: no limit).
     /// `Ok(None)` means the time ran out first.
     pub fn wait(&self, timeout: Option<Duration>) -> io::Result<Option<Received>> {
-        loop {
-            if let Some(received) = self.try_next()? {
-                return Ok(Some(received));
-            }
-            if !crate::ipc::wait_readable(self.fd.as_fd(), timeout)? {
-                return Ok(None);
-            }
+        if let Some(received) = self.try_next()? {
+            return Ok(Some(received));
         }
+        if crate::ipc::wait_readable(self.reader.as_fd(), timeout)? {
+            return self.try_next();
+        }
+        Ok(None)
     }
 }
 
 impl AsFd for SignalWatcher {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
+        self.reader.as_fd()
     }
 }
 
 impl Drop for SignalWatcher {
     fn drop(&mut self) {
-        let _ = nix::sys::signal::pthread_sigmask(
-            SigmaskHow::SIG_SETMASK,
-            Some(&self.previous_mask),
-            None,
-        );
+        for (signal, id) in self.registered.drain(..) {
+            signal_hook_registry::unregister(id);
+            // The registry keeps its own handler installed; put the default
+            // back so the signal acts normally again.
+            let _ = reset_to_default(&[signal]);
+        }
     }
 }
 
@@ -282,20 +342,39 @@ mod tests {
             assert!(status.success(), "{status:?}");
             return;
         }
-        let watcher = SignalWatcher::new(&[Signal::USR1]).unwrap();
+        // USR2 starts ignored, as under nohup-like parents: it stays ignored.
+        // SAFETY: SIG_IGN runs no code.
+        unsafe { nix::sys::signal::signal(NixSignal::SIGUSR2, SigHandler::SigIgn) }.unwrap();
+        let watcher = SignalWatcher::new(&[Signal::USR1, Signal::USR2]).unwrap();
+        assert!(watcher.watches(Signal::USR1));
+        assert!(!watcher.watches(Signal::USR2));
+        assert!(is_ignored(Signal::USR2).unwrap());
         let started = Instant::now();
         assert_eq!(watcher.wait(Some(Duration::from_millis(30))).unwrap(), None);
         assert!(started.elapsed() >= Duration::from_millis(30));
-        // Aimed at this thread: libtest runs the test off the main thread,
-        // whose mask still lets a process-wide SIGUSR1 kill us.
-        nix::sys::signal::raise(NixSignal::SIGUSR1).unwrap();
+        let me = nix::unistd::Pid::this();
+        nix::sys::signal::kill(me, NixSignal::SIGUSR1).unwrap();
+        nix::sys::signal::kill(me, NixSignal::SIGUSR2).unwrap();
         let received = watcher
             .wait(Some(Duration::from_secs(10)))
             .unwrap()
             .unwrap();
         assert_eq!(received.signal, Signal::USR1);
-        assert_eq!(received.sender_pid, std::process::id());
-        assert!(!received.from_kernel);
+        assert!(!received.from_kernel, "kill(2) is not the kernel");
+        assert_eq!(
+            watcher.try_next().unwrap(),
+            None,
+            "USR2 was ignored, not queued"
+        );
+        // Children spawned meanwhile start with no signal blocked.
+        let out = Command::new("grep")
+            .args(["-E", "^SigBlk", "/proc/self/status"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains("SigBlk:\t0000000000000000"), "{text}");
+        drop(watcher);
+        assert!(!is_ignored(Signal::USR1).unwrap());
     }
 
     #[test]

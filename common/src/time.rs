@@ -50,11 +50,7 @@ pub struct DurationError {
 
 impl fmt::Display for DurationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid duration '{}': {} (examples: 250ms, 1.5s, 2m, 1h; a bare number is seconds)",
-            self.input, self.reason
-        )
+        write!(f, "invalid duration '{}': {}", self.input, self.reason)
     }
 }
 
@@ -98,7 +94,9 @@ pub fn parse_duration(input: &str) -> Result<Duration, DurationError> {
             .iter()
             .find(|(name, _)| *name == unit)
             .map(|(_, nanos)| *nanos)
-            .ok_or_else(|| fail("unknown unit (use ns, us, ms, s, m, h or d)"))?
+            .ok_or_else(|| {
+                fail("unknown unit (use ns, us, ms, s, m, h or d; a bare number is seconds)")
+            })?
     };
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
     if whole.is_empty() && fraction.is_empty() {

@@ -1,1 +1,6 @@
-//! placeholder
+//! The one integration-test binary: every tool is run as a real process, the
+//! way users and scripts run it. One binary links once and shares `support`.
+
+mod pipelines;
+mod subproc;
+mod support;

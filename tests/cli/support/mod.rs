@@ -1,0 +1,141 @@
+//! Helpers every tool's tests share: the built binaries, bounded waits on real
+//! children, and process checks. Every child gets a timeout, so a hang is a
+//! failed test, never a stuck CI run.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// The longest any single tool run in the tests may take.
+pub const CHILD_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Path of a binary of this package, built by `cargo test`.
+pub fn bin_path(name: &str) -> std::path::PathBuf {
+    match name {
+        "subproc" => env!("CARGO_BIN_EXE_subproc").into(),
+        other => panic!("no binary named {other} in this package"),
+    }
+}
+
+/// An assert_cmd command for a tool, with the suite's timeout.
+pub fn tool(name: &str) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::new(bin_path(name));
+    cmd.timeout(CHILD_TIMEOUT);
+    cmd
+}
+
+/// Runs a shell pipeline with `$SUBPROC` (and friends) pointing at the built
+/// binaries, so tests read like what users type.
+pub fn pipeline(script: &str) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::new("sh");
+    cmd.args(["-c", script])
+        .env("SUBPROC", bin_path("subproc"))
+        .timeout(CHILD_TIMEOUT);
+    cmd
+}
+
+/// A tool started in the background, for tests that signal it while it runs.
+/// Dropping it kills and reaps it, so a failed test leaves nothing behind.
+pub struct Running {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Running {
+    pub fn start(name: &str, args: &[&str]) -> Running {
+        let mut child = Command::new(bin_path(name))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("tool starts");
+        let lines = read_lines_in_background(child.stdout.take().expect("piped stdout"));
+        Running { child, lines }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The next stdout line, waiting at most `CHILD_TIMEOUT`.
+    pub fn next_line(&self) -> String {
+        self.lines
+            .recv_timeout(CHILD_TIMEOUT)
+            .expect("the tool printed a line in time")
+    }
+
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: kill(2) with a live child's pid and a valid signal number.
+        let rc = unsafe { libc::kill(self.child.id() as i32, signal) };
+        assert_eq!(rc, 0, "kill failed");
+    }
+
+    /// Waits (bounded) for the tool to exit; returns its status, the rest of
+    /// its stdout, and its stderr.
+    pub fn finish(mut self) -> (ExitStatus, String, String) {
+        let status = wait_bounded(&mut self.child, CHILD_TIMEOUT);
+        let mut rest = String::new();
+        while let Ok(line) = self.lines.recv_timeout(CHILD_TIMEOUT) {
+            rest.push_str(&line);
+            rest.push('\n');
+        }
+        let mut stderr = String::new();
+        if let Some(mut err) = self.child.stderr.take() {
+            err.read_to_string(&mut stderr).expect("stderr readable");
+        }
+        (status, rest, stderr)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn read_lines_in_background(stdout: ChildStdout) -> mpsc::Receiver<String> {
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    receiver
+}
+
+/// Waits for `child` at most `limit`; kills it and fails the test past that.
+pub fn wait_bounded(child: &mut Child, limit: Duration) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("child did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Whether a process with this pid exists at all (a zombie counts).
+#[track_caller]
+pub fn pid_exists(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// The stderr lines of a finished assert_cmd run.
+pub fn stderr_lines(output: &std::process::Output) -> Vec<String> {
+    String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
