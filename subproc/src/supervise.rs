@@ -278,11 +278,16 @@ fn forward(cfg: &Config, target: Target, received: Received) -> Option<Signal> {
     // With --foreground the command shares our terminal and our group: the
     // terminal already sent it the same Ctrl-C or Ctrl-\.
     let came_from_terminal = received.from_kernel && cfg.foreground;
+    let terminating = is_terminating(signal);
     if !came_from_terminal {
         // The command may have just exited: then there is nobody to tell.
         let _ = target.send(signal);
+        // A stopped command would not act on it until continued.
+        if terminating {
+            let _ = target.send(Signal::CONT);
+        }
     }
-    is_terminating(signal).then_some(signal)
+    terminating.then_some(signal)
 }
 
 /// After a timeout or a terminating signal the command has exited, but

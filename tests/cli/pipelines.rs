@@ -1,14 +1,21 @@
 //! The tools inside real shell pipelines: transparent data flow, quiet ends
 //! when a reader closes early, reports kept off stdout.
 
+use std::time::Duration;
+
+use assert_cmd::assert::OutputAssertExt;
 use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 
-use crate::support::pipeline;
+use crate::support::{CHILD_TIMEOUT, shell};
+
+fn sh(script: &str) -> std::process::Output {
+    shell(script, b"", CHILD_TIMEOUT)
+}
 
 #[test]
 fn subproc_is_transparent_in_a_pipeline() {
-    pipeline("echo hi | $SUBPROC cat | wc -c")
+    sh("echo hi | $SUBPROC cat | wc -c")
         .assert()
         .success()
         .stdout(predicates::str::is_match("^ *3\n$").unwrap())
@@ -18,7 +25,7 @@ fn subproc_is_transparent_in_a_pipeline() {
 #[test]
 fn subproc_output_into_head_ends_without_a_panic() {
     // seq dies of SIGPIPE once head exits; subproc says so, like a shell would.
-    pipeline("$SUBPROC seq 1 1000000 | head -1")
+    sh("$SUBPROC seq 1 1000000 | head -1")
         .assert()
         .success()
         .stdout("1\n")
@@ -27,7 +34,7 @@ fn subproc_output_into_head_ends_without_a_panic() {
 
 #[test]
 fn subproc_help_into_head_ends_quietly() {
-    pipeline("$SUBPROC --help | head -1; exit 0")
+    sh("$SUBPROC --help | head -1; exit 0")
         .assert()
         .success()
         .stdout(contains("subproc").or(contains("Run")))
@@ -36,7 +43,7 @@ fn subproc_help_into_head_ends_quietly() {
 
 #[test]
 fn subproc_report_with_stderr_closed_is_dropped_silently() {
-    pipeline("$SUBPROC sh -c 'exit 6' 2>&-; echo \"rc=$?\"")
+    sh("$SUBPROC sh -c 'exit 6' 2>&-; echo \"rc=$?\"")
         .assert()
         .success()
         .stdout("rc=6\n");
@@ -46,12 +53,13 @@ fn subproc_report_with_stderr_closed_is_dropped_silently() {
 fn subproc_hands_the_terminal_to_the_command() {
     // `script` runs the command on a fresh pseudo-terminal, as an interactive
     // prompt would. The command runs in its own process group; without the
-    // hand-over its read would stop it with SIGTTIN and the test would hang
-    // until its timeout.
-    pipeline(
-        "printf 'hello\\n' | script -qec \"$SUBPROC sh -c 'read x; echo got \\$x'\" /dev/null",
+    // hand-over its read would stop it with SIGTTIN and the pipeline would
+    // hang until the limit.
+    shell(
+        "script -qec \"$SUBPROC sh -c 'read x; echo got \\$x'\" /dev/null",
+        b"hello\n",
+        Duration::from_secs(10),
     )
-    .timeout(std::time::Duration::from_secs(10))
     .assert()
     .success()
     .stdout(contains("got hello").and(contains("Exit code 0")));

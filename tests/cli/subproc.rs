@@ -162,7 +162,9 @@ fn sigterm_to_subproc_is_forwarded_to_the_command() {
         Some(3),
         "subproc exits with the command's status"
     );
-    assert_eq!(stderr, "Exit code 3\n");
+    // The shell may itself report its sleep's death ("Terminated") first.
+    assert!(stderr.ends_with("Exit code 3\n"), "{stderr:?}");
+    assert!(!stderr.contains("subproc:"), "{stderr:?}");
 }
 
 #[test]

@@ -4,8 +4,9 @@
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, ChildStdout, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -28,13 +29,60 @@ pub fn tool(name: &str) -> assert_cmd::Command {
 }
 
 /// Runs a shell pipeline with `$SUBPROC` (and friends) pointing at the built
-/// binaries, so tests read like what users type.
-pub fn pipeline(script: &str) -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::new("sh");
-    cmd.args(["-c", script])
+/// binaries, so tests read like what users type. The shell leads its own
+/// process group; past `limit` the whole group is killed, so a hung pipeline
+/// fails the test instead of hanging it (assert_cmd's timeout kills only the
+/// shell, and grandchildren holding the pipes would keep it waiting).
+pub fn shell(script: &str, stdin: &[u8], limit: Duration) -> Output {
+    let mut child = Command::new("sh")
+        .args(["-c", script])
         .env("SUBPROC", bin_path("subproc"))
-        .timeout(CHILD_TIMEOUT);
-    cmd
+        .process_group(0)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sh starts");
+    let mut input = child.stdin.take().expect("piped stdin");
+    let stdin = stdin.to_vec();
+    std::thread::spawn(move || {
+        let _ = input.write_all(&stdin);
+    });
+    let stdout = read_all_in_background(child.stdout.take().expect("piped stdout"));
+    let stderr = read_all_in_background(child.stderr.take().expect("piped stderr"));
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            // SAFETY: killpg with the group this test created.
+            unsafe { libc::killpg(child.id() as i32, libc::SIGKILL) };
+            let _ = child.wait();
+            panic!("pipeline did not finish within {limit:?}: {script}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let collect = |output: mpsc::Receiver<Vec<u8>>| {
+        output
+            .recv_timeout(CHILD_TIMEOUT)
+            .expect("pipeline output closed in time (a leftover process holds it?)")
+    };
+    Output {
+        status,
+        stdout: collect(stdout),
+        stderr: collect(stderr),
+    }
+}
+
+fn read_all_in_background(mut pipe: impl Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        let _ = sender.send(bytes);
+    });
+    receiver
 }
 
 /// A tool started in the background, for tests that signal it while it runs.
@@ -92,7 +140,17 @@ impl Running {
 }
 
 impl Drop for Running {
+    /// A test that failed half-way still cleans up: SIGTERM lets the tool
+    /// take its own children down first; SIGKILL if it does not end in time.
     fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            // SAFETY: kill(2) on our own unreaped child.
+            unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
