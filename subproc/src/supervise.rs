@@ -215,7 +215,7 @@ fn fire(
     cfg: &Config,
     target: Target,
     deadline: Deadline,
-    now: Instant,
+    due: Instant,
     timeout: &mut Option<TimeoutFired>,
     started: Instant,
 ) -> io::Result<Deadline> {
@@ -230,12 +230,12 @@ fn fire(
             }
             let killed = signal == Signal::KILL;
             *timeout = Some(TimeoutFired {
-                after: now - started,
+                after: due - started,
                 signal,
                 killed,
             });
             Ok(match cfg.kill_after {
-                Some(grace) if !killed => Deadline::KillAfter(now + grace),
+                Some(grace) if !killed => Deadline::KillAfter(due + grace),
                 _ => Deadline::None,
             })
         }

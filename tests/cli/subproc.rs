@@ -168,6 +168,29 @@ fn sigterm_to_subproc_is_forwarded_to_the_command() {
 }
 
 #[test]
+fn sigusr1_is_forwarded_and_the_command_goes_on() {
+    let running = Running::start(
+        "subproc",
+        &[
+            "sh",
+            "-c",
+            "trap 'echo got USR1' USR1; trap 'exit 0' TERM; echo ready; while :; do sleep 0.05; done",
+        ],
+    );
+    assert_eq!(running.next_line(), "ready");
+    running.signal(libc::SIGUSR1);
+    assert_eq!(
+        running.next_line(),
+        "got USR1",
+        "the command saw USR1 and kept running"
+    );
+    running.signal(libc::SIGTERM);
+    let (status, _, stderr) = running.finish();
+    assert_eq!(status.code(), Some(0));
+    assert!(stderr.ends_with("Exit code 0\n"), "{stderr:?}");
+}
+
+#[test]
 fn sigint_reaches_a_command_that_does_not_catch_it() {
     let running = Running::start("subproc", &["sh", "-c", "echo ready; exec sleep 100"]);
     assert_eq!(running.next_line(), "ready");
