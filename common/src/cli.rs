@@ -48,6 +48,18 @@ impl Failure {
     }
 }
 
+/// Writes `text` to stdout in one call and flushes it, so a line is out
+/// before the tool moves on (tests and pipelines see progress as it
+/// happens). A closed stdout becomes the quiet exit of the broken-pipe
+/// policy; any other failure is `code` with one line.
+pub fn print(code: impl Into<u8>, text: &str) -> Result<(), Failure> {
+    let mut stdout = io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|err| Failure::io(code, "writing to stdout", &err))
+}
+
 /// Parses the command line. `--help` and `--version` print to stdout and end
 /// the tool with 0; any other clap error becomes one line and `usage_code`.
 pub fn parse_args<P: clap::Parser>(usage_code: impl Into<u8>) -> Result<P, Failure> {

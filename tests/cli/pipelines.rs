@@ -64,3 +64,20 @@ fn subproc_hands_the_terminal_to_the_command() {
     .success()
     .stdout(contains("got hello").and(contains("Exit code 0")));
 }
+
+#[test]
+fn lock_demo_output_into_head_ends_quietly() {
+    sh("$LOCK_DEMO threads --delay 1ms | head -1")
+        .assert()
+        .success()
+        .stdout("thread MainThread is running...\n")
+        .stderr("");
+}
+
+#[test]
+fn lock_demo_json_feeds_a_filter() {
+    sh("$LOCK_DEMO bench --json -i 1000 | grep -v '\"sync\":\"split\"' | grep -c '\"correct\":true'")
+        .assert()
+        .success()
+        .stdout("3\n");
+}

@@ -17,6 +17,7 @@ pub const CHILD_TIMEOUT: Duration = Duration::from_secs(30);
 pub fn bin_path(name: &str) -> std::path::PathBuf {
     match name {
         "subproc" => env!("CARGO_BIN_EXE_subproc").into(),
+        "lock-demo" => env!("CARGO_BIN_EXE_lock-demo").into(),
         other => panic!("no binary named {other} in this package"),
     }
 }
@@ -37,6 +38,7 @@ pub fn shell(script: &str, stdin: &[u8], limit: Duration) -> Output {
     let mut child = Command::new("sh")
         .args(["-c", script])
         .env("SUBPROC", bin_path("subproc"))
+        .env("LOCK_DEMO", bin_path("lock-demo"))
         .process_group(0)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

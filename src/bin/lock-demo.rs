@@ -1,0 +1,4 @@
+//! The `lock-demo` binary: a shim so the root package owns it (see HACKING.md).
+fn main() -> std::process::ExitCode {
+    lock_demo::main()
+}
