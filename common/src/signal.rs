@@ -281,6 +281,14 @@ pub fn reset_to_default(signals: &[Signal]) -> io::Result<()> {
     Ok(())
 }
 
+/// Ignores `signal` from now on (and in commands started later: SIG_IGN
+/// survives exec).
+pub fn ignore(signal: Signal) -> io::Result<()> {
+    // SAFETY: SIG_IGN runs no code of ours in signal context.
+    unsafe { nix::sys::signal::signal(signal.to_nix()?, SigHandler::SigIgn) }?;
+    Ok(())
+}
+
 /// Dies of `signal` after cleanup, so the parent sees a real signal death:
 /// flushes stdout, restores the default action, unblocks and raises it.
 /// Returns the shell-style code 128+N only if the process survived (the

@@ -3,5 +3,6 @@
 
 mod lock_demo;
 mod pipelines;
+mod spin_cores;
 mod subproc;
 mod support;

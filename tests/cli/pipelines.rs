@@ -81,3 +81,12 @@ fn lock_demo_json_feeds_a_filter() {
         .success()
         .stdout("3\n");
 }
+
+#[test]
+fn spin_cores_into_head_stops_quietly() {
+    sh("$SPIN_CORES -n 1 --interval 50ms | head -1")
+        .assert()
+        .success()
+        .stdout(predicates::str::starts_with("cpu "))
+        .stderr("");
+}

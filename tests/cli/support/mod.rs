@@ -18,6 +18,7 @@ pub fn bin_path(name: &str) -> std::path::PathBuf {
     match name {
         "subproc" => env!("CARGO_BIN_EXE_subproc").into(),
         "lock-demo" => env!("CARGO_BIN_EXE_lock-demo").into(),
+        "spin-cores" => env!("CARGO_BIN_EXE_spin-cores").into(),
         other => panic!("no binary named {other} in this package"),
     }
 }
@@ -39,6 +40,7 @@ pub fn shell(script: &str, stdin: &[u8], limit: Duration) -> Output {
         .args(["-c", script])
         .env("SUBPROC", bin_path("subproc"))
         .env("LOCK_DEMO", bin_path("lock-demo"))
+        .env("SPIN_CORES", bin_path("spin-cores"))
         .process_group(0)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -1,0 +1,234 @@
+//! spin-cores' command line (`Cli`, parsed by clap) and the run it asks for
+//! (`Config`, resolved: worker count, load as a fraction).
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use common::cli::Failure;
+use common::time::parse_duration;
+
+use crate::exit::Exit;
+
+const AFTER_HELP: &str = "\
+Samples: every --interval, the CPU spin-cores itself used (100% = one core),
+what was requested (workers x load), and each core's usage of the whole
+machine. On a terminal the sample line updates in place.
+
+Exit codes: 0 done; 1 workers could not be started or measured; 2 usage error.
+Ctrl-C or SIGTERM: the summary, then spin-cores dies of the same signal
+(the shell reports 130 or 143).";
+
+/// N busy loops fill N cores, measured.
+#[derive(Parser, Debug)]
+#[command(
+    name = "spin-cores",
+    version,
+    about = "N busy loops fill N cores (Rust threads have no GIL), measured",
+    after_help = AFTER_HELP,
+    args_conflicts_with_subcommands = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub spin: SpinArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// The tutorial's table: sequential vs threads vs processes vs a pool,
+    /// for CPU-bound and IO-bound tasks
+    Compare(CompareArgs),
+    /// (internal) one busy worker process of --mode processes
+    #[command(hide = true)]
+    WorkerSpin(WorkerSpinArgs),
+    /// (internal) one CPU-bound task of `compare`, in its own process
+    #[command(hide = true)]
+    WorkerCountdown { work: u64 },
+    /// (internal) one IO-bound task of `compare`, in its own process
+    #[command(hide = true)]
+    WorkerSleep {
+        #[arg(value_parser = parse_duration)]
+        io: Duration,
+    },
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Threads,
+    Processes,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Threads => "threads",
+            Mode::Processes => "processes",
+        }
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SpinArgs {
+    /// Busy workers; 0 = one per available CPU
+    #[arg(short = 'n', long, value_name = "N", default_value_t = 0)]
+    pub workers: u32,
+
+    /// Workers as threads of one process, or as child processes
+    #[arg(long, value_enum, default_value_t = Mode::Threads)]
+    pub mode: Mode,
+
+    /// Target busy percent per worker (1-100), as a duty cycle in slices
+    #[arg(long, value_name = "P", default_value_t = 100,
+          value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub load: u8,
+
+    /// Length of one duty-cycle slice
+    #[arg(long, value_name = "DUR", default_value = "100ms", value_parser = positive_duration)]
+    pub slice: Duration,
+
+    /// Pin worker i to the i-th allowed CPU (mod their count)
+    #[arg(long)]
+    pub pin: bool,
+
+    /// Stop after DUR (default: run until Ctrl-C)
+    #[arg(short, long, value_name = "DUR", value_parser = positive_duration)]
+    pub duration: Option<Duration>,
+
+    /// Time between samples
+    #[arg(long, value_name = "DUR", default_value = "1s", value_parser = positive_duration)]
+    pub interval: Duration,
+
+    /// Samples and summary as JSON objects, one per line
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CompareArgs {
+    /// Tasks per way
+    #[arg(long, value_name = "N", default_value_t = 2,
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub tasks: u32,
+
+    /// CPU-bound task: count down from N
+    #[arg(long, value_name = "N", default_value_t = 200_000_000)]
+    pub work: u64,
+
+    /// IO-bound task: wait DUR
+    #[arg(long, value_name = "DUR", default_value = "200ms", value_parser = parse_duration)]
+    pub io: Duration,
+
+    /// The table as JSON objects, one per row
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct WorkerSpinArgs {
+    #[arg(long)]
+    pub load: u8,
+    #[arg(long, value_parser = parse_duration)]
+    pub slice: Duration,
+    #[arg(long)]
+    pub cpu: Option<usize>,
+}
+
+fn positive_duration(text: &str) -> Result<Duration, String> {
+    match parse_duration(text) {
+        Ok(duration) if duration.is_zero() => Err("must be more than 0".to_string()),
+        Ok(duration) => Ok(duration),
+        Err(err) => Err(err.to_string()),
+    }
+}
+
+/// What a spin run does, resolved.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub workers: usize,
+    pub mode: Mode,
+    /// Busy fraction of each slice, 0.01..=1.0.
+    pub load: f64,
+    pub slice: Duration,
+    pub pin: bool,
+    pub duration: Option<Duration>,
+    pub interval: Duration,
+    pub json: bool,
+}
+
+impl Config {
+    pub fn from_args(args: &SpinArgs) -> Result<Config, Failure> {
+        let workers = if args.workers == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            args.workers as usize
+        };
+        if workers > 4096 {
+            return Err(Failure::new(
+                Exit::Usage,
+                "at most 4096 workers (see --help)",
+            ));
+        }
+        Ok(Config {
+            workers,
+            mode: args.mode,
+            load: f64::from(args.load) / 100.0,
+            slice: args.slice,
+            pin: args.pin,
+            duration: args.duration,
+            interval: args.interval,
+            json: args.json,
+        })
+    }
+
+    /// CPU percent asked for: 100 per fully busy worker.
+    pub fn requested_percent(&self) -> f64 {
+        self.workers as f64 * self.load * 100.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("spin-cores").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn zero_workers_means_every_cpu() {
+        let cli = parse(&[]).unwrap();
+        let cfg = Config::from_args(&cli.spin).unwrap();
+        assert_eq!(
+            cfg.workers,
+            std::thread::available_parallelism().unwrap().get()
+        );
+        assert_eq!(cfg.load, 1.0);
+        assert_eq!(cfg.requested_percent(), cfg.workers as f64 * 100.0);
+    }
+
+    #[test]
+    fn out_of_range_input_is_refused() {
+        for args in [
+            &["--load", "0"][..],
+            &["--load", "150"],
+            &["-n", "-1"],
+            &["--duration", "5x"],
+            &["--slice", "0"],
+            &["--mode", "fibers"],
+        ] {
+            assert!(parse(args).is_err(), "{args:?}");
+        }
+        let cli = parse(&["--load", "50", "-n", "3"]).unwrap();
+        let cfg = Config::from_args(&cli.spin).unwrap();
+        assert_eq!((cfg.workers, cfg.load), (3, 0.5));
+    }
+}

@@ -1,0 +1,260 @@
+//! `spin-cores`: N busy loops fill N cores, measured.
+//!
+//! The tutorial's point, shown with numbers: one busy loop fills one core, N
+//! loops fill N cores in a language without a GIL. Every interval a sample of
+//! the CPU spin-cores used and of each core's usage; at the end a summary.
+//! `compare` prints the tutorial's sequential / threads / processes table.
+
+mod cli;
+mod compare;
+mod exit;
+mod machine;
+mod spin;
+mod workers;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use common::cli::{Failure, main_with, parse_args, print};
+use common::signal::{self, Signal, SignalWatcher};
+use common::time::format_duration;
+
+use crate::cli::{Cli, Command, CompareArgs, Config};
+use crate::exit::Exit;
+use crate::machine::{Machine, format_cores};
+use crate::workers::Workers;
+
+pub fn main() -> ExitCode {
+    main_with("spin-cores", run)
+}
+
+fn run() -> Result<u8, Failure> {
+    let cli: Cli = parse_args(Exit::Usage)?;
+    let failed =
+        |what: &str, err: std::io::Error| Failure::new(Exit::Failed, format!("{what} ({err})"));
+    match cli.command {
+        None => spin_run(&Config::from_args(&cli.spin)?),
+        Some(Command::Compare(args)) => compare_run(&args),
+        Some(Command::WorkerSpin(args)) => {
+            workers::worker_process(f64::from(args.load) / 100.0, args.slice, args.cpu)
+                .map_err(|e| failed("worker", e))?;
+            Ok(Exit::Success.into())
+        }
+        Some(Command::WorkerCountdown { work }) => {
+            compare::countdown(work);
+            Ok(Exit::Success.into())
+        }
+        Some(Command::WorkerSleep { io }) => {
+            std::thread::sleep(io);
+            Ok(Exit::Success.into())
+        }
+    }
+}
+
+/// Busy workers until the duration ends or a signal says stop.
+fn spin_run(cfg: &Config) -> Result<u8, Failure> {
+    let signals = SignalWatcher::new(&[Signal::INT, Signal::TERM, Signal::HUP])
+        .map_err(|e| Failure::new(Exit::Failed, format!("watching signals ({e})")))?;
+    let mut whole_run = Machine::start();
+    let mut per_sample = Machine::start();
+    let cpu_at_start = workers::own_cpu_time();
+    let started = Instant::now();
+    let workers = Workers::start(cfg).map_err(|e| {
+        Failure::new(
+            Exit::Failed,
+            format!("starting {} workers ({e})", cfg.workers),
+        )
+    })?;
+    if cfg.json {
+        let start = serde_json::json!({
+            "type": "start",
+            "mode": cfg.mode.name(),
+            "workers": cfg.workers,
+            "load_percent": cfg.load * 100.0,
+            "pids": workers.pids(),
+        });
+        print(Exit::Failed, &format!("{start}\n"))?;
+    }
+    let in_place = !cfg.json && std::io::stdout().is_terminal();
+    let end = cfg.duration.map(|limit| started + limit);
+    let mut next_sample = started + cfg.interval;
+    let mut last = (started, cpu_at_start);
+    let mut printed_in_place = false;
+    let stopped_by = loop {
+        let now = Instant::now();
+        if end.is_some_and(|end| now >= end) {
+            break None;
+        }
+        if now >= next_sample {
+            let cpu = workers.cpu_time();
+            let percent = percent_of(cpu.saturating_sub(last.1), now - last.0);
+            last = (now, cpu);
+            next_sample += cfg.interval;
+            let cores = per_sample.per_core();
+            print(
+                Exit::Failed,
+                &sample_text(cfg, now - started, percent, &cores, in_place),
+            )?;
+            printed_in_place |= in_place;
+            continue;
+        }
+        let wake = end.map_or(next_sample, |end| end.min(next_sample));
+        let received = signals
+            .wait(Some(wake - now))
+            .map_err(|e| Failure::new(Exit::Failed, format!("waiting for signals ({e})")))?;
+        if let Some(received) = received {
+            break Some(received.signal);
+        }
+    };
+    let stopped = workers.stop();
+    let elapsed = started.elapsed();
+    let cpu = stopped.cpu_time.saturating_sub(cpu_at_start);
+    let cores = whole_run.per_core();
+    let summary = summary_text(cfg, elapsed, cpu, &stopped.iterations, &cores, stopped_by);
+    let lead = if printed_in_place { "\n" } else { "" };
+    print(Exit::Failed, &format!("{lead}{summary}"))?;
+    match stopped_by {
+        Some(signal) => Ok(signal::reraise(signal)),
+        None => Ok(Exit::Success.into()),
+    }
+}
+
+/// CPU time over wall time, in percent of one core.
+fn percent_of(cpu: Duration, wall: Duration) -> f64 {
+    if wall.is_zero() {
+        0.0
+    } else {
+        cpu.as_secs_f64() / wall.as_secs_f64() * 100.0
+    }
+}
+
+fn round2(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
+}
+
+fn sample_text(cfg: &Config, at: Duration, percent: f64, cores: &[f32], in_place: bool) -> String {
+    if cfg.json {
+        let sample = serde_json::json!({
+            "type": "sample",
+            "t_s": round2(at.as_secs_f64()),
+            "workers": cfg.workers,
+            "cpu_percent": round2(percent),
+            "requested_percent": cfg.requested_percent(),
+            "cores": cores,
+        });
+        return format!("{sample}\n");
+    }
+    let line = format!(
+        "cpu {percent:.1}% of {:.0}% requested | {} workers | cores {}",
+        cfg.requested_percent(),
+        cfg.workers,
+        format_cores(cores)
+    );
+    if in_place {
+        format!("\r\x1b[K{line}")
+    } else {
+        format!("{line}\n")
+    }
+}
+
+fn summary_text(
+    cfg: &Config,
+    elapsed: Duration,
+    cpu: Duration,
+    iterations: &[u64],
+    cores: &[f32],
+    stopped_by: Option<Signal>,
+) -> String {
+    let percent = percent_of(cpu, elapsed);
+    let share = percent / (cfg.workers as f64 * 100.0);
+    let seconds = elapsed.as_secs_f64().max(f64::MIN_POSITIVE);
+    let loops: Vec<f64> = iterations.iter().map(|&n| n as f64 / seconds).collect();
+    if cfg.json {
+        let summary = serde_json::json!({
+            "type": "summary",
+            "mode": cfg.mode.name(),
+            "workers": cfg.workers,
+            "load_percent": cfg.load * 100.0,
+            "elapsed_s": elapsed.as_secs_f64(),
+            "cpu_time_s": cpu.as_secs_f64(),
+            "cpu_percent": round2(percent),
+            "requested_percent": cfg.requested_percent(),
+            "share": share,
+            "loops_per_s": loops.iter().map(|l| l.round()).collect::<Vec<_>>(),
+            "cores": cores,
+            "stopped_by": stopped_by.map(Signal::name),
+        });
+        return format!("{summary}\n");
+    }
+    let loops_text: Vec<String> = loops.iter().map(|l| format!("{:.1}M", l / 1e6)).collect();
+    format!(
+        "workers: {} {}, load {:.0}%, ran {}\n\
+         cpu: {percent:.1}% of {:.0}% requested ({:.1}% of a core per worker)\n\
+         loops/s per worker: {}\n\
+         machine per core: {}\n",
+        cfg.workers,
+        cfg.mode.name(),
+        cfg.load * 100.0,
+        format_duration(Duration::from_millis(
+            u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
+        )),
+        cfg.requested_percent(),
+        share * 100.0,
+        loops_text.join(" "),
+        format_cores(cores)
+    )
+}
+
+fn compare_run(args: &CompareArgs) -> Result<u8, Failure> {
+    let rows = compare::run(args)
+        .map_err(|e| Failure::new(Exit::Failed, format!("running the tasks ({e})")))?;
+    let sequential = rows.first().cloned();
+    let mut text = String::new();
+    if !args.json {
+        text.push_str(&format!(
+            "{:<14} {:>28}   {:>28}\n",
+            "",
+            format!("CPU-bound ({} x countdown {})", args.tasks, args.work),
+            format!(
+                "IO-bound ({} x wait {})",
+                args.tasks,
+                format_duration(args.io)
+            ),
+        ));
+    }
+    for row in &rows {
+        let cpu_speedup =
+            compare::speedup(sequential.as_ref().and_then(|s| s.cpu_bound), row.cpu_bound);
+        let io_speedup =
+            compare::speedup(sequential.as_ref().and_then(|s| s.io_bound), row.io_bound);
+        if args.json {
+            let value = serde_json::json!({
+                "way": row.way,
+                "tasks": args.tasks,
+                "cpu_bound_s": row.cpu_bound.map(|d| d.as_secs_f64()),
+                "cpu_bound_speedup": cpu_speedup,
+                "io_bound_s": row.io_bound.map(|d| d.as_secs_f64()),
+                "io_bound_speedup": io_speedup,
+            });
+            text.push_str(&format!("{value}\n"));
+        } else {
+            let cell = |time: Option<Duration>, speedup: Option<f64>| match (time, speedup) {
+                (Some(t), Some(s)) => format!("{:>9.3}s {:>6.2}x", t.as_secs_f64(), s),
+                _ => "-".to_string(),
+            };
+            text.push_str(&format!(
+                "{:<14} {:>28}   {:>28}\n",
+                row.way,
+                cell(row.cpu_bound, cpu_speedup),
+                cell(row.io_bound, io_speedup)
+            ));
+        }
+    }
+    if !args.json {
+        text.push_str(&compare::reading(&rows, args.tasks));
+        text.push('\n');
+    }
+    print(Exit::Failed, &text)?;
+    Ok(Exit::Success.into())
+}

@@ -1,0 +1,194 @@
+//! spin-cores as users run it: measured samples and summary, worker processes
+//! that never outlive it, the comparison table, and bad input.
+
+use std::os::unix::process::ExitStatusExt;
+
+use crate::support::{Running, pid_exists, stderr_lines, tool};
+
+fn spin_cores() -> assert_cmd::Command {
+    tool("spin-cores")
+}
+
+fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect()
+}
+
+#[test]
+fn json_run_gives_samples_and_a_summary_of_two_workers() {
+    let out = spin_cores()
+        .args([
+            "--duration",
+            "1s",
+            "-n",
+            "2",
+            "--json",
+            "--interval",
+            "200ms",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let records = json_lines(&String::from_utf8_lossy(&out.stdout));
+    let kinds: Vec<&str> = records
+        .iter()
+        .map(|r| r["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.first(), Some(&"start"));
+    assert_eq!(kinds.last(), Some(&"summary"));
+    let samples: Vec<_> = records.iter().filter(|r| r["type"] == "sample").collect();
+    assert!(samples.len() >= 2, "{kinds:?}");
+    for sample in samples {
+        assert_eq!(sample["workers"], 2);
+        assert!(sample["cpu_percent"].as_f64().unwrap() >= 0.0);
+        assert!(sample["cores"].is_array());
+    }
+    let summary = records.last().unwrap();
+    assert_eq!(summary["workers"], 2);
+    assert!(summary["cpu_time_s"].as_f64().unwrap() > 0.0, "{summary}");
+    assert_eq!(summary["loops_per_s"].as_array().unwrap().len(), 2);
+    assert!(summary["loops_per_s"][0].as_f64().unwrap() > 0.0);
+    assert_eq!(summary["stopped_by"], serde_json::Value::Null);
+}
+
+#[test]
+fn text_run_prints_a_line_per_sample_in_a_pipe() {
+    let out = spin_cores()
+        .args([
+            "-d",
+            "500ms",
+            "-n",
+            "1",
+            "--interval",
+            "100ms",
+            "--load",
+            "50",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let samples = text.lines().filter(|l| l.starts_with("cpu ")).count();
+    assert!(samples >= 3, "{text}");
+    assert!(!text.contains('\r'), "no in-place updates in a pipe");
+    assert!(text.contains("workers: 1 threads, load 50%"), "{text}");
+    assert!(text.contains("loops/s per worker: "), "{text}");
+}
+
+#[test]
+fn sigint_stops_worker_processes_and_leaves_none_behind() {
+    let running = Running::start(
+        "spin-cores",
+        &[
+            "--mode",
+            "processes",
+            "-n",
+            "2",
+            "--json",
+            "--interval",
+            "100ms",
+        ],
+    );
+    let start: serde_json::Value = serde_json::from_str(&running.next_line()).unwrap();
+    assert_eq!(start["type"], "start");
+    let pids: Vec<u32> = start["pids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_u64().unwrap() as u32)
+        .collect();
+    assert_eq!(pids.len(), 2);
+    assert!(pids.iter().all(|&pid| pid_exists(pid)));
+    // A sample proves the workers are spinning before the interrupt.
+    let sample: serde_json::Value = serde_json::from_str(&running.next_line()).unwrap();
+    assert_eq!(sample["type"], "sample");
+    running.signal(libc::SIGINT);
+    let (status, rest, _) = running.finish();
+    assert_eq!(
+        status.signal(),
+        Some(libc::SIGINT),
+        "dies of the signal: {status:?}"
+    );
+    let summary = json_lines(&rest).pop().expect("a summary after Ctrl-C");
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["stopped_by"], "SIGINT");
+    assert!(
+        summary["loops_per_s"][0].as_f64().unwrap() > 0.0,
+        "workers reported counts"
+    );
+    for pid in pids {
+        assert!(!pid_exists(pid), "worker {pid} outlived spin-cores");
+    }
+}
+
+#[test]
+fn bad_input_is_a_usage_error_with_one_line() {
+    for args in [
+        &["--load", "0"][..],
+        &["--load", "150"],
+        &["-n", "-1"],
+        &["--duration", "5x"],
+        &["--mode", "fibers"],
+    ] {
+        let out = spin_cores()
+            .args(args)
+            .assert()
+            .code(2)
+            .stdout("")
+            .get_output()
+            .clone();
+        let lines = stderr_lines(&out);
+        assert_eq!(lines.len(), 1, "{args:?}: {lines:?}");
+        assert!(lines[0].starts_with("spin-cores: error: "), "{lines:?}");
+    }
+}
+
+#[test]
+fn compare_prints_every_row_with_speedups() {
+    let out = spin_cores()
+        .args(["compare", "--tasks", "2", "--work", "1000", "--io", "5ms"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 7, "{text}");
+    assert!(lines[0].contains("CPU-bound") && lines[0].contains("IO-bound"));
+    for (line, way) in lines[1..6].iter().zip([
+        "sequential",
+        "threads",
+        "processes",
+        "pool of",
+        "event loop",
+    ]) {
+        assert!(line.starts_with(way), "{line}");
+        assert!(line.contains('x'), "no speed-up in: {line}");
+    }
+    assert!(lines[1].matches("1.00x").count() == 2, "{}", lines[1]);
+    assert!(lines[6].starts_with("reading: "));
+}
+
+#[test]
+fn compare_json_has_a_row_per_way() {
+    let out = spin_cores()
+        .args(["compare", "--json", "--work", "1000", "--io", "1ms"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let rows = json_lines(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(rows.len(), 5);
+    assert_eq!(rows[0]["cpu_bound_speedup"], 1.0);
+    assert!(
+        rows[3]["io_bound_s"].is_null(),
+        "the pool row is CPU-bound only"
+    );
+    assert!(
+        rows[4]["cpu_bound_s"].is_null(),
+        "the event loop row is IO-bound only"
+    );
+}
