@@ -21,6 +21,11 @@ const BATCH: u64 = 20_000;
 pub trait Stop {
     /// Checked at least once per slice.
     fn requested(&self) -> bool;
+    /// Whether `requested` is cheap enough (no system call) to check after
+    /// every batch, so the worker stops within microseconds, not a slice.
+    fn cheap(&self) -> bool {
+        false
+    }
     /// Sleeps up to `duration`; returns true if stopping was requested.
     fn sleep(&self, duration: Duration) -> bool;
 }
@@ -30,6 +35,7 @@ pub fn spin(load: f64, slice: Duration, stop: &impl Stop) -> u64 {
     let mut iterations = 0u64;
     let mut x = 0u64;
     let busy_share = slice.mul_f64(load.clamp(0.0, 1.0));
+    let check_every_batch = stop.cheap();
     loop {
         let slice_start = Instant::now();
         let slice_end = slice_start + slice;
@@ -39,6 +45,9 @@ pub fn spin(load: f64, slice: Duration, stop: &impl Stop) -> u64 {
                 x = black_box(x ^ 1);
             }
             iterations += BATCH;
+            if check_every_batch && stop.requested() {
+                return iterations;
+            }
             let now = Instant::now();
             if now >= slice_end {
                 break;

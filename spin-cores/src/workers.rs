@@ -56,6 +56,9 @@ impl Stop for Flag {
     fn requested(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
+    fn cheap(&self) -> bool {
+        true
+    }
     fn sleep(&self, duration: Duration) -> bool {
         thread::sleep(duration);
         self.requested()
