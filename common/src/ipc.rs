@@ -26,6 +26,91 @@ pub fn pipe() -> io::Result<(PipeReader, PipeWriter)> {
     std::io::pipe()
 }
 
+/// A queue that several processes share: a pipe in packet mode (O_DIRECT,
+/// Linux 3.4+), so each `put` is one packet and each `get` returns exactly
+/// one, whole, whichever process reads it. Messages are at most `PIPE_BUF`
+/// bytes, so writers never interleave. Create it before fork; every process
+/// that holds the write end keeps the queue open (drop the ends you do not
+/// use, or a reader never sees the end).
+#[derive(Debug)]
+pub struct Queue {
+    reader: PipeReader,
+    /// None once this process closed its sending end.
+    writer: Option<PipeWriter>,
+}
+
+impl Queue {
+    pub fn new() -> io::Result<Queue> {
+        use nix::fcntl::OFlag;
+        let (read_end, write_end) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_DIRECT)?;
+        Ok(Queue {
+            reader: PipeReader::from(read_end),
+            writer: Some(PipeWriter::from(write_end)),
+        })
+    }
+
+    /// Sends one message (1 to `PIPE_BUF` bytes: a pipe sends no packet for
+    /// an empty write).
+    pub fn put(&self, message: &[u8]) -> io::Result<()> {
+        if message.is_empty() {
+            return Err(io::Error::new(
+                ErrorKind::InvalidInput,
+                "queue messages cannot be empty",
+            ));
+        }
+        if message.len() > PIPE_BUF {
+            return Err(io::Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "queue messages are at most {PIPE_BUF} bytes, not {}",
+                    message.len()
+                ),
+            ));
+        }
+        let Some(writer) = self.writer.as_ref() else {
+            return Err(io::Error::new(
+                ErrorKind::BrokenPipe,
+                "this process closed its sending end",
+            ));
+        };
+        let written = (&*writer).write(message)?;
+        if written != message.len() {
+            return Err(io::Error::new(
+                ErrorKind::WriteZero,
+                "queue message cut short",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Takes the next message; `Ok(None)` once every write end is closed.
+    pub fn get(&self) -> io::Result<Option<Vec<u8>>> {
+        let mut packet = vec![0u8; PIPE_BUF];
+        loop {
+            match (&self.reader).read(&mut packet) {
+                Ok(0) => return Ok(None),
+                Ok(n) => {
+                    packet.truncate(n);
+                    return Ok(Some(packet));
+                }
+                Err(err) if err.kind() == ErrorKind::Interrupted => {}
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    /// Closes this process's sending end: once every process has, `get`
+    /// returns `Ok(None)` after the last message instead of waiting.
+    pub fn close_sending(&mut self) {
+        self.writer = None;
+    }
+
+    /// The read end, for polling.
+    pub fn reader(&self) -> &PipeReader {
+        &self.reader
+    }
+}
+
 /// Switches a descriptor between blocking and non-blocking mode, for poll loops.
 pub fn set_nonblocking(fd: impl AsFd, nonblocking: bool) -> io::Result<()> {
     use nix::fcntl::{FcntlArg, OFlag, fcntl};
@@ -214,6 +299,21 @@ mod tests {
         let frame = u32::MAX.to_le_bytes().to_vec();
         let err = read_frame(&mut Cursor::new(frame), 1024).unwrap_err();
         assert!(matches!(err, FrameError::TooLarge { max: 1024, .. }));
+    }
+
+    #[test]
+    fn queue_keeps_message_boundaries() {
+        let queue = Queue::new().unwrap();
+        queue.put(b"one").unwrap();
+        assert!(queue.put(b"").is_err());
+        queue.put(&[7u8; PIPE_BUF]).unwrap();
+        assert_eq!(queue.get().unwrap(), Some(b"one".to_vec()));
+        assert_eq!(queue.get().unwrap(), Some(vec![7u8; PIPE_BUF]));
+        assert!(queue.put(&[0u8; PIPE_BUF + 1]).is_err());
+        let mut queue = queue;
+        queue.close_sending();
+        assert_eq!(queue.get().unwrap(), None);
+        assert!(queue.put(b"late").is_err());
     }
 
     #[test]

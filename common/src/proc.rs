@@ -159,6 +159,31 @@ pub fn reap_exited_children() -> usize {
     }
 }
 
+/// Forks, runs `child` in the new process and leaves it with `_exit` and the
+/// code `child` returns; returns the child's pid in the parent.
+///
+/// Call it only while this process has one thread: a child forked from a
+/// multi-threaded process may deadlock on a lock another thread held. stdout
+/// is flushed first, so nothing buffered is printed twice, and the child never
+/// returns into the parent's code or runs its destructors (`_exit`); a panic
+/// in `child` becomes exit code 101.
+pub fn fork_child(child: impl FnOnce() -> i32) -> io::Result<u32> {
+    use std::io::Write;
+    std::io::stdout().flush()?;
+    // SAFETY: the caller keeps this process single-threaded (see above); the
+    // child runs `child` and then leaves through _exit without unwinding into
+    // the parent's stack.
+    match unsafe { nix::unistd::fork() }? {
+        nix::unistd::ForkResult::Parent { child } => Ok(child.as_raw().unsigned_abs()),
+        nix::unistd::ForkResult::Child => {
+            let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(child)).unwrap_or(101);
+            let _ = std::io::stdout().flush();
+            // SAFETY: _exit ends the process at once; nothing runs after it.
+            unsafe { libc::_exit(code) }
+        }
+    }
+}
+
 /// Stops this process (SIGSTOP) until something sends it SIGCONT, the way a
 /// job stops at Ctrl-Z; returns once continued.
 pub fn stop_self() -> io::Result<()> {

@@ -1,6 +1,10 @@
 //! The one integration-test binary: every tool is run as a real process, the
 //! way users and scripts run it. One binary links once and shares `support`.
 
+// In tests a panic is a failed test with its message: unwrap is the point.
+#![allow(clippy::unwrap_used)]
+
+mod fork_demo;
 mod lock_demo;
 mod pipelines;
 mod spin_cores;

@@ -18,6 +18,7 @@ pub fn bin_path(name: &str) -> std::path::PathBuf {
     match name {
         "subproc" => env!("CARGO_BIN_EXE_subproc").into(),
         "lock-demo" => env!("CARGO_BIN_EXE_lock-demo").into(),
+        "fork-demo" => env!("CARGO_BIN_EXE_fork-demo").into(),
         "spin-cores" => env!("CARGO_BIN_EXE_spin-cores").into(),
         other => panic!("no binary named {other} in this package"),
     }
@@ -40,6 +41,8 @@ pub fn shell(script: &str, stdin: &[u8], limit: Duration) -> Output {
         .args(["-c", script])
         .env("SUBPROC", bin_path("subproc"))
         .env("LOCK_DEMO", bin_path("lock-demo"))
+        .env("FORK_DEMO", bin_path("fork-demo"))
+        .env("TMPFILE", scratch_file())
         .env("SPIN_CORES", bin_path("spin-cores"))
         .process_group(0)
         .stdin(Stdio::piped())
@@ -77,6 +80,14 @@ pub fn shell(script: &str, stdin: &[u8], limit: Duration) -> Output {
         stdout: collect(stdout),
         stderr: collect(stderr),
     }
+}
+
+/// A fresh path in the temp dir for a shell test to write to.
+fn scratch_file() -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("prockit-test-{}-{n}", std::process::id()))
 }
 
 fn read_all_in_background(mut pipe: impl Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {

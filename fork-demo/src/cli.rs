@@ -1,0 +1,96 @@
+//! fork-demo's command line: the fork demo by default, `process`, `memory`
+//! and `bench` as subcommands.
+
+use clap::{Args, Parser, Subcommand};
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 done; the first non-zero exit code of a child (128+N if signal
+N killed it); 1 fork-demo itself failed; 2 usage error.";
+
+/// fork, getpid and getppid, as the tutorials show them.
+#[derive(Parser, Debug)]
+#[command(
+    name = "fork-demo",
+    version,
+    about = "fork/getpid/getppid, a child started and joined, copies of memory, process-creation costs",
+    after_help = AFTER_HELP,
+    args_conflicts_with_subcommands = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub fork: ForkArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// The tutorial's multiprocessing.Process: start a child, join it
+    Process {
+        /// The child's name
+        #[arg(long, default_value = "test")]
+        name: String,
+    },
+    /// Each process has its own copy of memory after fork; then the fix, a queue
+    Memory {
+        /// Children, each appending to its copy of the list
+        #[arg(short = 'n', long, value_name = "N", default_value_t = 3,
+              value_parser = clap::value_parser!(u32).range(1..=64))]
+        children: u32,
+    },
+    /// Cost of creating and reaping a process or a thread, per operation
+    Bench(BenchArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ForkArgs {
+    /// Let the scheduler order the lines: no handshake between parent and child
+    #[arg(long)]
+    pub race: bool,
+
+    /// Children to fork, one after another
+    #[arg(short = 'n', long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub children: u32,
+
+    /// The children exit with CODE (to watch the parent report it)
+    #[arg(long, value_name = "CODE", default_value_t = 0)]
+    pub child_exit: u8,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Repetitions of each operation
+    #[arg(short = 'i', long, value_name = "N", default_value_t = 1000,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub iterations: u32,
+
+    /// One JSON object per operation (NDJSON)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_and_bad_values() {
+        let cli = Cli::try_parse_from(["fork-demo"]).unwrap();
+        assert_eq!(
+            (cli.fork.children, cli.fork.race, cli.fork.child_exit),
+            (1, false, 0)
+        );
+        assert!(Cli::try_parse_from(["fork-demo", "-n", "0"]).is_err());
+        assert!(Cli::try_parse_from(["fork-demo", "--child-exit", "256"]).is_err());
+        assert!(Cli::try_parse_from(["fork-demo", "bench", "-i", "-1"]).is_err());
+    }
+}

@@ -1,0 +1,25 @@
+//! fork-demo's exit codes. A child that fails passes its code on: the demo's
+//! parent exits with the first non-zero child status (128+N for a signal).
+
+use common::exit;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Success,
+    /// fork-demo itself failed (fork, pipe, output).
+    Failed,
+    Usage,
+    /// A child's exit code, or 128+N for a child killed by signal N.
+    Child(u8),
+}
+
+impl From<Exit> for u8 {
+    fn from(value: Exit) -> u8 {
+        match value {
+            Exit::Success => exit::SUCCESS,
+            Exit::Failed => exit::FAILURE,
+            Exit::Usage => exit::USAGE,
+            Exit::Child(code) => code,
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! `fork-demo`: processes as the tutorials show them, with real pids.
+//!
+//! fork/getpid/getppid (the default), a `multiprocessing.Process` started and
+//! joined (`process`), each process's own copy of memory after fork and a
+//! queue to bring results back (`memory`), and what creating a process or a
+//! thread costs (`bench`).
+
+mod bench;
+mod cli;
+mod demos;
+mod exit;
+
+use std::process::ExitCode;
+
+use common::cli::{Failure, main_with, parse_args, print};
+use common::time::format_duration;
+
+use crate::cli::{BenchArgs, Cli, Command};
+use crate::exit::Exit;
+
+pub fn main() -> ExitCode {
+    main_with("fork-demo", run)
+}
+
+fn run() -> Result<u8, Failure> {
+    let cli: Cli = parse_args(Exit::Usage)?;
+    let exit = match cli.command {
+        None => demos::fork(cli.fork.race, cli.fork.children, cli.fork.child_exit)?,
+        Some(Command::Process { name }) => demos::process(&name)?,
+        Some(Command::Memory { children }) => demos::memory(children)?,
+        Some(Command::Bench(args)) => bench(&args)?,
+    };
+    Ok(exit.into())
+}
+
+fn micros(duration: std::time::Duration) -> f64 {
+    duration.as_secs_f64() * 1e6
+}
+
+fn bench(args: &BenchArgs) -> Result<Exit, Failure> {
+    let prepared = bench::Prepared::new()
+        .map_err(|e| Failure::new(Exit::Failed, format!("preparing ({e})")))?;
+    if !args.json {
+        print(
+            Exit::Failed,
+            &format!(
+                "{} iterations per operation\n{:<28} {:>10} {:>10} {:>10} {:>10}\n",
+                args.iterations, "operation", "p50", "p90", "p99", "max"
+            ),
+        )?;
+    }
+    for op in bench::OPERATIONS {
+        let summary = bench::measure(op, &prepared, args.iterations)
+            .map_err(|e| Failure::new(Exit::Failed, format!("{} failed ({e})", op.name)))?;
+        let line = if args.json {
+            let value = serde_json::json!({
+                "operation": op.name,
+                "iterations": summary.count,
+                "min_us": micros(summary.min),
+                "mean_us": micros(summary.mean),
+                "p50_us": micros(summary.p50),
+                "p90_us": micros(summary.p90),
+                "p99_us": micros(summary.p99),
+                "max_us": micros(summary.max),
+            });
+            format!("{value}\n")
+        } else {
+            let f = |d: std::time::Duration| {
+                format_duration(std::time::Duration::from_nanos(
+                    u64::try_from(d.as_nanos() / 100 * 100).unwrap_or(u64::MAX),
+                ))
+            };
+            format!(
+                "{:<28} {:>10} {:>10} {:>10} {:>10}\n",
+                op.name,
+                f(summary.p50),
+                f(summary.p90),
+                f(summary.p99),
+                f(summary.max)
+            )
+        };
+        print(Exit::Failed, &line)?;
+    }
+    Ok(Exit::Success)
+}
