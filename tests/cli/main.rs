@@ -6,6 +6,7 @@
 
 mod fork_demo;
 mod lock_demo;
+mod pingpong;
 mod pipelines;
 mod spin_cores;
 mod subproc;

@@ -90,3 +90,11 @@ fn spin_cores_into_head_stops_quietly() {
         .stdout(predicates::str::starts_with("cpu "))
         .stderr("");
 }
+
+#[test]
+fn pingpong_words_feed_a_filter() {
+    sh("$PINGPONG --delay 0 | grep -o Pong | wc -l")
+        .assert()
+        .success()
+        .stdout(predicates::str::is_match("^ *25\n$").unwrap());
+}

@@ -19,6 +19,7 @@ pub fn bin_path(name: &str) -> std::path::PathBuf {
         "subproc" => env!("CARGO_BIN_EXE_subproc").into(),
         "lock-demo" => env!("CARGO_BIN_EXE_lock-demo").into(),
         "fork-demo" => env!("CARGO_BIN_EXE_fork-demo").into(),
+        "pingpong" => env!("CARGO_BIN_EXE_pingpong").into(),
         "spin-cores" => env!("CARGO_BIN_EXE_spin-cores").into(),
         other => panic!("no binary named {other} in this package"),
     }
@@ -42,6 +43,7 @@ pub fn shell(script: &str, stdin: &[u8], limit: Duration) -> Output {
         .env("SUBPROC", bin_path("subproc"))
         .env("LOCK_DEMO", bin_path("lock-demo"))
         .env("FORK_DEMO", bin_path("fork-demo"))
+        .env("PINGPONG", bin_path("pingpong"))
         .env("TMPFILE", scratch_file())
         .env("SPIN_CORES", bin_path("spin-cores"))
         .process_group(0)

@@ -1,0 +1,103 @@
+//! `pingpong`: two processes print Ping and Pong, passing the counter.
+//!
+//! The tutorial's IPC lesson (the counter must travel in messages, because
+//! each process has its own memory) and its two mistakes (`--naive`,
+//! `--shared-queue`), plus `bench`: round-trip latency over pipes, a
+//! socketpair, eventfds and shared memory.
+
+mod bench;
+mod cli;
+mod exit;
+mod game;
+mod transport;
+
+use std::process::ExitCode;
+
+use common::cli::{Failure, main_with, parse_args, print};
+use common::time::format_duration;
+
+use crate::cli::{BenchArgs, Cli, Command};
+use crate::exit::Exit;
+
+pub fn main() -> ExitCode {
+    main_with("pingpong", run)
+}
+
+fn run() -> Result<u8, Failure> {
+    let cli: Cli = parse_args(Exit::Usage)?;
+    match cli.command {
+        None => game::run(&cli.game),
+        Some(Command::Bench(args)) => bench(&args),
+    }
+}
+
+fn micros(duration: std::time::Duration) -> f64 {
+    duration.as_secs_f64() * 1e6
+}
+
+fn short(duration: std::time::Duration) -> String {
+    // Tens of nanoseconds: finer would be the clock's own cost, not the IPC's.
+    let nanos = u64::try_from(duration.as_nanos() / 10 * 10).unwrap_or(u64::MAX);
+    format_duration(std::time::Duration::from_nanos(nanos))
+}
+
+fn bench(args: &BenchArgs) -> Result<u8, Failure> {
+    if !args.json {
+        print(
+            Exit::Failed,
+            &format!(
+                "{} round trips per transport, pin {:?}\n{:<8} {:>9} {:>9} {:>9} {:>9} {:>12} {:>9} {:>7}\n",
+                args.rounds,
+                args.pin,
+                "",
+                "p50 RT",
+                "p90 RT",
+                "p99 RT",
+                "max RT",
+                "RT/s",
+                "1-way",
+                "cpus"
+            ),
+        )?;
+    }
+    for &transport in &args.transport.0 {
+        let m = bench::measure(transport, args.rounds, args.pin).map_err(|e| {
+            Failure::new(
+                Exit::Failed,
+                format!("measuring {} ({e})", transport.name()),
+            )
+        })?;
+        let rt = &m.round_trip;
+        let cpu = |c: Option<i32>| c.map_or("?".to_string(), |c| c.to_string());
+        let line = if args.json {
+            let value = serde_json::json!({
+                "transport": transport.name(),
+                "rounds": rt.count,
+                "pin": format!("{:?}", args.pin).to_lowercase(),
+                "rt_p50_us": micros(rt.p50),
+                "rt_p90_us": micros(rt.p90),
+                "rt_p99_us": micros(rt.p99),
+                "rt_max_us": micros(rt.max),
+                "rt_mean_us": micros(rt.mean),
+                "one_way_p50_us": micros(rt.p50) / 2.0,
+                "round_trips_per_s": m.round_trips_per_s,
+                "cpus": [m.cpus[0], m.cpus[1]],
+            });
+            format!("{value}\n")
+        } else {
+            format!(
+                "{:<8} {:>9} {:>9} {:>9} {:>9} {:>12.0} {:>9} {:>7}\n",
+                transport.name(),
+                short(rt.p50),
+                short(rt.p90),
+                short(rt.p99),
+                short(rt.max),
+                m.round_trips_per_s,
+                short(rt.p50 / 2),
+                format!("{},{}", cpu(m.cpus[0]), cpu(m.cpus[1]))
+            )
+        };
+        print(Exit::Failed, &line)?;
+    }
+    Ok(Exit::Success.into())
+}
