@@ -83,10 +83,9 @@ fn spin_run(cfg: &Config) -> Result<u8, Failure> {
     let mut printed_in_place = false;
     let stopped_by = loop {
         let now = Instant::now();
-        if end.is_some_and(|end| now >= end) {
-            break None;
-        }
-        if now >= next_sample {
+        // A sample due at the very end still comes out (`-d 1s` with the
+        // default 1s interval gives one sample, then the summary).
+        if now >= next_sample && end.is_none_or(|end| next_sample <= end) {
             let cpu = workers.cpu_time();
             let percent = percent_of(cpu.saturating_sub(last.1), now - last.0);
             last = (now, cpu);
@@ -98,6 +97,9 @@ fn spin_run(cfg: &Config) -> Result<u8, Failure> {
             )?;
             printed_in_place |= in_place;
             continue;
+        }
+        if end.is_some_and(|end| now >= end) {
+            break None;
         }
         let wake = end.map_or(next_sample, |end| end.min(next_sample));
         let received = signals
