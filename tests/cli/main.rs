@@ -8,6 +8,7 @@ mod fork_demo;
 mod lock_demo;
 mod pingpong;
 mod pipelines;
+mod pool_run;
 mod spin_cores;
 mod subproc;
 mod support;

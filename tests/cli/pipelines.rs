@@ -98,3 +98,12 @@ fn pingpong_words_feed_a_filter() {
         .success()
         .stdout(predicates::str::is_match("^ *25\n$").unwrap());
 }
+
+#[test]
+fn pool_run_into_head_ends_quietly_and_stops_its_jobs() {
+    sh("seq 1 100000 | $POOL_RUN -j2 echo | head -1")
+        .assert()
+        .success()
+        .stdout("1\n")
+        .stderr("");
+}

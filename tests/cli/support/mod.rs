@@ -20,6 +20,7 @@ pub fn bin_path(name: &str) -> std::path::PathBuf {
         "lock-demo" => env!("CARGO_BIN_EXE_lock-demo").into(),
         "fork-demo" => env!("CARGO_BIN_EXE_fork-demo").into(),
         "pingpong" => env!("CARGO_BIN_EXE_pingpong").into(),
+        "pool-run" => env!("CARGO_BIN_EXE_pool-run").into(),
         "spin-cores" => env!("CARGO_BIN_EXE_spin-cores").into(),
         other => panic!("no binary named {other} in this package"),
     }
@@ -44,6 +45,7 @@ pub fn shell(script: &str, stdin: &[u8], limit: Duration) -> Output {
         .env("LOCK_DEMO", bin_path("lock-demo"))
         .env("FORK_DEMO", bin_path("fork-demo"))
         .env("PINGPONG", bin_path("pingpong"))
+        .env("POOL_RUN", bin_path("pool-run"))
         .env("TMPFILE", scratch_file())
         .env("SPIN_CORES", bin_path("spin-cores"))
         .process_group(0)
@@ -111,15 +113,26 @@ pub struct Running {
 
 impl Running {
     pub fn start(name: &str, args: &[&str]) -> Running {
+        Running::start_with(name, args, Stdio::null()).0
+    }
+
+    /// Started with a pipe on stdin, which the test writes and closes.
+    pub fn start_with_stdin(name: &str, args: &[&str]) -> (Running, std::process::ChildStdin) {
+        let (mut running, _) = Running::start_with(name, args, Stdio::piped());
+        let stdin = running.child.stdin.take().expect("piped stdin");
+        (running, stdin)
+    }
+
+    fn start_with(name: &str, args: &[&str], stdin: Stdio) -> (Running, ()) {
         let mut child = Command::new(bin_path(name))
             .args(args)
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("tool starts");
         let lines = read_lines_in_background(child.stdout.take().expect("piped stdout"));
-        Running { child, lines }
+        (Running { child, lines }, ())
     }
 
     pub fn pid(&self) -> u32 {

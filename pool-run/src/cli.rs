@@ -1,0 +1,172 @@
+//! pool-run's command line (GNU parallel's flag names where they exist) and
+//! the resolved `Config`.
+
+use clap::Parser;
+use common::cli::Failure;
+
+use crate::exit::Exit;
+use crate::input::{SourceSpec, split_sources};
+use crate::template::Template;
+
+const AFTER_HELP: &str = "\
+Input: stdin records by default (lines; NUL-separated with -0), streamed as
+they arrive; or sources after the command: ::: ARGS..., :::: FILES..., several
+combined as a cartesian product, :::+ / ::::+ paired with the previous one.
+-a FILE is :::: FILE. No COMMAND: each input line is a shell command line.
+
+Placeholders: {} {.} {/} {//} {/.} {#} (job number) {%} (slot) {1} {2} ...
+and combinations like {1.} {2/}. No placeholder: the values are appended.
+{{}} is a literal {}. Plain words run directly; a command with shell syntax
+(or --shell) runs through sh -c, with every value quoted as data.
+
+Output: each job's stdout and stderr are written whole when it ends, never
+interleaved with another job's (-k: in input order; -u: raw, as it comes).
+
+Exit status (GNU parallel's): 0 all jobs succeeded; 1-100 the number of failed
+jobs; 101 more than 100 failed; 255 other error, usage errors included.
+A job killed by a signal or not found (127) counts as failed.";
+
+/// Run commands in parallel, like GNU parallel.
+#[derive(Parser, Debug)]
+#[command(
+    name = "pool-run",
+    version,
+    about = "A pool of N workers runs commands built from input lines or arguments",
+    after_help = AFTER_HELP,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Jobs at once: N, N% of the CPUs, or 0 for as many as possible (default: CPU count)
+    #[arg(short = 'j', long, value_name = "N", value_parser = parse_jobs)]
+    pub jobs: Option<usize>,
+
+    /// Print outputs in input order (jobs still run in parallel)
+    #[arg(short = 'k', long)]
+    pub keep_order: bool,
+
+    /// Let jobs write straight to stdout/stderr (may interleave)
+    #[arg(short = 'u', long)]
+    pub ungroup: bool,
+
+    /// Prefix each output line with the job's arguments and a TAB
+    #[arg(long)]
+    pub tag: bool,
+
+    /// Print the commands instead of running them
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Input records end with NUL, not newline
+    #[arg(short = '0', long)]
+    pub null: bool,
+
+    /// Read input records from FILE (like :::: FILE)
+    #[arg(short = 'a', long = "arg-file", value_name = "FILE")]
+    pub arg_file: Vec<std::path::PathBuf>,
+
+    /// Run every command through sh -c
+    #[arg(long)]
+    pub shell: bool,
+
+    /// The command and its arguments, then any ::: / :::: sources
+    #[arg(
+        value_name = "COMMAND",
+        trailing_var_arg = true,
+        allow_hyphen_values = false
+    )]
+    pub command: Vec<String>,
+}
+
+/// The most jobs `-j 0` starts at once.
+pub const MAX_JOBS: usize = 256;
+
+fn parse_jobs(text: &str) -> Result<usize, String> {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let bad = || format!("'{text}' is not a job count (use N, N% or 0)");
+    if let Some(percent) = text.strip_suffix('%') {
+        let percent: usize = percent.parse().map_err(|_| bad())?;
+        return Ok((cpus * percent / 100).max(1));
+    }
+    match text.parse::<usize>().map_err(|_| bad())? {
+        0 => Ok(MAX_JOBS),
+        n => Ok(n.min(MAX_JOBS * 16)),
+    }
+}
+
+/// What pool-run will do.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub jobs: usize,
+    pub keep_order: bool,
+    pub ungroup: bool,
+    pub tag: bool,
+    pub dry_run: bool,
+    pub delimiter: u8,
+    pub template: Option<Template>,
+    /// Empty: stdin records.
+    pub sources: Vec<SourceSpec>,
+}
+
+impl Config {
+    pub fn from_cli(cli: Cli) -> Result<Config, Failure> {
+        let (command, mut sources) = split_sources(&cli.command)
+            .map_err(|e| Failure::new(Exit::Error, format!("{e} (see --help)")))?;
+        for file in cli.arg_file {
+            sources.push(SourceSpec {
+                source: crate::input::Source::File(file),
+                linked: false,
+            });
+        }
+        let jobs = cli
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        Ok(Config {
+            jobs,
+            keep_order: cli.keep_order,
+            ungroup: cli.ungroup,
+            tag: cli.tag,
+            dry_run: cli.dry_run,
+            delimiter: if cli.null { 0 } else { b'\n' },
+            template: (!command.is_empty()).then(|| Template::parse(&command, cli.shell)),
+            sources,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn job_counts() {
+        assert_eq!(parse_jobs("3"), Ok(3));
+        assert_eq!(parse_jobs("0"), Ok(MAX_JOBS));
+        assert!(parse_jobs("100%").unwrap() >= 1);
+        assert!(parse_jobs("abc").unwrap_err().contains("'abc'"));
+        assert!(parse_jobs("-1").is_err());
+    }
+
+    #[test]
+    fn options_then_command_then_sources() {
+        let cli =
+            Cli::try_parse_from(["pool-run", "-j", "2", "-k", "echo", "-n", "{}", ":::", "a"])
+                .unwrap();
+        let cfg = Config::from_cli(cli).unwrap();
+        assert_eq!(cfg.jobs, 2);
+        assert!(cfg.keep_order);
+        assert!(cfg.template.is_some());
+        assert_eq!(cfg.sources.len(), 1);
+        let cli = Cli::try_parse_from(["pool-run", ":::", "echo a", "echo b"]).unwrap();
+        let cfg = Config::from_cli(cli).unwrap();
+        assert!(
+            cfg.template.is_none(),
+            "no command: the values are command lines"
+        );
+    }
+}

@@ -1,0 +1,282 @@
+//! Where the jobs' values come from: stdin records, streamed as they arrive,
+//! or `:::` / `::::` sources combined as GNU parallel does (a cartesian
+//! product, first source outermost; `:::+` / `::::+` pair a source with the
+//! one before it instead).
+
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+
+use common::ipc::{PipeReader, PipeWriter, pipe};
+
+/// One input source as written on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// `::: a b c`
+    Args(Vec<String>),
+    /// `:::: FILE` or `-a FILE` (`-` is stdin)
+    File(PathBuf),
+}
+
+/// A source and whether it is linked (`+`) to the one before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceSpec {
+    pub source: Source,
+    pub linked: bool,
+}
+
+/// Splits the words after the command into sources. Returns the command
+/// words (before the first marker) and the sources.
+pub fn split_sources(words: &[String]) -> Result<(Vec<String>, Vec<SourceSpec>), String> {
+    let is_marker = |w: &str| matches!(w, ":::" | ":::+" | "::::" | "::::+");
+    let first = words
+        .iter()
+        .position(|w| is_marker(w))
+        .unwrap_or(words.len());
+    let command = words[..first].to_vec();
+    let mut sources = Vec::new();
+    let mut i = first;
+    while i < words.len() {
+        let marker = words[i].as_str();
+        let end = words[i + 1..]
+            .iter()
+            .position(|w| is_marker(w))
+            .map_or(words.len(), |p| i + 1 + p);
+        let values = &words[i + 1..end];
+        let linked = marker.ends_with('+');
+        if marker.starts_with("::::") {
+            if values.is_empty() {
+                return Err(format!("{marker} needs at least one file"));
+            }
+            for (n, file) in values.iter().enumerate() {
+                sources.push(SourceSpec {
+                    source: Source::File(PathBuf::from(file)),
+                    linked: linked && n == 0,
+                });
+            }
+        } else {
+            if values.is_empty() {
+                return Err(format!("{marker} needs at least one argument"));
+            }
+            sources.push(SourceSpec {
+                source: Source::Args(values.to_vec()),
+                linked,
+            });
+        }
+        i = end;
+    }
+    if sources.first().is_some_and(|s| s.linked) {
+        return Err("the first input source cannot be linked (+) to a previous one".to_string());
+    }
+    Ok((command, sources))
+}
+
+/// Reads all records of a file (or stdin for `-`).
+fn read_records(path: &PathBuf, delimiter: u8) -> io::Result<Vec<String>> {
+    let reader: Box<dyn Read> = if path.as_os_str() == "-" {
+        Box::new(io::stdin())
+    } else {
+        Box::new(
+            std::fs::File::open(path)
+                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?,
+        )
+    };
+    let mut records = Vec::new();
+    let mut reader = BufReader::new(reader);
+    while let Some(record) = next_record(&mut reader, delimiter)? {
+        records.push(record);
+    }
+    Ok(records)
+}
+
+fn next_record(reader: &mut impl BufRead, delimiter: u8) -> io::Result<Option<String>> {
+    let mut bytes = Vec::new();
+    if reader.read_until(delimiter, &mut bytes)? == 0 {
+        return Ok(None);
+    }
+    if bytes.last() == Some(&delimiter) {
+        bytes.pop();
+    }
+    Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+/// Combines fully read sources into the jobs' value lists.
+pub fn combine(sources: &[SourceSpec], delimiter: u8) -> io::Result<Vec<Vec<String>>> {
+    // Groups of linked columns; the product runs over groups.
+    let mut groups: Vec<Vec<Vec<String>>> = Vec::new();
+    for spec in sources {
+        let values = match &spec.source {
+            Source::Args(values) => values.clone(),
+            Source::File(path) => read_records(path, delimiter)?,
+        };
+        match groups.last_mut() {
+            Some(group) if spec.linked => group.push(values),
+            _ => groups.push(vec![values]),
+        }
+    }
+    // Each group becomes rows: linked columns paired by index, the shorter
+    // ones repeated (GNU parallel's --link).
+    let rows_per_group: Vec<Vec<Vec<String>>> = groups
+        .into_iter()
+        .map(|columns| {
+            let len = columns.iter().map(Vec::len).max().unwrap_or(0);
+            if columns.iter().any(Vec::is_empty) {
+                return Vec::new();
+            }
+            (0..len)
+                .map(|i| columns.iter().map(|c| c[i % c.len()].clone()).collect())
+                .collect()
+        })
+        .collect();
+    let mut jobs: Vec<Vec<String>> = vec![Vec::new()];
+    for rows in rows_per_group {
+        let mut next = Vec::with_capacity(jobs.len() * rows.len());
+        for job in &jobs {
+            for row in &rows {
+                let mut values = job.clone();
+                values.extend(row.iter().cloned());
+                next.push(values);
+            }
+        }
+        jobs = next;
+    }
+    Ok(jobs)
+}
+
+/// Stdin records read by a thread and handed over in batches, with a byte
+/// on a pipe for each batch so the supervisor's poll wakes up. Memory stays
+/// bounded: the thread blocks when the supervisor is this many batches behind.
+#[derive(Debug)]
+pub struct StdinFeed {
+    pub batches: Receiver<io::Result<Vec<String>>>,
+    pub wake: PipeReader,
+}
+
+const BATCHES_AHEAD: usize = 8;
+const BATCH: usize = 1024;
+
+pub fn stream_stdin(delimiter: u8) -> io::Result<StdinFeed> {
+    let (sender, batches) = sync_channel(BATCHES_AHEAD);
+    let (wake, waker) = pipe()?;
+    common::ipc::set_nonblocking(&wake, true)?;
+    std::thread::Builder::new()
+        .name("stdin".into())
+        .spawn(move || feed(sender, waker, delimiter))?;
+    Ok(StdinFeed { batches, wake })
+}
+
+fn feed(sender: SyncSender<io::Result<Vec<String>>>, mut waker: PipeWriter, delimiter: u8) {
+    use std::io::Write;
+    use std::os::fd::AsFd;
+    // Our own buffered reader over a copy of descriptor 0, so `buffer()`
+    // tells whether more input is already here (std's stdin hides its own).
+    let stdin = match io::stdin().as_fd().try_clone_to_owned() {
+        Ok(fd) => std::fs::File::from(fd),
+        Err(err) => {
+            let _ = sender.send(Err(err));
+            let _ = waker.write_all(b"!");
+            return;
+        }
+    };
+    let mut reader = BufReader::with_capacity(64 * 1024, stdin);
+    let mut batch = Vec::new();
+    loop {
+        let record = next_record(&mut reader, delimiter);
+        let done = !matches!(record, Ok(Some(_)));
+        match record {
+            Ok(Some(record)) => batch.push(record),
+            Ok(None) => {}
+            Err(err) => {
+                let _ = sender.send(Err(err));
+                let _ = waker.write_all(b"!");
+                return;
+            }
+        }
+        // Hand over when nothing more is buffered (so a slow producer's
+        // lines start jobs at once), when the batch is full, or at the end.
+        if done || batch.len() >= BATCH || reader.buffer().is_empty() {
+            if !batch.is_empty() {
+                let full = std::mem::take(&mut batch);
+                match sender.try_send(Ok(full)) {
+                    Ok(()) => {}
+                    Err(TrySendError::Full(full)) => {
+                        if sender.send(full).is_err() {
+                            return;
+                        }
+                    }
+                    Err(TrySendError::Disconnected(_)) => return,
+                }
+                let _ = waker.write_all(b".");
+            }
+            if done {
+                // Dropping the sender and the waker says: no more input.
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn sources_split_at_markers() {
+        let (command, sources) =
+            split_sources(&words(&["echo", "{}", ":::", "a", "b", ":::+", "1", "2"])).unwrap();
+        assert_eq!(command, ["echo", "{}"]);
+        assert_eq!(sources.len(), 2);
+        assert_eq!(
+            sources[0],
+            SourceSpec {
+                source: Source::Args(words(&["a", "b"])),
+                linked: false
+            }
+        );
+        assert!(sources[1].linked);
+        assert!(split_sources(&words(&["echo", ":::"])).is_err());
+        assert!(split_sources(&words(&["echo", ":::+", "a"])).is_err());
+    }
+
+    #[test]
+    fn cartesian_product_first_source_outermost() {
+        let (_, sources) = split_sources(&words(&["x", ":::", "a", "b", ":::", "1", "2"])).unwrap();
+        let jobs = combine(&sources, b'\n').unwrap();
+        assert_eq!(
+            jobs,
+            [
+                words(&["a", "1"]),
+                words(&["a", "2"]),
+                words(&["b", "1"]),
+                words(&["b", "2"])
+            ]
+        );
+    }
+
+    #[test]
+    fn linked_sources_pair_by_position() {
+        let (_, sources) =
+            split_sources(&words(&["x", ":::", "a", "b", "c", ":::+", "1", "2", "3"])).unwrap();
+        let jobs = combine(&sources, b'\n').unwrap();
+        assert_eq!(
+            jobs,
+            [words(&["a", "1"]), words(&["b", "2"]), words(&["c", "3"])]
+        );
+    }
+
+    #[test]
+    fn records_split_on_the_delimiter() {
+        let mut reader = io::Cursor::new(b"a b\nc\n\nd".to_vec());
+        let mut got = Vec::new();
+        while let Some(r) = next_record(&mut reader, b'\n').unwrap() {
+            got.push(r);
+        }
+        assert_eq!(got, ["a b", "c", "", "d"]);
+        let mut reader = io::Cursor::new(b"x\ny\0z\0".to_vec());
+        assert_eq!(next_record(&mut reader, 0).unwrap().unwrap(), "x\ny");
+    }
+}

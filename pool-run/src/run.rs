@@ -1,0 +1,455 @@
+//! The supervisor: one loop that starts jobs while slots are free, reads
+//! every running job's stdout and stderr as data arrives (so no job ever
+//! blocks on a full pipe), reaps jobs on SIGCHLD, and writes each finished
+//! job's output whole. One poll(2) over the signal pipe, the stdin feed and
+//! the jobs' pipes; no thread per job, no sleeping.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::io::{self, ErrorKind, Read, Write};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::process::{ChildStderr, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::cli::Failure;
+use common::exit::ChildExit;
+use common::proc::{self, spawn_in_new_group};
+use common::signal::{Signal, SignalWatcher};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+
+use crate::cli::Config;
+use crate::exit::Exit;
+use crate::input::{self, StdinFeed};
+use crate::template::{Fill, Invocation};
+
+/// How long a job's pipes may stay open after its main process exited (a
+/// background grandchild holding them) before the rest of its group is killed.
+const LEFTOVER_GRACE: Duration = Duration::from_millis(200);
+/// After SIGTERM to the jobs on Ctrl-C, how long before SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(1);
+
+/// A job that has started.
+struct Job {
+    seq: u64,
+    slot: usize,
+    pid: u32,
+    tag: String,
+    stdout: Option<ChildStdout>,
+    stderr: Option<ChildStderr>,
+    out: Vec<u8>,
+    err: Vec<u8>,
+    exit: Option<ChildExit>,
+    exited_at: Option<Instant>,
+}
+
+/// A finished job's output, waiting for its turn under -k.
+struct Done {
+    out: Vec<u8>,
+    err: Vec<u8>,
+}
+
+struct Supervisor<'a> {
+    cfg: &'a Config,
+    running: Vec<Job>,
+    free_slots: BTreeSet<usize>,
+    next_seq: u64,
+    failed: u64,
+    /// -k: finished outputs by seq, and the next seq to print.
+    waiting: BTreeMap<u64, Done>,
+    next_to_print: u64,
+}
+
+fn io_failure(what: &str, err: &io::Error) -> Failure {
+    Failure::io(Exit::Error, what, err)
+}
+
+pub fn run(cfg: &Config) -> Result<u8, Failure> {
+    let signals = SignalWatcher::new(&[Signal::INT, Signal::TERM, Signal::HUP, Signal::CHLD])
+        .map_err(|e| io_failure("watching signals", &e))?;
+    // Orphans of a job (its background grandchildren) become ours, so a
+    // stopped run can reap them too.
+    let _ = proc::become_subreaper();
+    let mut pending: VecDeque<Vec<String>> = VecDeque::new();
+    let mut feed: Option<StdinFeed> = None;
+    if cfg.sources.is_empty() {
+        feed =
+            Some(input::stream_stdin(cfg.delimiter).map_err(|e| io_failure("reading stdin", &e))?);
+    } else {
+        pending = input::combine(&cfg.sources, cfg.delimiter)
+            .map_err(|e| io_failure("reading the input", &e))?
+            .into();
+    }
+    let mut sup = Supervisor {
+        cfg,
+        running: Vec::new(),
+        free_slots: (1..=cfg.jobs).collect(),
+        next_seq: 1,
+        failed: 0,
+        waiting: BTreeMap::new(),
+        next_to_print: 1,
+    };
+    let mut hangup = false;
+    loop {
+        // Take what the stdin thread has read, while there is room.
+        if let Some(f) = &feed {
+            while pending.len() < cfg.jobs.max(64) {
+                match f.batches.try_recv() {
+                    Ok(Ok(batch)) => pending.extend(batch.into_iter().map(|record| vec![record])),
+                    Ok(Err(err)) => return sup.abort(&signals, io_failure("reading stdin", &err)),
+                    Err(std::sync::mpsc::TryRecvError::Empty) => break,
+                    Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                        feed = None;
+                        break;
+                    }
+                }
+            }
+        }
+        while !hangup && sup.running.len() < cfg.jobs {
+            let Some(values) = pending.pop_front() else {
+                break;
+            };
+            if let Err(failure) = sup.start(values) {
+                return sup.abort(&signals, failure);
+            }
+        }
+        if sup.running.is_empty() && (hangup || (pending.is_empty() && feed.is_none())) {
+            break;
+        }
+        sup.wait_for_events(&signals, feed.as_ref().filter(|_| pending.len() < cfg.jobs))
+            .map_err(|e| io_failure("waiting for jobs", &e))?;
+        if let Some(f) = &feed {
+            let mut drain = [0u8; 256];
+            while matches!((&f.wake).read(&mut drain), Ok(n) if n > 0) {}
+        }
+        while let Some(received) = signals
+            .try_next()
+            .map_err(|e| io_failure("reading signals", &e))?
+        {
+            match received.signal {
+                Signal::CHLD => {}
+                // GNU parallel: on SIGHUP finish running jobs, start no new ones.
+                Signal::HUP => hangup = true,
+                signal => {
+                    sup.stop_all(&signals);
+                    return Ok(common::signal::reraise(signal));
+                }
+            }
+        }
+        sup.reap();
+        if let Err(failure) = sup.finish_ready() {
+            return sup.abort(&signals, failure);
+        }
+    }
+    Ok(Exit::Failed(sup.failed).into())
+}
+
+impl Supervisor<'_> {
+    fn start(&mut self, values: Vec<String>) -> Result<(), Failure> {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let slot = self
+            .free_slots
+            .pop_first()
+            .unwrap_or(self.running.len() + 1);
+        let invocation = match &self.cfg.template {
+            Some(template) => template.fill(Fill {
+                values: &values,
+                seq,
+                slot,
+            }),
+            None => Invocation::Shell(values.join(" ")),
+        };
+        let tag = values.join(" ");
+        if self.cfg.dry_run {
+            self.free_slots.insert(slot);
+            return self.emit(
+                seq,
+                format!("{}\n", invocation.display()).into_bytes(),
+                Vec::new(),
+            );
+        }
+        let mut command = match &invocation {
+            Invocation::Direct(argv) => {
+                let mut command = Command::new(&argv[0]);
+                command.args(&argv[1..]);
+                command
+            }
+            Invocation::Shell(line) => {
+                let mut command = Command::new("sh");
+                command.arg("-c").arg(line);
+                command
+            }
+        };
+        command.stdin(Stdio::null());
+        if !self.cfg.ungroup {
+            command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        }
+        match spawn_in_new_group(&mut command) {
+            Ok(mut child) => {
+                let stdout = child.stdout.take();
+                let stderr = child.stderr.take();
+                for fd in [
+                    stdout.as_ref().map(AsFd::as_fd),
+                    stderr.as_ref().map(AsFd::as_fd),
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    common::ipc::set_nonblocking(fd, true)
+                        .map_err(|e| io_failure("setting up a job", &e))?;
+                }
+                self.running.push(Job {
+                    seq,
+                    slot,
+                    pid: child.id(),
+                    tag,
+                    stdout,
+                    stderr,
+                    out: Vec::new(),
+                    err: Vec::new(),
+                    exit: None,
+                    exited_at: None,
+                });
+                // The handle is not needed: the job is reaped by pid.
+                drop(child);
+                Ok(())
+            }
+            Err(err) => {
+                // The job failed to start: it counts as a failed job, with
+                // the shell's code and a line in its place in the output.
+                self.free_slots.insert(slot);
+                self.failed += 1;
+                let program = match &invocation {
+                    Invocation::Direct(argv) => argv[0].clone(),
+                    Invocation::Shell(_) => "sh".to_string(),
+                };
+                let why = if err.kind() == ErrorKind::NotFound {
+                    "command not found".to_string()
+                } else {
+                    err.to_string()
+                };
+                let line = format!("pool-run: job {seq}: cannot run '{program}': {why}\n");
+                self.emit(seq, Vec::new(), line.into_bytes())
+            }
+        }
+    }
+
+    /// Sleeps in poll until a job's pipe has data, a signal came, the stdin
+    /// feed has input, or a job's leftover grace ends.
+    fn wait_for_events(
+        &mut self,
+        signals: &SignalWatcher,
+        feed: Option<&StdinFeed>,
+    ) -> io::Result<()> {
+        let mut fds: Vec<BorrowedFd<'_>> = vec![signals.as_fd()];
+        if let Some(feed) = feed {
+            fds.push(feed.wake.as_fd());
+        }
+        let mut owners: Vec<(usize, bool)> = Vec::new();
+        for (i, job) in self.running.iter().enumerate() {
+            if let Some(out) = &job.stdout {
+                fds.push(out.as_fd());
+                owners.push((i, true));
+            }
+            if let Some(err) = &job.stderr {
+                fds.push(err.as_fd());
+                owners.push((i, false));
+            }
+        }
+        let deadline = self
+            .running
+            .iter()
+            .filter_map(|j| j.exited_at)
+            .min()
+            .map(|at| at + LEFTOVER_GRACE);
+        let timeout = match deadline {
+            Some(at) => {
+                let millis = at
+                    .saturating_duration_since(Instant::now())
+                    .as_millis()
+                    .saturating_add(1);
+                PollTimeout::try_from(i32::try_from(millis).unwrap_or(i32::MAX))
+                    .unwrap_or(PollTimeout::MAX)
+            }
+            None => PollTimeout::NONE,
+        };
+        let mut poll_fds: Vec<PollFd<'_>> = fds
+            .iter()
+            .map(|fd| PollFd::new(*fd, PollFlags::POLLIN))
+            .collect();
+        match poll(&mut poll_fds, timeout) {
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(err) => return Err(err.into()),
+        }
+        let base = fds.len() - owners.len();
+        let ready: Vec<(usize, bool)> = owners
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| poll_fds[base + k].any().unwrap_or(true))
+            .map(|(_, owner)| *owner)
+            .collect();
+        drop(poll_fds);
+        drop(fds);
+        for (i, is_stdout) in ready {
+            let job = &mut self.running[i];
+            if is_stdout {
+                drain(&mut job.stdout, &mut job.out);
+            } else {
+                drain(&mut job.stderr, &mut job.err);
+            }
+        }
+        Ok(())
+    }
+
+    /// Collects the status of every job whose main process has exited.
+    fn reap(&mut self) {
+        for job in self.running.iter_mut().filter(|j| j.exit.is_none()) {
+            if let Ok(Some((exit, _))) = proc::wait_child(job.pid, false) {
+                job.exit = Some(exit);
+                job.exited_at = Some(Instant::now());
+                // Whatever is already in the pipes belongs to the job.
+                drain(&mut job.stdout, &mut job.out);
+                drain(&mut job.stderr, &mut job.err);
+            }
+        }
+    }
+
+    /// Writes out every job that is complete: exited, and its pipes closed
+    /// (or its leftovers killed after the grace).
+    fn finish_ready(&mut self) -> Result<(), Failure> {
+        let now = Instant::now();
+        let mut i = 0;
+        while i < self.running.len() {
+            let job = &mut self.running[i];
+            let Some(exit) = job.exit else {
+                i += 1;
+                continue;
+            };
+            let pipes_open = job.stdout.is_some() || job.stderr.is_some();
+            if pipes_open {
+                if job.exited_at.is_some_and(|at| now < at + LEFTOVER_GRACE) {
+                    i += 1;
+                    continue;
+                }
+                // A background grandchild still holds the output: the job is
+                // over, what is left of its group goes.
+                let _ = proc::signal_group(job.pid, Signal::KILL);
+                drain(&mut job.stdout, &mut job.out);
+                drain(&mut job.stderr, &mut job.err);
+                job.stdout = None;
+                job.stderr = None;
+            }
+            let job = self.running.swap_remove(i);
+            self.free_slots.insert(job.slot);
+            if !exit.success() {
+                self.failed += 1;
+            }
+            let (out, err) = if self.cfg.tag {
+                (tag_lines(&job.tag, &job.out), tag_lines(&job.tag, &job.err))
+            } else {
+                (job.out, job.err)
+            };
+            self.emit(job.seq, out, err)?;
+        }
+        Ok(())
+    }
+
+    /// Writes a job's output now, or (with -k) when its turn comes.
+    fn emit(&mut self, seq: u64, out: Vec<u8>, err: Vec<u8>) -> Result<(), Failure> {
+        if !self.cfg.keep_order {
+            return write_whole(&out, &err);
+        }
+        self.waiting.insert(seq, Done { out, err });
+        while let Some(done) = self.waiting.remove(&self.next_to_print) {
+            self.next_to_print += 1;
+            write_whole(&done.out, &done.err)?;
+        }
+        Ok(())
+    }
+
+    /// Ctrl-C or SIGTERM: TERM to every job's group, KILL after the grace,
+    /// until no process of any job is left.
+    fn stop_all(&mut self, signals: &SignalWatcher) {
+        for job in &self.running {
+            let _ = proc::signal_group(job.pid, Signal::TERM);
+            let _ = proc::signal_group(job.pid, Signal::CONT);
+        }
+        let kill_at = Instant::now() + STOP_GRACE;
+        let give_up = kill_at + Duration::from_secs(5);
+        let mut killed = false;
+        loop {
+            self.reap();
+            self.running
+                .retain(|job| job.exit.is_none() || proc::group_exists(job.pid));
+            if self.running.iter().all(|job| job.exit.is_some()) {
+                proc::reap_exited_children();
+            }
+            if self.running.is_empty() {
+                break;
+            }
+            let now = Instant::now();
+            if now >= give_up {
+                break;
+            }
+            if !killed && now >= kill_at {
+                for job in &self.running {
+                    let _ = proc::signal_group(job.pid, Signal::KILL);
+                }
+                killed = true;
+            }
+            let _ = signals.wait(Some(Duration::from_millis(5)));
+        }
+        proc::reap_exited_children();
+    }
+
+    /// An error ends the run: stop the jobs first, then report it.
+    fn abort(&mut self, signals: &SignalWatcher, failure: Failure) -> Result<u8, Failure> {
+        self.stop_all(signals);
+        Err(failure)
+    }
+}
+
+/// Reads what is available now; closes the pipe at end of file.
+fn drain<R: Read>(pipe: &mut Option<R>, into: &mut Vec<u8>) {
+    let Some(reader) = pipe.as_mut() else { return };
+    let mut chunk = [0u8; 64 * 1024];
+    loop {
+        match reader.read(&mut chunk) {
+            Ok(0) => {
+                *pipe = None;
+                return;
+            }
+            Ok(n) => into.extend_from_slice(&chunk[..n]),
+            Err(err) if err.kind() == ErrorKind::Interrupted => {}
+            Err(err) if err.kind() == ErrorKind::WouldBlock => return,
+            Err(_) => {
+                *pipe = None;
+                return;
+            }
+        }
+    }
+}
+
+fn tag_lines(tag: &str, bytes: &[u8]) -> Vec<u8> {
+    let mut tagged = Vec::with_capacity(bytes.len());
+    for line in bytes.split_inclusive(|&b| b == b'\n') {
+        tagged.extend_from_slice(tag.as_bytes());
+        tagged.push(b'\t');
+        tagged.extend_from_slice(line);
+    }
+    tagged
+}
+
+/// One job's stdout, then its stderr, each in one piece.
+fn write_whole(out: &[u8], err: &[u8]) -> Result<(), Failure> {
+    if !out.is_empty() {
+        let mut stdout = io::stdout().lock();
+        stdout
+            .write_all(out)
+            .and_then(|()| stdout.flush())
+            .map_err(|e| Failure::io(Exit::Error, "writing output", &e))?;
+    }
+    if !err.is_empty() {
+        let _ = io::stderr().lock().write_all(err);
+    }
+    Ok(())
+}

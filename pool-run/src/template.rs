@@ -1,0 +1,359 @@
+//! The command template: GNU parallel's placeholders, parsed once, filled in
+//! per job in a single pass (text coming from the input is never parsed
+//! again), and the choice between running the words directly and running
+//! them through `sh -c` with every substituted value quoted.
+
+/// What a placeholder takes from the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// `{}`: the value as is.
+    Whole,
+    /// `{.}`: without its extension.
+    NoExtension,
+    /// `{/}`: the base name.
+    Basename,
+    /// `{//}`: the directory.
+    Dirname,
+    /// `{/.}`: the base name without its extension.
+    BasenameNoExtension,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    Text(String),
+    /// `source`: None for all sources joined by spaces, Some(n) for the n-th (0-based).
+    Value {
+        source: Option<usize>,
+        part: Part,
+    },
+    /// `{#}`: the job's sequence number.
+    Seq,
+    /// `{%}`: the job's slot number.
+    Slot,
+}
+
+/// One word of the command, as pieces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Word(Vec<Piece>);
+
+/// The values one job fills in.
+#[derive(Debug, Clone, Copy)]
+pub struct Fill<'a> {
+    pub values: &'a [String],
+    pub seq: u64,
+    pub slot: usize,
+}
+
+/// How a job runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invocation {
+    /// argv, executed directly.
+    Direct(Vec<String>),
+    /// A command line for `sh -c`.
+    Shell(String),
+}
+
+impl Invocation {
+    /// How the command reads, for --dry-run and the joblog.
+    pub fn display(&self) -> String {
+        match self {
+            Invocation::Direct(argv) => argv
+                .iter()
+                .map(|w| quote_if_needed(w))
+                .collect::<Vec<_>>()
+                .join(" "),
+            Invocation::Shell(line) => line.clone(),
+        }
+    }
+}
+
+/// A parsed command template.
+#[derive(Debug, Clone)]
+pub struct Template {
+    words: Vec<Word>,
+    /// No placeholder anywhere: the values are appended as arguments.
+    append: bool,
+    shell: bool,
+}
+
+/// Characters that make a command word shell syntax rather than a plain word.
+const SHELL_SYNTAX: &[char] = &[
+    '|', '&', ';', '<', '>', '(', ')', '$', '`', '\\', '"', '\'', ' ', '\t', '\n', '*', '?', '[',
+    '#', '~',
+];
+
+impl Template {
+    /// Parses the command words. `force_shell` is --shell.
+    pub fn parse(command: &[String], force_shell: bool) -> Template {
+        let words: Vec<Word> = command.iter().map(|w| parse_word(w)).collect();
+        let append = !words
+            .iter()
+            .any(|w| w.0.iter().any(|p| !matches!(p, Piece::Text(_))));
+        let shell = force_shell
+            || words.iter().any(|w| {
+                w.0.iter()
+                    .any(|p| matches!(p, Piece::Text(t) if t.contains(SHELL_SYNTAX)))
+            });
+        Template {
+            words,
+            append,
+            shell,
+        }
+    }
+
+    /// The command for one job.
+    pub fn fill(&self, fill: Fill<'_>) -> Invocation {
+        let quote = if self.shell {
+            shell_quote
+        } else {
+            |s: &str| s.to_string()
+        };
+        let mut words: Vec<String> = self.words.iter().map(|w| render(w, fill, quote)).collect();
+        if self.append {
+            words.extend(fill.values.iter().map(|v| quote(v)));
+        }
+        if self.shell {
+            Invocation::Shell(words.join(" "))
+        } else {
+            Invocation::Direct(words)
+        }
+    }
+}
+
+fn render(word: &Word, fill: Fill<'_>, quote: fn(&str) -> String) -> String {
+    let mut out = String::new();
+    for piece in &word.0 {
+        match piece {
+            Piece::Text(text) => out.push_str(text),
+            Piece::Seq => out.push_str(&fill.seq.to_string()),
+            Piece::Slot => out.push_str(&fill.slot.to_string()),
+            Piece::Value { source, part } => {
+                let value = match source {
+                    None => fill
+                        .values
+                        .iter()
+                        .map(|v| apply(v, *part))
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    Some(n) => fill
+                        .values
+                        .get(*n)
+                        .map(|v| apply(v, *part))
+                        .unwrap_or_default(),
+                };
+                out.push_str(&quote(&value));
+            }
+        }
+    }
+    out
+}
+
+fn apply(value: &str, part: Part) -> String {
+    let base = || value.rsplit('/').next().unwrap_or(value);
+    let strip_ext = |s: &str| -> String {
+        match s.rfind('.') {
+            // A dot that starts the name or sits in a directory is no extension.
+            Some(i) if i > 0 && !s[i..].contains('/') && !s[..i].ends_with('/') => {
+                s[..i].to_string()
+            }
+            _ => s.to_string(),
+        }
+    };
+    match part {
+        Part::Whole => value.to_string(),
+        Part::NoExtension => strip_ext(value),
+        Part::Basename => base().to_string(),
+        Part::BasenameNoExtension => strip_ext(base()),
+        Part::Dirname => match value.rfind('/') {
+            Some(0) => "/".to_string(),
+            Some(i) => value[..i].to_string(),
+            None => ".".to_string(),
+        },
+    }
+}
+
+/// Splits a word into text and placeholders. `{{}}` is a literal `{}`.
+fn parse_word(word: &str) -> Word {
+    let mut pieces = Vec::new();
+    let mut text = String::new();
+    let mut rest = word;
+    while let Some(open) = rest.find('{') {
+        text.push_str(&rest[..open]);
+        let after = &rest[open..];
+        if let Some(stripped) = after.strip_prefix("{{}}") {
+            text.push_str("{}");
+            rest = stripped;
+            continue;
+        }
+        match after
+            .find('}')
+            .and_then(|close| placeholder(&after[1..close]).map(|p| (p, close)))
+        {
+            Some((piece, close)) => {
+                if !text.is_empty() {
+                    pieces.push(Piece::Text(std::mem::take(&mut text)));
+                }
+                pieces.push(piece);
+                rest = &after[close + 1..];
+            }
+            None => {
+                text.push('{');
+                rest = &after[1..];
+            }
+        }
+    }
+    text.push_str(rest);
+    if !text.is_empty() {
+        pieces.push(Piece::Text(text));
+    }
+    Word(pieces)
+}
+
+/// The placeholder named by the text between braces, if it is one.
+fn placeholder(inner: &str) -> Option<Piece> {
+    match inner {
+        "#" => return Some(Piece::Seq),
+        "%" => return Some(Piece::Slot),
+        _ => {}
+    }
+    let digits = inner.len() - inner.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    let (number, suffix) = inner.split_at(digits);
+    let part = match suffix {
+        "" => Part::Whole,
+        "." => Part::NoExtension,
+        "/" => Part::Basename,
+        "//" => Part::Dirname,
+        "/." => Part::BasenameNoExtension,
+        _ => return None,
+    };
+    let source = if number.is_empty() {
+        None
+    } else {
+        let n: usize = number.parse().ok()?;
+        Some(n.checked_sub(1)?)
+    };
+    Some(Piece::Value { source, part })
+}
+
+/// Quotes `text` for sh so it is one word of data, never code.
+pub fn shell_quote(text: &str) -> String {
+    if !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%^".contains(c))
+    {
+        return text.to_string();
+    }
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+fn quote_if_needed(text: &str) -> String {
+    shell_quote(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(command: &[&str], values: &[&str]) -> Invocation {
+        let command: Vec<String> = command.iter().map(|s| s.to_string()).collect();
+        let values: Vec<String> = values.iter().map(|s| s.to_string()).collect();
+        Template::parse(&command, false).fill(Fill {
+            values: &values,
+            seq: 7,
+            slot: 2,
+        })
+    }
+
+    fn direct(words: &[&str]) -> Invocation {
+        Invocation::Direct(words.iter().map(|s| s.to_string()).collect())
+    }
+
+    #[test]
+    fn placeholders_fill_like_gnu_parallel() {
+        let cases: &[(&str, &str)] = &[
+            ("{}", "dir/sub/file.tar.gz"),
+            ("{.}", "dir/sub/file.tar"),
+            ("{/}", "file.tar.gz"),
+            ("{//}", "dir/sub"),
+            ("{/.}", "file.tar"),
+            ("{#}", "7"),
+            ("{%}", "2"),
+            ("x{}y", "xdir/sub/file.tar.gzy"),
+            ("{1}", "dir/sub/file.tar.gz"),
+            ("{1.}", "dir/sub/file.tar"),
+            ("{2}", ""),
+        ];
+        for (word, expected) in cases {
+            assert_eq!(
+                run(&["echo", word], &["dir/sub/file.tar.gz"]),
+                direct(&["echo", expected]),
+                "{word}"
+            );
+        }
+        assert_eq!(run(&["echo", "{//}"], &["file"]), direct(&["echo", "."]));
+        // Not placeholders: literal text, and the value is appended.
+        assert_eq!(run(&["echo", "{{}}"], &["v"]), direct(&["echo", "{}", "v"]));
+        assert_eq!(
+            run(&["echo", "{print}"], &["v"]),
+            direct(&["echo", "{print}", "v"])
+        );
+        assert_eq!(
+            run(&["echo", "{.}"], &[".hidden"]),
+            direct(&["echo", ".hidden"])
+        );
+        assert_eq!(
+            run(&["echo", "{.}"], &["a.b/c"]),
+            direct(&["echo", "a.b/c"])
+        );
+    }
+
+    #[test]
+    fn several_sources_by_number_and_all_together() {
+        assert_eq!(
+            run(&["cmp", "{2}", "{1}"], &["a", "b"]),
+            direct(&["cmp", "b", "a"])
+        );
+        assert_eq!(run(&["echo", "{}"], &["a", "b"]), direct(&["echo", "a b"]));
+    }
+
+    #[test]
+    fn no_placeholder_appends_the_values() {
+        assert_eq!(
+            run(&["echo", "x"], &["a", "b"]),
+            direct(&["echo", "x", "a", "b"])
+        );
+    }
+
+    #[test]
+    fn substitution_is_single_pass() {
+        assert_eq!(
+            run(&["echo", "{}"], &["{} {#}"]),
+            direct(&["echo", "{} {#}"])
+        );
+    }
+
+    #[test]
+    fn shell_syntax_quotes_values_as_data() {
+        let invocation = run(&["echo {} | wc -c"], &["; rm -rf x"]);
+        assert_eq!(
+            invocation,
+            Invocation::Shell("echo '; rm -rf x' | wc -c".to_string())
+        );
+        let invocation = run(&["echo {}"], &["it's"]);
+        assert_eq!(invocation, Invocation::Shell(r"echo 'it'\''s'".to_string()));
+        let forced = Template::parse(&["echo".into()], true).fill(Fill {
+            values: &["$HOME".into()],
+            seq: 1,
+            slot: 1,
+        });
+        assert_eq!(forced, Invocation::Shell("echo '$HOME'".to_string()));
+    }
+
+    #[test]
+    fn shell_quote_leaves_plain_words_alone() {
+        assert_eq!(shell_quote("file-1.txt"), "file-1.txt");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("a b"), "'a b'");
+    }
+}

@@ -1,0 +1,262 @@
+//! pool-run as users run it (first step: inputs, placeholders, quoting,
+//! grouping, order, exit statuses, streaming, Ctrl-C, bad input).
+
+use std::io::Write;
+use std::os::unix::process::ExitStatusExt;
+
+use crate::support::{Running, pid_exists, stderr_lines, tool};
+
+fn pool_run() -> assert_cmd::Command {
+    tool("pool-run")
+}
+
+fn stdout_of(args: &[&str]) -> String {
+    let out = pool_run()
+        .args(args)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn placeholders_fill_like_gnu_parallel() {
+    let cases: &[(&str, &str)] = &[
+        ("{}", "dir/sub/file.tar.gz"),
+        ("{.}", "dir/sub/file.tar"),
+        ("{/}", "file.tar.gz"),
+        ("{//}", "dir/sub"),
+        ("{/.}", "file.tar"),
+        ("{#}", "1"),
+        ("{%}", "1"),
+        ("{1}", "dir/sub/file.tar.gz"),
+        ("{1/.}", "file.tar"),
+        ("x{}y", "xdir/sub/file.tar.gzy"),
+    ];
+    for (placeholder, expected) in cases {
+        let text = stdout_of(&[
+            "--dry-run",
+            "echo",
+            placeholder,
+            ":::",
+            "dir/sub/file.tar.gz",
+        ]);
+        assert_eq!(
+            text,
+            format!("echo {}\n", crate_quote(expected)),
+            "{placeholder}"
+        );
+    }
+}
+
+/// What --dry-run shows for a word: quoted like the shell would need it.
+fn crate_quote(word: &str) -> String {
+    if word
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%^".contains(c))
+    {
+        word.to_string()
+    } else {
+        format!("'{word}'")
+    }
+}
+
+#[test]
+fn no_placeholder_appends_and_jobs_number_in_order() {
+    assert_eq!(
+        stdout_of(&["-k", "echo", "x", ":::", "a", "b"]),
+        "x a\nx b\n"
+    );
+    assert_eq!(
+        stdout_of(&["-k", "-j1", "echo", "{#}", ":::", "a", "b", "c"]),
+        "1\n2\n3\n"
+    );
+}
+
+#[test]
+fn cartesian_and_linked_sources() {
+    assert_eq!(
+        stdout_of(&["-k", "echo", ":::", "a", "b", ":::", "1", "2"]),
+        "a 1\na 2\nb 1\nb 2\n"
+    );
+    assert_eq!(
+        stdout_of(&["-k", "echo", "{2}{1}", ":::", "a", "b", ":::+", "1", "2"]),
+        "1a\n2b\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("inputs");
+    std::fs::write(&file, "x\ny\n").unwrap();
+    let path = file.to_str().unwrap();
+    assert_eq!(
+        stdout_of(&["-k", "echo", ":::", "1", "::::", path]),
+        "1 x\n1 y\n"
+    );
+    assert_eq!(stdout_of(&["-k", "-a", path, "echo"]), "x\ny\n");
+}
+
+#[test]
+fn stdin_lines_and_nul_records() {
+    let out = pool_run()
+        .args(["-k", "echo", "got"])
+        .write_stdin("a b\nc\n")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "got a b\ngot c\n",
+        "a line is one argument"
+    );
+    let out = pool_run()
+        .args(["-0", "-k", "echo"])
+        .write_stdin("x\ny\0z\0")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "x\ny\nz\n");
+}
+
+#[test]
+fn hostile_input_stays_data_in_shell_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let canary = dir.path().join("canary");
+    let hostile = format!("; touch {}", canary.display());
+    let text = stdout_of(&["-k", "echo {} | cat", ":::", &hostile, "$(id)", "it's"]);
+    assert_eq!(text, format!("{hostile}\n$(id)\nit's\n"));
+    assert!(!canary.exists(), "input text ran as code");
+}
+
+#[test]
+fn no_command_runs_each_line_as_a_command() {
+    assert_eq!(
+        stdout_of(&["-k", ":::", "echo one", "echo two | tr o 0"]),
+        "one\ntw0\n"
+    );
+}
+
+#[test]
+fn keep_order_under_reversed_durations() {
+    let text = stdout_of(&["-k", "-j3", "sleep {}; echo {}", ":::", "0.3", "0.2", "0.1"]);
+    assert_eq!(text, "0.3\n0.2\n0.1\n");
+}
+
+#[test]
+fn concurrent_large_outputs_are_never_interleaved() {
+    let out = pool_run()
+        .args([
+            "-j2",
+            "head -c 1000000 /dev/zero | tr '\\0' {}",
+            ":::",
+            "a",
+            "b",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.len(), 2_000_000, "nothing lost");
+    let first = text.as_bytes()[0];
+    assert!(text[..1_000_000].bytes().all(|b| b == first), "interleaved");
+    assert!(text[1_000_000..].bytes().all(|b| b != first), "interleaved");
+}
+
+#[test]
+fn exit_status_counts_failed_jobs() {
+    pool_run()
+        .args(["exit {}", ":::", "0", "0"])
+        .assert()
+        .code(0);
+    pool_run()
+        .args(["exit {}", ":::", "0", "1"])
+        .assert()
+        .code(1);
+    pool_run()
+        .args(["exit {}", ":::", "1", "2", "255"])
+        .assert()
+        .code(3);
+    pool_run()
+        .args(["sh", "-c", "kill -9 $$", ":::", "a"])
+        .assert()
+        .code(1);
+    let many: Vec<String> = (0..101).map(|i| i.to_string()).collect();
+    let mut args = vec!["false".to_string(), ":::".to_string()];
+    args.extend(many);
+    pool_run().args(&args).assert().code(101);
+}
+
+#[test]
+fn missing_command_is_a_failed_job_with_one_line() {
+    let out = pool_run()
+        .args(["-k", "prockit-no-such-command", ":::", "a", "b"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].ends_with("cannot run 'prockit-no-such-command': command not found"),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn jobs_start_as_input_streams_in() {
+    let (running, mut stdin) = Running::start_with_stdin("pool-run", &["echo"]);
+    stdin.write_all(b"first\n").unwrap();
+    stdin.flush().unwrap();
+    // Input is still open: only streaming can print this line now.
+    assert_eq!(running.next_line(), "first");
+    stdin.write_all(b"second\n").unwrap();
+    drop(stdin);
+    let (status, rest, _) = running.finish();
+    assert!(status.success());
+    assert_eq!(rest, "second\n");
+}
+
+#[test]
+fn sigint_leaves_no_process_of_any_job() {
+    let running = Running::start(
+        "pool-run",
+        &[
+            "-u",
+            "-j2",
+            "sleep 100 & echo $!; echo $$; wait; : {}",
+            ":::",
+            "1",
+            "2",
+        ],
+    );
+    let pids: Vec<u32> = (0..4)
+        .map(|_| running.next_line().parse().unwrap())
+        .collect();
+    assert!(pids.iter().all(|&pid| pid_exists(pid)));
+    running.signal(libc::SIGINT);
+    let (status, _, _) = running.finish();
+    assert_eq!(status.signal(), Some(libc::SIGINT), "{status:?}");
+    for pid in pids {
+        assert!(!pid_exists(pid), "process {pid} of a job survived");
+    }
+}
+
+#[test]
+fn bad_jobs_value_is_one_line_and_255() {
+    let out = pool_run()
+        .args(["-j", "abc", "echo"])
+        .assert()
+        .code(255)
+        .stdout("")
+        .get_output()
+        .clone();
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with("pool-run: error: ") && lines[0].contains("'abc'"),
+        "{lines:?}"
+    );
+    pool_run().args(["echo", ":::"]).assert().code(255);
+}
