@@ -4,9 +4,11 @@
 //! job's output whole. One poll(2) over the signal pipe, the stdin feed and
 //! the jobs' pipes; no thread per job, no sleeping.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::io::{self, ErrorKind, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{ChildStderr, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -49,6 +51,9 @@ struct Done {
 
 struct Supervisor<'a> {
     cfg: &'a Config,
+    /// Programs found on PATH, so each job's spawn execs the file directly
+    /// instead of trying every PATH entry again.
+    programs: HashMap<String, PathBuf>,
     running: Vec<Job>,
     free_slots: BTreeSet<usize>,
     next_seq: u64,
@@ -80,6 +85,7 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
     }
     let mut sup = Supervisor {
         cfg,
+        programs: HashMap::new(),
         running: Vec::new(),
         free_slots: (1..=cfg.jobs).collect(),
         next_seq: 1,
@@ -169,13 +175,13 @@ impl Supervisor<'_> {
         }
         let mut command = match &invocation {
             Invocation::Direct(argv) => {
-                let mut command = Command::new(&argv[0]);
-                command.args(&argv[1..]);
+                let mut command = Command::new(self.program(&argv[0]));
+                command.arg0(&argv[0]).args(&argv[1..]);
                 command
             }
             Invocation::Shell(line) => {
-                let mut command = Command::new("sh");
-                command.arg("-c").arg(line);
+                let mut command = Command::new(self.program("sh"));
+                command.arg0("sh").arg("-c").arg(line);
                 command
             }
         };
@@ -194,8 +200,7 @@ impl Supervisor<'_> {
                 .into_iter()
                 .flatten()
                 {
-                    common::ipc::set_nonblocking(fd, true)
-                        .map_err(|e| io_failure("setting up a job", &e))?;
+                    set_nonblocking(fd).map_err(|e| io_failure("setting up a job", &e))?;
                 }
                 self.running.push(Job {
                     seq,
@@ -231,6 +236,26 @@ impl Supervisor<'_> {
                 self.emit(seq, Vec::new(), line.into_bytes())
             }
         }
+    }
+
+    /// The file `name` runs: looked up on PATH once, then remembered. A name
+    /// with a slash, or one not found, is left to exec as is (a missing
+    /// command then fails its job with "command not found").
+    fn program(&mut self, name: &str) -> PathBuf {
+        if name.contains('/') {
+            return PathBuf::from(name);
+        }
+        if let Some(path) = self.programs.get(name) {
+            return path.clone();
+        }
+        let found = std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join(name))
+                .find(|candidate| is_executable(candidate))
+        });
+        let path = found.unwrap_or_else(|| PathBuf::from(name));
+        self.programs.insert(name.to_string(), path.clone());
+        path
     }
 
     /// Sleeps in poll until a job's pipe has data, a signal came, the stdin
@@ -406,6 +431,19 @@ impl Supervisor<'_> {
         self.stop_all(signals);
         Err(failure)
     }
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Makes our read end of a job's pipe non-blocking. One fcntl: a fresh pipe
+/// end has no other status flags to keep.
+fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+    fcntl(fd, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
+    Ok(())
 }
 
 /// Reads what is available now; closes the pipe at end of file.

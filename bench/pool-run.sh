@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# pool-run against xargs -P, GNU parallel and rust-parallel, and a C floor
+# (fork+exec of /bin/true keeping 2 children running), all with 2 workers and
+# timed by hyperfine in one run. Rows:
+#   2000 `true` jobs            per-job overhead (goal <= 1.3x the floor, <= 0.9x xargs)
+#   2000 shell jobs             `echo {}` through sh
+#   200 jobs x 1 MiB output     grouped output throughput
+#   peak RSS, 100,000 inputs    pool-run vs xargs (and rust-parallel if present)
+# Ratios are against pool-run measured in the same run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS=${RUNS:-5}
+JOBS=${JOBS:-2000}
+RSS_INPUTS=${RSS_INPUTS:-100000}
+
+need=()
+command -v hyperfine >/dev/null || need+=(hyperfine)
+command -v parallel >/dev/null || need+=(parallel)
+command -v gcc >/dev/null || need+=(gcc libc6-dev)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing ${need[*]} (apt)..." >&2
+  (apt-get update -qq && apt-get install -y -qq "${need[@]}") >/dev/null
+fi
+if ! command -v rust-parallel >/dev/null && [ "${INSTALL_RUST_PARALLEL:-1}" = 1 ]; then
+  echo "installing rust-parallel (cargo, a few minutes)..." >&2
+  cargo install --quiet rust-parallel >/dev/null 2>&1 || echo "rust-parallel could not be installed; its rows are skipped" >&2
+fi
+RP=$(command -v rust-parallel || true)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+gcc -O2 -o "$work/floor" bench/c/spawn_floor.c
+built=$(cargo build --release --bin pool-run --bin subproc --message-format=json-render-diagnostics 2>/dev/null)
+POOL=$(grep -o '"executable":"[^"]*/pool-run"' <<<"$built" | cut -d'"' -f4)
+SUBPROC=$(grep -o '"executable":"[^"]*/subproc"' <<<"$built" | cut -d'"' -f4)
+[ -x "$POOL" ] && [ -x "$SUBPROC" ] || { echo "bench: build failed" >&2; exit 1; }
+seq "$JOBS" >"$work/inputs"
+seq 200 >"$work/inputs200"
+
+# bench NAME CMD...: hyperfine each command, print mean seconds and ratio to the first.
+bench() {
+  local title=$1; shift
+  hyperfine -N --warmup 1 --runs "$RUNS" --style none --export-csv "$work/out.csv" "$@" >/dev/null 2>&1 || {
+    echo "$title: a command failed" >&2; return 0; }
+  echo "== $title"
+  awk -F, 'NR == 2 { base = $2 } NR > 1 { gsub(/"/, "", $1); printf "  %-62s %9.3f s %8.2fx\n", substr($1, 1, 62), $2, $2 / base }' "$work/out.csv"
+}
+
+echo "pool-run vs anchors: 2 workers, $(nproc) CPUs, hyperfine $RUNS runs (ratio: time / pool-run's)"
+rows=("sh -c '$POOL -j2 true < $work/inputs'"
+      "$work/floor $JOBS 2"
+      "sh -c 'xargs -P2 -n1 true < $work/inputs'"
+      "sh -c 'parallel --will-cite -j2 true < $work/inputs'")
+[ -n "$RP" ] && rows+=("sh -c '$RP -j2 true < $work/inputs'")
+bench "$JOBS true jobs" "${rows[@]}"
+
+rows=("sh -c '$POOL -j2 --shell echo {} < $work/inputs > /dev/null'"
+      "sh -c 'xargs -P2 -I{} sh -c \"echo {}\" < $work/inputs > /dev/null'"
+      "sh -c 'parallel --will-cite -j2 echo {} < $work/inputs > /dev/null'")
+[ -n "$RP" ] && rows+=("sh -c '$RP -j2 -s echo {} < $work/inputs > /dev/null'")
+bench "$JOBS shell jobs (echo {})" "${rows[@]}"
+
+# `; : {}` keeps the input value out of head's arguments in every tool.
+mib='head -c 1048576 /dev/zero; : {}'
+rows=("sh -c '$POOL -j2 \"$mib\" < $work/inputs200 > /dev/null'"
+      "sh -c 'parallel --will-cite -j2 \"$mib\" < $work/inputs200 > /dev/null'")
+[ -n "$RP" ] && rows+=("sh -c '$RP -j2 -s \"$mib\" < $work/inputs200 > /dev/null'")
+bench "200 jobs x 1 MiB grouped output" "${rows[@]}"
+
+echo "== peak RSS, $RSS_INPUTS inputs of true (subproc --json max_rss_kib)"
+seq "$RSS_INPUTS" >"$work/many"
+rss() { "$SUBPROC" --json --report "$work/r.json" sh -c "$1 < $work/many" >/dev/null 2>&1;
+  grep -o '"max_rss_kib":[0-9]*' "$work/r.json" | cut -d: -f2; }
+p=$(rss "$POOL -j2 true")
+printf '  %-20s %8s KiB\n' pool-run "$p"
+printf '  %-20s %8s KiB\n' "xargs -P2" "$(rss "xargs -P2 -n1 true")"
+[ -n "$RP" ] && printf '  %-20s %8s KiB\n' rust-parallel "$(rss "$RP -j2 true")"
+true
