@@ -101,7 +101,7 @@ fn pingpong_words_feed_a_filter() {
 
 #[test]
 fn pool_run_into_head_ends_quietly_and_stops_its_jobs() {
-    sh("seq 1 100000 | $POOL_RUN -j2 echo | head -1")
+    sh("seq 1 100000 | $POOL_RUN -k -j2 echo | head -1")
         .assert()
         .success()
         .stdout("1\n")
