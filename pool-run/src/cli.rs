@@ -68,6 +68,38 @@ pub struct Cli {
     #[arg(long)]
     pub shell: bool,
 
+    /// Kill a job (its whole process group: TERM, KILL 200ms later) after DUR
+    #[arg(long, value_name = "DUR", value_parser = common::time::parse_duration)]
+    pub timeout: Option<std::time::Duration>,
+
+    /// Run a failed job again, up to N more times
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub retries: u32,
+
+    /// Wait DUR between job starts
+    #[arg(long, value_name = "DUR", value_parser = common::time::parse_duration)]
+    pub delay: Option<std::time::Duration>,
+
+    /// Stop early: now|soon,fail=N|fail=N%|success=N|done=N (now kills running jobs)
+    #[arg(long, value_name = "WHEN,COND", value_parser = parse_halt)]
+    pub halt: Option<Halt>,
+
+    /// Log finished jobs to FILE in GNU parallel's format (+FILE appends)
+    #[arg(long, value_name = "FILE")]
+    pub joblog: Option<String>,
+
+    /// Skip jobs the joblog lists as finished
+    #[arg(long, requires = "joblog")]
+    pub resume: bool,
+
+    /// Skip jobs the joblog lists as succeeded; run the failed ones again
+    #[arg(long, requires = "joblog", conflicts_with = "resume")]
+    pub resume_failed: bool,
+
+    /// Print one JSON object per finished job instead of its output
+    #[arg(long, conflicts_with_all = ["ungroup", "tag"])]
+    pub json: bool,
+
     /// The command and its arguments, then any ::: / :::: sources
     #[arg(
         value_name = "COMMAND",
@@ -93,6 +125,50 @@ fn parse_jobs(text: &str) -> Result<usize, String> {
     }
 }
 
+/// When --halt stops the run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Halt {
+    /// true: kill running jobs; false ("soon"): let them finish.
+    pub now: bool,
+    pub condition: HaltCondition,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum HaltCondition {
+    Failed(u64),
+    FailedPercent(f64),
+    Succeeded(u64),
+    Done(u64),
+}
+
+fn parse_halt(text: &str) -> Result<Halt, String> {
+    let bad =
+        || format!("'{text}' is not a halt rule (use now|soon,fail=N|fail=N%|success=N|done=N)");
+    let (when, condition) = text.split_once(',').ok_or_else(bad)?;
+    let now = match when {
+        "now" => true,
+        "soon" => false,
+        _ => return Err(bad()),
+    };
+    let (kind, value) = condition.split_once('=').ok_or_else(bad)?;
+    let count = || value.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(bad);
+    let condition = match kind {
+        "fail" => match value.strip_suffix('%') {
+            Some(pct) => HaltCondition::FailedPercent(
+                pct.parse::<f64>()
+                    .ok()
+                    .filter(|p| *p > 0.0 && *p <= 100.0)
+                    .ok_or_else(bad)?,
+            ),
+            None => HaltCondition::Failed(count()?),
+        },
+        "success" => HaltCondition::Succeeded(count()?),
+        "done" => HaltCondition::Done(count()?),
+        _ => return Err(bad()),
+    };
+    Ok(Halt { now, condition })
+}
+
 /// What pool-run will do.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -105,6 +181,24 @@ pub struct Config {
     pub template: Option<Template>,
     /// Empty: stdin records.
     pub sources: Vec<SourceSpec>,
+    pub timeout: Option<std::time::Duration>,
+    pub retries: u32,
+    pub delay: std::time::Duration,
+    pub halt: Option<Halt>,
+    /// The joblog and whether to append to it.
+    pub joblog: Option<(std::path::PathBuf, bool)>,
+    pub resume: Resume,
+    pub json: bool,
+}
+
+/// Which jobs a joblog lets pool-run skip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resume {
+    No,
+    /// Every job the joblog lists.
+    Finished,
+    /// The jobs the joblog lists as succeeded.
+    Succeeded,
 }
 
 impl Config {
@@ -129,6 +223,22 @@ impl Config {
             delimiter: if cli.null { 0 } else { b'\n' },
             template: (!command.is_empty()).then(|| Template::parse(&command, cli.shell)),
             sources,
+            timeout: cli.timeout.filter(|t| !t.is_zero()),
+            retries: cli.retries,
+            delay: cli.delay.unwrap_or_default(),
+            halt: cli.halt,
+            joblog: cli.joblog.map(|path| match path.strip_prefix('+') {
+                Some(rest) => (std::path::PathBuf::from(rest), true),
+                None => (std::path::PathBuf::from(path), false),
+            }),
+            resume: if cli.resume {
+                Resume::Finished
+            } else if cli.resume_failed {
+                Resume::Succeeded
+            } else {
+                Resume::No
+            },
+            json: cli.json,
         })
     }
 }
@@ -150,6 +260,42 @@ mod tests {
         assert!(parse_jobs("100%").unwrap() >= 1);
         assert!(parse_jobs("abc").unwrap_err().contains("'abc'"));
         assert!(parse_jobs("-1").is_err());
+    }
+
+    #[test]
+    fn halt_rules() {
+        assert_eq!(
+            parse_halt("now,fail=1"),
+            Ok(Halt {
+                now: true,
+                condition: HaltCondition::Failed(1)
+            })
+        );
+        assert_eq!(
+            parse_halt("soon,fail=20%"),
+            Ok(Halt {
+                now: false,
+                condition: HaltCondition::FailedPercent(20.0)
+            })
+        );
+        assert_eq!(
+            parse_halt("now,done=3").unwrap().condition,
+            HaltCondition::Done(3)
+        );
+        assert_eq!(
+            parse_halt("soon,success=2").unwrap().condition,
+            HaltCondition::Succeeded(2)
+        );
+        for bad in [
+            "now",
+            "later,fail=1",
+            "now,fail=0",
+            "now,fail=x",
+            "now,fail=150%",
+            "now,oops=1",
+        ] {
+            assert!(parse_halt(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

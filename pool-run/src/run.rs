@@ -1,16 +1,17 @@
 //! The supervisor: one loop that starts jobs while slots are free, reads
 //! every running job's stdout and stderr as data arrives (so no job ever
-//! blocks on a full pipe), reaps jobs on SIGCHLD, and writes each finished
-//! job's output whole. One poll(2) over the signal pipe, the stdin feed and
-//! the jobs' pipes; no thread per job, no sleeping.
+//! blocks on a full pipe), reaps jobs on SIGCHLD, enforces timeouts, and
+//! writes each finished job's output whole. One poll(2) over the signal
+//! pipe, the stdin feed and the jobs' pipes; no thread per job, no sleeping.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::fs::File;
 use std::io::{self, ErrorKind, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{ChildStderr, ChildStdout, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use common::cli::Failure;
 use common::exit::ChildExit;
@@ -18,7 +19,7 @@ use common::proc::{self, spawn_in_new_group};
 use common::signal::{Signal, SignalWatcher};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
-use crate::cli::Config;
+use crate::cli::{Config, HaltCondition, Resume};
 use crate::exit::Exit;
 use crate::input::{self, StdinFeed};
 use crate::template::{Fill, Invocation};
@@ -28,19 +29,48 @@ use crate::template::{Fill, Invocation};
 const LEFTOVER_GRACE: Duration = Duration::from_millis(200);
 /// After SIGTERM to the jobs on Ctrl-C, how long before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(1);
+/// After a job's --timeout SIGTERM, how long before SIGKILL.
+const TIMEOUT_GRACE: Duration = Duration::from_millis(200);
+
+/// Input waiting for a slot: a new job, or a failed one to try again.
+struct Pending {
+    seq: Option<u64>,
+    values: Vec<String>,
+    attempt: u32,
+}
 
 /// A job that has started.
 struct Job {
     seq: u64,
     slot: usize,
     pid: u32,
-    tag: String,
+    values: Vec<String>,
+    command: String,
+    attempt: u32,
     stdout: Option<ChildStdout>,
     stderr: Option<ChildStderr>,
     out: Vec<u8>,
     err: Vec<u8>,
     exit: Option<ChildExit>,
     exited_at: Option<Instant>,
+    started: Instant,
+    started_wall: SystemTime,
+    /// When --timeout sends SIGTERM, then when SIGKILL follows.
+    deadline: Option<Instant>,
+    timed_out: bool,
+}
+
+/// How a job ended, for the joblog, --json and the counts.
+struct Outcome {
+    seq: u64,
+    values: Vec<String>,
+    command: String,
+    attempt: u32,
+    exit: ChildExit,
+    started_wall: SystemTime,
+    runtime: Duration,
+    out: Vec<u8>,
+    err: Vec<u8>,
 }
 
 /// A finished job's output, waiting for its turn under -k.
@@ -57,14 +87,73 @@ struct Supervisor<'a> {
     running: Vec<Job>,
     free_slots: BTreeSet<usize>,
     next_seq: u64,
+    done: u64,
     failed: u64,
+    succeeded: u64,
+    /// The exit code a --halt on failure ends with.
+    halt_code: Option<u8>,
+    halting: bool,
+    retry: VecDeque<Pending>,
     /// -k: finished outputs by seq, and the next seq to print.
     waiting: BTreeMap<u64, Done>,
     next_to_print: u64,
+    joblog: Option<File>,
+    skip: HashSet<u64>,
+    last_start: Option<Instant>,
+    /// Groups of finished jobs that got SIGKILL for their leftovers; waited
+    /// for (and their orphans reaped) before pool-run exits.
+    killed_groups: Vec<u32>,
 }
 
 fn io_failure(what: &str, err: &io::Error) -> Failure {
     Failure::io(Exit::Error, what, err)
+}
+
+/// The joblog's sequence numbers to skip under --resume / --resume-failed.
+fn resume_set(path: &Path, resume: Resume) -> io::Result<HashSet<u64>> {
+    if resume == Resume::No {
+        return Ok(HashSet::new());
+    }
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == ErrorKind::NotFound => return Ok(HashSet::new()),
+        Err(err) => return Err(err),
+    };
+    Ok(text
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            let seq = fields.first()?.trim().parse::<u64>().ok()?;
+            let ok = fields.get(6).map(|f| f.trim()) == Some("0")
+                && fields.get(7).map(|f| f.trim()) == Some("0");
+            (resume == Resume::Finished || ok).then_some(seq)
+        })
+        .collect())
+}
+
+fn open_joblog(cfg: &Config) -> Result<(Option<File>, HashSet<u64>), Failure> {
+    let Some((path, append)) = &cfg.joblog else {
+        return Ok((None, HashSet::new()));
+    };
+    let what = format!("opening the joblog '{}'", path.display());
+    let skip = resume_set(path, cfg.resume).map_err(|e| io_failure(&what, &e))?;
+    let append = *append || cfg.resume != Resume::No;
+    let exists = path.metadata().is_ok_and(|m| m.len() > 0);
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(append)
+        .truncate(!append)
+        .open(path)
+        .map_err(|e| io_failure(&what, &e))?;
+    if !(append && exists) {
+        file.write_all(
+            b"Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n",
+        )
+        .map_err(|e| io_failure(&what, &e))?;
+    }
+    Ok((Some(file), skip))
 }
 
 pub fn run(cfg: &Config) -> Result<u8, Failure> {
@@ -73,6 +162,7 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
     // Orphans of a job (its background grandchildren) become ours, so a
     // stopped run can reap them too.
     let _ = proc::become_subreaper();
+    let (joblog, skip) = open_joblog(cfg)?;
     let mut pending: VecDeque<Vec<String>> = VecDeque::new();
     let mut feed: Option<StdinFeed> = None;
     if cfg.sources.is_empty() {
@@ -89,11 +179,19 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
         running: Vec::new(),
         free_slots: (1..=cfg.jobs).collect(),
         next_seq: 1,
+        done: 0,
         failed: 0,
+        succeeded: 0,
+        halt_code: None,
+        halting: false,
+        retry: VecDeque::new(),
         waiting: BTreeMap::new(),
         next_to_print: 1,
+        joblog,
+        skip,
+        last_start: None,
+        killed_groups: Vec::new(),
     };
-    let mut hangup = false;
     loop {
         // Take what the stdin thread has read, while there is room.
         if let Some(f) = &feed {
@@ -109,15 +207,24 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
                 }
             }
         }
-        while !hangup && sup.running.len() < cfg.jobs {
-            let Some(values) = pending.pop_front() else {
-                break;
+        while !sup.halting && sup.running.len() < cfg.jobs && sup.may_start_now() {
+            let next = match sup.retry.pop_front() {
+                Some(retry) => retry,
+                None => match pending.pop_front() {
+                    Some(values) => Pending {
+                        seq: None,
+                        values,
+                        attempt: 1,
+                    },
+                    None => break,
+                },
             };
-            if let Err(failure) = sup.start(values) {
+            if let Err(failure) = sup.start(next) {
                 return sup.abort(&signals, failure);
             }
         }
-        if sup.running.is_empty() && (hangup || (pending.is_empty() && feed.is_none())) {
+        let input_left = !sup.retry.is_empty() || !pending.is_empty() || feed.is_some();
+        if sup.running.is_empty() && (sup.halting || !input_left) {
             break;
         }
         sup.wait_for_events(&signals, feed.as_ref().filter(|_| pending.len() < cfg.jobs))
@@ -133,7 +240,7 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
             match received.signal {
                 Signal::CHLD => {}
                 // GNU parallel: on SIGHUP finish running jobs, start no new ones.
-                Signal::HUP => hangup = true,
+                Signal::HUP => sup.halting = true,
                 signal => {
                     sup.stop_all(&signals);
                     return Ok(common::signal::reraise(signal));
@@ -141,21 +248,47 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
             }
         }
         sup.reap();
+        sup.enforce_timeouts();
         if let Err(failure) = sup.finish_ready() {
             return sup.abort(&signals, failure);
         }
+        if sup.halting && cfg.halt.is_some_and(|h| h.now) && !sup.running.is_empty() {
+            sup.stop_all(&signals);
+        }
     }
-    Ok(Exit::Failed(sup.failed).into())
+    sup.wait_for_killed_groups(&signals);
+    Ok(match sup.halt_code {
+        Some(code) => code,
+        None => Exit::Failed(sup.failed).into(),
+    })
 }
 
 impl Supervisor<'_> {
-    fn start(&mut self, values: Vec<String>) -> Result<(), Failure> {
-        let seq = self.next_seq;
-        self.next_seq += 1;
+    /// --delay: whether enough time has passed since the last start.
+    fn may_start_now(&self) -> bool {
+        self.last_start
+            .is_none_or(|at| at.elapsed() >= self.cfg.delay)
+    }
+
+    fn start(&mut self, pending: Pending) -> Result<(), Failure> {
+        let seq = match pending.seq {
+            Some(seq) => seq,
+            None => {
+                let seq = self.next_seq;
+                self.next_seq += 1;
+                seq
+            }
+        };
+        if self.skip.contains(&seq) {
+            // --resume: done in an earlier run; keep -k's order moving.
+            return self.emit(seq, Vec::new(), Vec::new());
+        }
+        self.last_start = Some(Instant::now());
         let slot = self
             .free_slots
             .pop_first()
             .unwrap_or(self.running.len() + 1);
+        let values = pending.values;
         let invocation = match &self.cfg.template {
             Some(template) => template.fill(Fill {
                 values: &values,
@@ -164,14 +297,10 @@ impl Supervisor<'_> {
             }),
             None => Invocation::Shell(values.join(" ")),
         };
-        let tag = values.join(" ");
+        let command_line = invocation.display();
         if self.cfg.dry_run {
             self.free_slots.insert(slot);
-            return self.emit(
-                seq,
-                format!("{}\n", invocation.display()).into_bytes(),
-                Vec::new(),
-            );
+            return self.emit(seq, format!("{command_line}\n").into_bytes(), Vec::new());
         }
         let mut command = match &invocation {
             Invocation::Direct(argv) => {
@@ -189,6 +318,8 @@ impl Supervisor<'_> {
         if !self.cfg.ungroup {
             command.stdout(Stdio::piped()).stderr(Stdio::piped());
         }
+        let started = Instant::now();
+        let started_wall = SystemTime::now();
         match spawn_in_new_group(&mut command) {
             Ok(mut child) => {
                 let stdout = child.stdout.take();
@@ -206,23 +337,28 @@ impl Supervisor<'_> {
                     seq,
                     slot,
                     pid: child.id(),
-                    tag,
+                    values,
+                    command: command_line,
+                    attempt: pending.attempt,
                     stdout,
                     stderr,
                     out: Vec::new(),
                     err: Vec::new(),
                     exit: None,
                     exited_at: None,
+                    started,
+                    started_wall,
+                    deadline: self.cfg.timeout.map(|limit| started + limit),
+                    timed_out: false,
                 });
                 // The handle is not needed: the job is reaped by pid.
                 drop(child);
                 Ok(())
             }
             Err(err) => {
-                // The job failed to start: it counts as a failed job, with
-                // the shell's code and a line in its place in the output.
+                // The job could not start: a failed job with the shell's
+                // code, and a line in its place in the output.
                 self.free_slots.insert(slot);
-                self.failed += 1;
                 let program = match &invocation {
                     Invocation::Direct(argv) => argv[0].clone(),
                     Invocation::Shell(_) => "sh".to_string(),
@@ -232,8 +368,23 @@ impl Supervisor<'_> {
                 } else {
                     err.to_string()
                 };
+                let code = if err.kind() == ErrorKind::NotFound {
+                    127
+                } else {
+                    126
+                };
                 let line = format!("pool-run: job {seq}: cannot run '{program}': {why}\n");
-                self.emit(seq, Vec::new(), line.into_bytes())
+                self.record(Outcome {
+                    seq,
+                    values,
+                    command: command_line,
+                    attempt: pending.attempt,
+                    exit: ChildExit::Exited(code),
+                    started_wall,
+                    runtime: started.elapsed(),
+                    out: Vec::new(),
+                    err: line.into_bytes(),
+                })
             }
         }
     }
@@ -258,13 +409,43 @@ impl Supervisor<'_> {
         path
     }
 
+    /// The next moment something is due without any event: a leftover
+    /// grace ending, a timeout, or the --delay before the next start.
+    fn next_deadline(&self) -> Option<Instant> {
+        let leftovers = self
+            .running
+            .iter()
+            .filter_map(|j| j.exited_at.map(|at| at + LEFTOVER_GRACE));
+        let timeouts = self
+            .running
+            .iter()
+            .filter(|j| j.exit.is_none())
+            .filter_map(|j| j.deadline);
+        let delay = self
+            .last_start
+            .filter(|_| !self.cfg.delay.is_zero() && self.running.len() < self.cfg.jobs)
+            .map(|at| at + self.cfg.delay);
+        leftovers.chain(timeouts).chain(delay).min()
+    }
+
     /// Sleeps in poll until a job's pipe has data, a signal came, the stdin
-    /// feed has input, or a job's leftover grace ends.
+    /// feed has input, or something falls due.
     fn wait_for_events(
         &mut self,
         signals: &SignalWatcher,
         feed: Option<&StdinFeed>,
     ) -> io::Result<()> {
+        let timeout = match self.next_deadline() {
+            Some(at) => {
+                let millis = at
+                    .saturating_duration_since(Instant::now())
+                    .as_millis()
+                    .saturating_add(1);
+                PollTimeout::try_from(i32::try_from(millis).unwrap_or(i32::MAX))
+                    .unwrap_or(PollTimeout::MAX)
+            }
+            None => PollTimeout::NONE,
+        };
         let mut fds: Vec<BorrowedFd<'_>> = vec![signals.as_fd()];
         if let Some(feed) = feed {
             fds.push(feed.wake.as_fd());
@@ -280,23 +461,6 @@ impl Supervisor<'_> {
                 owners.push((i, false));
             }
         }
-        let deadline = self
-            .running
-            .iter()
-            .filter_map(|j| j.exited_at)
-            .min()
-            .map(|at| at + LEFTOVER_GRACE);
-        let timeout = match deadline {
-            Some(at) => {
-                let millis = at
-                    .saturating_duration_since(Instant::now())
-                    .as_millis()
-                    .saturating_add(1);
-                PollTimeout::try_from(i32::try_from(millis).unwrap_or(i32::MAX))
-                    .unwrap_or(PollTimeout::MAX)
-            }
-            None => PollTimeout::NONE,
-        };
         let mut poll_fds: Vec<PollFd<'_>> = fds
             .iter()
             .map(|fd| PollFd::new(*fd, PollFlags::POLLIN))
@@ -338,7 +502,27 @@ impl Supervisor<'_> {
         }
     }
 
-    /// Writes out every job that is complete: exited, and its pipes closed
+    /// --timeout: SIGTERM to the job's group at its deadline, SIGKILL after
+    /// the grace.
+    fn enforce_timeouts(&mut self) {
+        let now = Instant::now();
+        for job in self.running.iter_mut().filter(|j| j.exit.is_none()) {
+            let Some(deadline) = job.deadline.filter(|d| *d <= now) else {
+                continue;
+            };
+            if job.timed_out {
+                let _ = proc::signal_group(job.pid, Signal::KILL);
+                job.deadline = None;
+            } else {
+                let _ = proc::signal_group(job.pid, Signal::TERM);
+                let _ = proc::signal_group(job.pid, Signal::CONT);
+                job.timed_out = true;
+                job.deadline = Some(deadline.max(now) + TIMEOUT_GRACE);
+            }
+        }
+    }
+
+    /// Records every job that is complete: exited, and its pipes closed
     /// (or its leftovers killed after the grace).
     fn finish_ready(&mut self) -> Result<(), Failure> {
         let now = Instant::now();
@@ -349,33 +533,119 @@ impl Supervisor<'_> {
                 i += 1;
                 continue;
             };
-            let pipes_open = job.stdout.is_some() || job.stderr.is_some();
-            if pipes_open {
+            if job.stdout.is_some() || job.stderr.is_some() {
                 if job.exited_at.is_some_and(|at| now < at + LEFTOVER_GRACE) {
                     i += 1;
                     continue;
                 }
                 // A background grandchild still holds the output: the job is
                 // over, what is left of its group goes.
-                let _ = proc::signal_group(job.pid, Signal::KILL);
+                if let Ok(true) = proc::signal_group(job.pid, Signal::KILL) {
+                    self.killed_groups.push(job.pid);
+                }
+                let job = &mut self.running[i];
                 drain(&mut job.stdout, &mut job.out);
                 drain(&mut job.stderr, &mut job.err);
                 job.stdout = None;
                 job.stderr = None;
             }
             let job = self.running.swap_remove(i);
-            self.free_slots.insert(job.slot);
-            if !exit.success() {
-                self.failed += 1;
+            // A timed-out job's group goes entirely, whatever outlived it.
+            if job.timed_out && matches!(proc::signal_group(job.pid, Signal::KILL), Ok(true)) {
+                self.killed_groups.push(job.pid);
             }
-            let (out, err) = if self.cfg.tag {
-                (tag_lines(&job.tag, &job.out), tag_lines(&job.tag, &job.err))
-            } else {
-                (job.out, job.err)
-            };
-            self.emit(job.seq, out, err)?;
+            self.free_slots.insert(job.slot);
+            self.record(Outcome {
+                seq: job.seq,
+                values: job.values,
+                command: job.command,
+                attempt: job.attempt,
+                exit,
+                started_wall: job.started_wall,
+                runtime: job.started.elapsed(),
+                out: job.out,
+                err: job.err,
+            })?;
         }
         Ok(())
+    }
+
+    /// A job ended: retry it, or count it, log it, print it, and check --halt.
+    fn record(&mut self, outcome: Outcome) -> Result<(), Failure> {
+        let success = outcome.exit.success();
+        if !success && outcome.attempt <= self.cfg.retries && !self.halting {
+            self.retry.push_back(Pending {
+                seq: Some(outcome.seq),
+                values: outcome.values,
+                attempt: outcome.attempt + 1,
+            });
+            return Ok(());
+        }
+        self.done += 1;
+        if success {
+            self.succeeded += 1;
+        } else {
+            self.failed += 1;
+        }
+        self.log(&outcome)?;
+        let (out, err) = if self.cfg.json {
+            (json_line(&outcome).into_bytes(), Vec::new())
+        } else if self.cfg.tag {
+            let tag = outcome.values.join(" ");
+            (tag_lines(&tag, &outcome.out), tag_lines(&tag, &outcome.err))
+        } else {
+            (outcome.out, outcome.err)
+        };
+        self.emit(outcome.seq, out, err)?;
+        self.check_halt(success, outcome.exit);
+        Ok(())
+    }
+
+    fn check_halt(&mut self, success: bool, exit: ChildExit) {
+        let Some(halt) = self.cfg.halt else { return };
+        if self.halting {
+            return;
+        }
+        let hit = match halt.condition {
+            HaltCondition::Failed(n) => self.failed >= n,
+            HaltCondition::FailedPercent(pct) => {
+                // GNU parallel waits for a few jobs before judging a rate.
+                self.done >= 3 && (self.failed as f64) * 100.0 >= pct * self.done as f64
+            }
+            HaltCondition::Succeeded(n) => self.succeeded >= n,
+            HaltCondition::Done(n) => self.done >= n,
+        };
+        if hit {
+            self.halting = true;
+            // GNU parallel: halting on the first failure ends with that job's status.
+            if !success && halt.condition == HaltCondition::Failed(1) {
+                self.halt_code = Some(exit.code());
+            }
+        }
+    }
+
+    /// One joblog line, in GNU parallel's columns.
+    fn log(&mut self, outcome: &Outcome) -> Result<(), Failure> {
+        let Some(file) = self.joblog.as_mut() else {
+            return Ok(());
+        };
+        let start = outcome
+            .started_wall
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        let (exitval, signal) = match outcome.exit {
+            ChildExit::Exited(code) => (code, 0),
+            ChildExit::Signaled { signal, .. } => (0, signal),
+        };
+        let line = format!(
+            "{}\t:\t{start:.3}\t{:>10.3}\t0\t{}\t{exitval}\t{signal}\t{}\n",
+            outcome.seq,
+            outcome.runtime.as_secs_f64(),
+            outcome.out.len(),
+            outcome.command
+        );
+        file.write_all(line.as_bytes())
+            .map_err(|e| io_failure("writing the joblog", &e))
     }
 
     /// Writes a job's output now, or (with -k) when its turn comes.
@@ -391,8 +661,8 @@ impl Supervisor<'_> {
         Ok(())
     }
 
-    /// Ctrl-C or SIGTERM: TERM to every job's group, KILL after the grace,
-    /// until no process of any job is left.
+    /// Ctrl-C, SIGTERM or `--halt now`: TERM to every job's group, KILL
+    /// after the grace, until no process of any job is left.
     fn stop_all(&mut self, signals: &SignalWatcher) {
         for job in &self.running {
             let _ = proc::signal_group(job.pid, Signal::TERM);
@@ -423,6 +693,21 @@ impl Supervisor<'_> {
             }
             let _ = signals.wait(Some(Duration::from_millis(5)));
         }
+        self.running.clear();
+        proc::reap_exited_children();
+    }
+
+    /// Before exiting: the killed leftovers are gone and reaped (they are our
+    /// children once their parents died: we are a subreaper).
+    fn wait_for_killed_groups(&mut self, signals: &SignalWatcher) {
+        let give_up = Instant::now() + Duration::from_secs(5);
+        while !self.killed_groups.is_empty() && Instant::now() < give_up {
+            proc::reap_exited_children();
+            self.killed_groups.retain(|&pgid| proc::group_exists(pgid));
+            if !self.killed_groups.is_empty() {
+                let _ = signals.wait(Some(Duration::from_millis(5)));
+            }
+        }
         proc::reap_exited_children();
     }
 
@@ -431,6 +716,29 @@ impl Supervisor<'_> {
         self.stop_all(signals);
         Err(failure)
     }
+}
+
+fn json_line(outcome: &Outcome) -> String {
+    let (exit, signal) = match outcome.exit {
+        ChildExit::Exited(code) => (Some(code), None),
+        ChildExit::Signaled { signal, .. } => (None, Signal::from_number(signal).map(Signal::name)),
+    };
+    let start = outcome
+        .started_wall
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    let value = serde_json::json!({
+        "seq": outcome.seq,
+        "args": outcome.values,
+        "command": outcome.command,
+        "exit": exit,
+        "signal": signal,
+        "start": start,
+        "runtime": outcome.runtime.as_secs_f64(),
+        "stdout": String::from_utf8_lossy(&outcome.out),
+        "stderr": String::from_utf8_lossy(&outcome.err),
+    });
+    format!("{value}\n")
 }
 
 fn is_executable(path: &Path) -> bool {

@@ -260,3 +260,196 @@ fn bad_jobs_value_is_one_line_and_255() {
     );
     pool_run().args(["echo", ":::"]).assert().code(255);
 }
+
+#[test]
+fn timeout_kills_the_jobs_whole_group() {
+    let out = pool_run()
+        .args([
+            "--timeout",
+            "300ms",
+            "sleep 100 & echo $!; sleep 100; : {}",
+            ":::",
+            "a",
+        ])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let grandchild: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    assert!(
+        !pid_exists(grandchild),
+        "the timed-out job's grandchild {grandchild} survived"
+    );
+}
+
+#[test]
+fn retries_run_a_failed_job_again_and_print_its_last_attempt() {
+    let dir = tempfile::tempdir().unwrap();
+    let counter = dir.path().join("count");
+    let script = format!(
+        ": {{}}; echo x >> {0}; n=$(wc -l < {0}); echo attempt $n; test $n -ge 3",
+        counter.display()
+    );
+    let out = pool_run()
+        .args(["--retries", "5", &script, ":::", "a"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "attempt 3\n");
+    pool_run()
+        .args(["--retries", "1", "false", ":::", "a", "b"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn halt_now_stops_at_the_first_failure_with_its_status() {
+    let out = pool_run()
+        .args([
+            "-j1",
+            "-k",
+            "--halt",
+            "now,fail=1",
+            "echo {}; exit {}",
+            ":::",
+            "0",
+            "3",
+            "0",
+            "0",
+        ])
+        .assert()
+        .code(3)
+        .get_output()
+        .clone();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "0\n3\n",
+        "no job started after the failure"
+    );
+}
+
+#[test]
+fn halt_now_kills_running_jobs_and_soon_lets_them_finish() {
+    // Job 1 fails at once while job 2 sleeps: now kills job 2, soon waits for it.
+    let now = pool_run()
+        .args([
+            "-j2",
+            "--halt",
+            "now,fail=1",
+            "sleep {}; echo done {}; exit 1",
+            ":::",
+            "0",
+            "0.5",
+        ])
+        .assert()
+        .get_output()
+        .clone();
+    assert_eq!(String::from_utf8(now.stdout).unwrap(), "done 0\n");
+    let soon = pool_run()
+        .args([
+            "-j2",
+            "-k",
+            "--halt",
+            "soon,fail=1",
+            "sleep {}; echo done {}; exit 1",
+            ":::",
+            "0",
+            "0.5",
+            "0",
+        ])
+        .assert()
+        .get_output()
+        .clone();
+    assert_eq!(
+        String::from_utf8(soon.stdout).unwrap(),
+        "done 0\ndone 0.5\n",
+        "the third job never started"
+    );
+}
+
+#[test]
+fn joblog_has_gnu_parallels_columns_and_resume_skips_what_it_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("jobs.log");
+    let log = log.to_str().unwrap();
+    pool_run()
+        .args(["-k", "--joblog", log, "exit {}", ":::", "0", "1", "0"])
+        .assert()
+        .code(1);
+    let text = std::fs::read_to_string(log).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand"
+    );
+    assert_eq!(lines.len(), 4);
+    let mut rows: Vec<Vec<&str>> = lines[1..].iter().map(|l| l.split('\t').collect()).collect();
+    rows.sort_by_key(|r| r[0].to_string());
+    for (row, (seq, exitval, command)) in rows.iter().zip([
+        ("1", "0", "exit 0"),
+        ("2", "1", "exit 1"),
+        ("3", "0", "exit 0"),
+    ]) {
+        assert_eq!(row.len(), 9, "{row:?}");
+        assert_eq!(
+            (row[0], row[1], row[6], row[7], row[8]),
+            (seq, ":", exitval, "0", command)
+        );
+        assert!(row[2].parse::<f64>().unwrap() > 1.6e9, "epoch start time");
+        assert!(row[3].trim().parse::<f64>().unwrap() >= 0.0);
+    }
+    // --resume-failed runs only job 2 again; --resume then runs nothing.
+    let out = pool_run()
+        .args([
+            "-k",
+            "--joblog",
+            log,
+            "--resume-failed",
+            "echo {}",
+            ":::",
+            "0",
+            "1",
+            "0",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "1\n");
+    let out = pool_run()
+        .args(["--joblog", log, "--resume", "echo {}", ":::", "0", "1", "0"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "");
+}
+
+#[test]
+fn json_gives_one_object_per_finished_job() {
+    let out = pool_run()
+        .args([
+            "-k",
+            "--json",
+            "echo out {}; echo err >&2; exit 4",
+            ":::",
+            "a",
+            "b",
+        ])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["seq"], 1);
+    assert_eq!(rows[0]["args"], serde_json::json!(["a"]));
+    assert_eq!(rows[0]["exit"], 4);
+    assert_eq!(rows[0]["stdout"], "out a\n");
+    assert_eq!(rows[0]["stderr"], "err\n");
+    assert!(rows[1]["runtime"].as_f64().unwrap() >= 0.0);
+}
