@@ -2,6 +2,7 @@
 //! arguments, like GNU parallel (the tutorial's `Pool(4)` with `apply_async`
 //! and `Pool.map`, whose results come back in input order: `-k`).
 
+mod capture;
 mod cli;
 mod exit;
 mod input;

@@ -19,6 +19,7 @@ use common::proc::{self, spawn_in_new_group};
 use common::signal::{Signal, SignalWatcher};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
+use crate::capture::Capture;
 use crate::cli::{Config, HaltCondition, Resume};
 use crate::exit::Exit;
 use crate::input::{self, StdinFeed};
@@ -49,8 +50,8 @@ struct Job {
     attempt: u32,
     stdout: Option<ChildStdout>,
     stderr: Option<ChildStderr>,
-    out: Vec<u8>,
-    err: Vec<u8>,
+    out: Capture,
+    err: Capture,
     exit: Option<ChildExit>,
     exited_at: Option<Instant>,
     started: Instant,
@@ -69,14 +70,16 @@ struct Outcome {
     exit: ChildExit,
     started_wall: SystemTime,
     runtime: Duration,
-    out: Vec<u8>,
-    err: Vec<u8>,
+    out: Capture,
+    err: Capture,
 }
 
 /// A finished job's output, waiting for its turn under -k.
 struct Done {
-    out: Vec<u8>,
-    err: Vec<u8>,
+    out: Capture,
+    err: Capture,
+    /// --tag: the prefix of every line.
+    tag: Option<String>,
 }
 
 struct Supervisor<'a> {
@@ -227,8 +230,11 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
         if sup.running.is_empty() && (sup.halting || !input_left) {
             break;
         }
-        sup.wait_for_events(&signals, feed.as_ref().filter(|_| pending.len() < cfg.jobs))
-            .map_err(|e| io_failure("waiting for jobs", &e))?;
+        if let Err(err) =
+            sup.wait_for_events(&signals, feed.as_ref().filter(|_| pending.len() < cfg.jobs))
+        {
+            return sup.abort(&signals, io_failure("waiting for jobs", &err));
+        }
         if let Some(f) = &feed {
             let mut drain = [0u8; 256];
             while matches!((&f.wake).read(&mut drain), Ok(n) if n > 0) {}
@@ -247,7 +253,9 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
                 }
             }
         }
-        sup.reap();
+        if let Err(err) = sup.reap() {
+            return sup.abort(&signals, io_failure("capturing output", &err));
+        }
         sup.enforce_timeouts();
         if let Err(failure) = sup.finish_ready() {
             return sup.abort(&signals, failure);
@@ -281,7 +289,14 @@ impl Supervisor<'_> {
         };
         if self.skip.contains(&seq) {
             // --resume: done in an earlier run; keep -k's order moving.
-            return self.emit(seq, Vec::new(), Vec::new());
+            return self.emit(
+                seq,
+                Done {
+                    out: Capture::new(),
+                    err: Capture::new(),
+                    tag: None,
+                },
+            );
         }
         self.last_start = Some(Instant::now());
         let slot = self
@@ -300,7 +315,15 @@ impl Supervisor<'_> {
         let command_line = invocation.display();
         if self.cfg.dry_run {
             self.free_slots.insert(slot);
-            return self.emit(seq, format!("{command_line}\n").into_bytes(), Vec::new());
+            let out = Capture::from_bytes(format!("{command_line}\n").into_bytes());
+            return self.emit(
+                seq,
+                Done {
+                    out,
+                    err: Capture::new(),
+                    tag: None,
+                },
+            );
         }
         let mut command = match &invocation {
             Invocation::Direct(argv) => {
@@ -342,8 +365,8 @@ impl Supervisor<'_> {
                     attempt: pending.attempt,
                     stdout,
                     stderr,
-                    out: Vec::new(),
-                    err: Vec::new(),
+                    out: Capture::new(),
+                    err: Capture::new(),
                     exit: None,
                     exited_at: None,
                     started,
@@ -382,8 +405,8 @@ impl Supervisor<'_> {
                     exit: ChildExit::Exited(code),
                     started_wall,
                     runtime: started.elapsed(),
-                    out: Vec::new(),
-                    err: line.into_bytes(),
+                    out: Capture::new(),
+                    err: Capture::from_bytes(line.into_bytes()),
                 })
             }
         }
@@ -481,25 +504,26 @@ impl Supervisor<'_> {
         for (i, is_stdout) in ready {
             let job = &mut self.running[i];
             if is_stdout {
-                drain(&mut job.stdout, &mut job.out);
+                drain(&mut job.stdout, &mut job.out)?;
             } else {
-                drain(&mut job.stderr, &mut job.err);
+                drain(&mut job.stderr, &mut job.err)?;
             }
         }
         Ok(())
     }
 
     /// Collects the status of every job whose main process has exited.
-    fn reap(&mut self) {
+    fn reap(&mut self) -> io::Result<()> {
         for job in self.running.iter_mut().filter(|j| j.exit.is_none()) {
             if let Ok(Some((exit, _))) = proc::wait_child(job.pid, false) {
                 job.exit = Some(exit);
                 job.exited_at = Some(Instant::now());
                 // Whatever is already in the pipes belongs to the job.
-                drain(&mut job.stdout, &mut job.out);
-                drain(&mut job.stderr, &mut job.err);
+                drain(&mut job.stdout, &mut job.out)?;
+                drain(&mut job.stderr, &mut job.err)?;
             }
         }
+        Ok(())
     }
 
     /// --timeout: SIGTERM to the job's group at its deadline, SIGKILL after
@@ -544,8 +568,10 @@ impl Supervisor<'_> {
                     self.killed_groups.push(job.pid);
                 }
                 let job = &mut self.running[i];
-                drain(&mut job.stdout, &mut job.out);
-                drain(&mut job.stderr, &mut job.err);
+                drain(&mut job.stdout, &mut job.out)
+                    .map_err(|e| io_failure("capturing output", &e))?;
+                drain(&mut job.stderr, &mut job.err)
+                    .map_err(|e| io_failure("capturing output", &e))?;
                 job.stdout = None;
                 job.stderr = None;
             }
@@ -587,17 +613,33 @@ impl Supervisor<'_> {
         } else {
             self.failed += 1;
         }
+        let mut outcome = outcome;
         self.log(&outcome)?;
-        let (out, err) = if self.cfg.json {
-            (json_line(&outcome).into_bytes(), Vec::new())
-        } else if self.cfg.tag {
-            let tag = outcome.values.join(" ");
-            (tag_lines(&tag, &outcome.out), tag_lines(&tag, &outcome.err))
+        let seq = outcome.seq;
+        let (exit, done) = if self.cfg.json {
+            let line =
+                json_line(&mut outcome).map_err(|e| io_failure("reading captured output", &e))?;
+            (
+                outcome.exit,
+                Done {
+                    out: Capture::from_bytes(line.into_bytes()),
+                    err: Capture::new(),
+                    tag: None,
+                },
+            )
         } else {
-            (outcome.out, outcome.err)
+            let tag = self.cfg.tag.then(|| outcome.values.join(" "));
+            (
+                outcome.exit,
+                Done {
+                    out: outcome.out,
+                    err: outcome.err,
+                    tag,
+                },
+            )
         };
-        self.emit(outcome.seq, out, err)?;
-        self.check_halt(success, outcome.exit);
+        self.emit(seq, done)?;
+        self.check_halt(success, exit);
         Ok(())
     }
 
@@ -641,7 +683,7 @@ impl Supervisor<'_> {
             "{}\t:\t{start:.3}\t{:>10.3}\t0\t{}\t{exitval}\t{signal}\t{}\n",
             outcome.seq,
             outcome.runtime.as_secs_f64(),
-            outcome.out.len(),
+            outcome.out.len() + outcome.err.len(),
             outcome.command
         );
         file.write_all(line.as_bytes())
@@ -649,14 +691,14 @@ impl Supervisor<'_> {
     }
 
     /// Writes a job's output now, or (with -k) when its turn comes.
-    fn emit(&mut self, seq: u64, out: Vec<u8>, err: Vec<u8>) -> Result<(), Failure> {
+    fn emit(&mut self, seq: u64, done: Done) -> Result<(), Failure> {
         if !self.cfg.keep_order {
-            return write_whole(&out, &err);
+            return write_whole(done);
         }
-        self.waiting.insert(seq, Done { out, err });
+        self.waiting.insert(seq, done);
         while let Some(done) = self.waiting.remove(&self.next_to_print) {
             self.next_to_print += 1;
-            write_whole(&done.out, &done.err)?;
+            write_whole(done)?;
         }
         Ok(())
     }
@@ -672,7 +714,8 @@ impl Supervisor<'_> {
         let give_up = kill_at + Duration::from_secs(5);
         let mut killed = false;
         loop {
-            self.reap();
+            // Stopping: their output is not wanted any more.
+            let _ = self.reap();
             self.running
                 .retain(|job| job.exit.is_none() || proc::group_exists(job.pid));
             if self.running.iter().all(|job| job.exit.is_some()) {
@@ -691,7 +734,17 @@ impl Supervisor<'_> {
                 }
                 killed = true;
             }
-            let _ = signals.wait(Some(Duration::from_millis(5)));
+            // A second Ctrl-C (or SIGTERM) while stopping: kill at once.
+            let again = signals.wait(Some(Duration::from_millis(5)));
+            if let Ok(Some(received)) = again
+                && matches!(received.signal, Signal::INT | Signal::TERM)
+                && !killed
+            {
+                for job in &self.running {
+                    let _ = proc::signal_group(job.pid, Signal::KILL);
+                }
+                killed = true;
+            }
         }
         self.running.clear();
         proc::reap_exited_children();
@@ -718,7 +771,7 @@ impl Supervisor<'_> {
     }
 }
 
-fn json_line(outcome: &Outcome) -> String {
+fn json_line(outcome: &mut Outcome) -> io::Result<String> {
     let (exit, signal) = match outcome.exit {
         ChildExit::Exited(code) => (Some(code), None),
         ChildExit::Signaled { signal, .. } => (None, Signal::from_number(signal).map(Signal::name)),
@@ -735,10 +788,10 @@ fn json_line(outcome: &Outcome) -> String {
         "signal": signal,
         "start": start,
         "runtime": outcome.runtime.as_secs_f64(),
-        "stdout": String::from_utf8_lossy(&outcome.out),
-        "stderr": String::from_utf8_lossy(&outcome.err),
+        "stdout": String::from_utf8_lossy(&outcome.out.read_all()?),
+        "stderr": String::from_utf8_lossy(&outcome.err.read_all()?),
     });
-    format!("{value}\n")
+    Ok(format!("{value}\n"))
 }
 
 fn is_executable(path: &Path) -> bool {
@@ -754,48 +807,43 @@ fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
     Ok(())
 }
 
-/// Reads what is available now; closes the pipe at end of file.
-fn drain<R: Read>(pipe: &mut Option<R>, into: &mut Vec<u8>) {
-    let Some(reader) = pipe.as_mut() else { return };
+/// Reads what is available now; closes the pipe at end of file. Fails
+/// only if the capture cannot be stored (a full disk).
+fn drain<R: Read>(pipe: &mut Option<R>, into: &mut Capture) -> io::Result<()> {
+    let Some(reader) = pipe.as_mut() else {
+        return Ok(());
+    };
     let mut chunk = [0u8; 64 * 1024];
     loop {
         match reader.read(&mut chunk) {
             Ok(0) => {
                 *pipe = None;
-                return;
+                return Ok(());
             }
-            Ok(n) => into.extend_from_slice(&chunk[..n]),
+            Ok(n) => into.push(&chunk[..n])?,
             Err(err) if err.kind() == ErrorKind::Interrupted => {}
-            Err(err) if err.kind() == ErrorKind::WouldBlock => return,
+            Err(err) if err.kind() == ErrorKind::WouldBlock => return Ok(()),
             Err(_) => {
                 *pipe = None;
-                return;
+                return Ok(());
             }
         }
     }
 }
 
-fn tag_lines(tag: &str, bytes: &[u8]) -> Vec<u8> {
-    let mut tagged = Vec::with_capacity(bytes.len());
-    for line in bytes.split_inclusive(|&b| b == b'\n') {
-        tagged.extend_from_slice(tag.as_bytes());
-        tagged.push(b'\t');
-        tagged.extend_from_slice(line);
-    }
-    tagged
-}
-
-/// One job's stdout, then its stderr, each in one piece.
-fn write_whole(out: &[u8], err: &[u8]) -> Result<(), Failure> {
-    if !out.is_empty() {
+/// One job's stdout, then its stderr, each whole, holding the stream's lock
+/// so no other output lands in between.
+fn write_whole(mut done: Done) -> Result<(), Failure> {
+    if !done.out.is_empty() {
         let mut stdout = io::stdout().lock();
-        stdout
-            .write_all(out)
+        done.out
+            .write_to(&mut stdout, done.tag.as_deref())
             .and_then(|()| stdout.flush())
             .map_err(|e| Failure::io(Exit::Error, "writing output", &e))?;
     }
-    if !err.is_empty() {
-        let _ = io::stderr().lock().write_all(err);
+    if !done.err.is_empty() {
+        let mut stderr = io::stderr().lock();
+        let _ = done.err.write_to(&mut stderr, done.tag.as_deref());
     }
     Ok(())
 }

@@ -107,3 +107,23 @@ fn pool_run_into_head_ends_quietly_and_stops_its_jobs() {
         .stdout("1\n")
         .stderr("");
 }
+
+#[test]
+fn pool_run_memory_stays_bounded_with_keep_order_and_a_slow_first_job() {
+    // Job 1 sleeps while 39 others each print 1 MiB: held in memory that
+    // would be 39 MiB; spilled to temporary files it is a few.
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let script = format!(
+        "seq 40 | $SUBPROC --report {} --json $POOL_RUN -k -j2 'if [ {{}} = 1 ]; then sleep 0.5; fi; head -c 1048576 /dev/zero' | wc -c",
+        report.display()
+    );
+    let out = sh(&script);
+    out.clone().assert().success();
+    let total: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    assert_eq!(total, 40 * 1_048_576, "nothing lost");
+    let report: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&report).unwrap().trim()).unwrap();
+    let rss = report["max_rss_kib"].as_u64().unwrap();
+    assert!(rss < 16 * 1024, "pool-run peaked at {rss} KiB");
+}

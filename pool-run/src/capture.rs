@@ -1,0 +1,151 @@
+//! A job's captured stdout or stderr: in memory up to a bound, then in an
+//! anonymous temporary file (O_TMPFILE: it has no name and disappears when
+//! closed, so it is cleaned up on every exit path, SIGKILL included). So
+//! memory stays bounded whatever a job prints and however long `-k` keeps
+//! finished outputs waiting for a slow early job.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+
+/// Bytes kept in memory per stream before spilling to disk.
+pub const MEMORY_LIMIT: usize = 256 * 1024;
+
+#[derive(Debug, Default)]
+pub struct Capture {
+    memory: Vec<u8>,
+    spill: Option<File>,
+    len: u64,
+}
+
+impl Capture {
+    pub fn new() -> Capture {
+        Capture::default()
+    }
+
+    /// A capture holding `bytes` (for messages pool-run writes itself).
+    pub fn from_bytes(bytes: Vec<u8>) -> Capture {
+        Capture {
+            len: bytes.len() as u64,
+            memory: bytes,
+            spill: None,
+        }
+    }
+
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn push(&mut self, data: &[u8]) -> io::Result<()> {
+        self.len += data.len() as u64;
+        if let Some(file) = self.spill.as_mut() {
+            return file.write_all(data);
+        }
+        if self.memory.len() + data.len() <= MEMORY_LIMIT {
+            self.memory.extend_from_slice(data);
+            return Ok(());
+        }
+        let mut file = tempfile::tempfile()?;
+        file.write_all(&self.memory)?;
+        file.write_all(data)?;
+        self.memory = Vec::new();
+        self.spill = Some(file);
+        Ok(())
+    }
+
+    /// Everything captured, in order, in chunks.
+    pub fn for_each_chunk(
+        &mut self,
+        mut each: impl FnMut(&[u8]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        match self.spill.as_mut() {
+            None => {
+                if !self.memory.is_empty() {
+                    each(&self.memory)?;
+                }
+                Ok(())
+            }
+            Some(file) => {
+                file.seek(SeekFrom::Start(0))?;
+                let mut chunk = vec![0u8; 64 * 1024];
+                loop {
+                    let n = file.read(&mut chunk)?;
+                    if n == 0 {
+                        return Ok(());
+                    }
+                    each(&chunk[..n])?;
+                }
+            }
+        }
+    }
+
+    /// The whole capture in memory (for --json).
+    pub fn read_all(&mut self) -> io::Result<Vec<u8>> {
+        let mut all = Vec::with_capacity(usize::try_from(self.len).unwrap_or(0));
+        self.for_each_chunk(|chunk| {
+            all.extend_from_slice(chunk);
+            Ok(())
+        })?;
+        Ok(all)
+    }
+
+    /// Writes the capture to `out`, each line prefixed with `tag` + TAB when
+    /// given.
+    pub fn write_to(&mut self, out: &mut impl Write, tag: Option<&str>) -> io::Result<()> {
+        let mut at_line_start = true;
+        self.for_each_chunk(|chunk| match tag {
+            None => out.write_all(chunk),
+            Some(tag) => {
+                for piece in chunk.split_inclusive(|&b| b == b'\n') {
+                    if at_line_start {
+                        out.write_all(tag.as_bytes())?;
+                        out.write_all(b"\t")?;
+                    }
+                    out.write_all(piece)?;
+                    at_line_start = piece.ends_with(b"\n");
+                }
+                Ok(())
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_output_stays_in_memory_large_spills_and_reads_back_whole() {
+        let mut small = Capture::new();
+        small.push(b"hello\n").unwrap();
+        assert!(small.spill.is_none());
+        let mut out = Vec::new();
+        small.write_to(&mut out, None).unwrap();
+        assert_eq!(out, b"hello\n");
+
+        let mut large = Capture::new();
+        let block: Vec<u8> = (0..=255u8).cycle().take(100_000).collect();
+        for _ in 0..10 {
+            large.push(&block).unwrap();
+        }
+        assert!(large.spill.is_some(), "a megabyte goes to disk");
+        assert!(large.memory.is_empty());
+        assert_eq!(large.len(), 1_000_000);
+        let all = large.read_all().unwrap();
+        assert_eq!(all.len(), 1_000_000);
+        assert!(all.chunks(100_000).all(|c| c == block.as_slice()));
+    }
+
+    #[test]
+    fn tags_go_at_every_line_start_across_chunks() {
+        let mut capture = Capture::new();
+        capture.push(b"a\nb").unwrap();
+        capture.push(b"c\nd").unwrap();
+        let mut out = Vec::new();
+        capture.write_to(&mut out, Some("x")).unwrap();
+        assert_eq!(out, b"x\ta\nx\tbc\nx\td");
+    }
+}
