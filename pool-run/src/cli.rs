@@ -100,6 +100,32 @@ pub struct Cli {
     #[arg(long, conflicts_with_all = ["ungroup", "tag"])]
     pub json: bool,
 
+    /// Signals and waits (ms) for --timeout: SIG,MS,SIG,MS,...
+    #[arg(long, value_name = "SEQ", default_value = "TERM,200,TERM,100,TERM,50,KILL,25", value_parser = parse_termseq)]
+    pub termseq: TermSeq,
+
+    /// Also save each job's stdout, stderr and seq under DIR/1/<value>/...
+    #[arg(long, value_name = "DIR")]
+    pub results: Option<std::path::PathBuf>,
+
+    /// Split each input record into columns {1} {2} ... at REGEX
+    #[arg(long, value_name = "REGEX", value_parser = parse_regex)]
+    pub colsep: Option<regex::Regex>,
+
+    /// At most N input records per job ({} stands for all of them)
+    #[arg(short = 'n', long = "max-args", value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..), conflicts_with_all = ["xargs_context", "xargs_words"])]
+    pub max_args: Option<u32>,
+
+    /// As many records per job as fit the command line; a word with {} is
+    /// repeated for each (context replace)
+    #[arg(short = 'X', conflicts_with = "xargs_words")]
+    pub xargs_context: bool,
+
+    /// As many records per job as fit the command line; {} stands for all of them
+    #[arg(short = 'm')]
+    pub xargs_words: bool,
+
     /// The command and its arguments, then any ::: / :::: sources
     #[arg(
         value_name = "COMMAND",
@@ -123,6 +149,43 @@ fn parse_jobs(text: &str) -> Result<usize, String> {
         0 => Ok(MAX_JOBS),
         n => Ok(n.min(MAX_JOBS * 16)),
     }
+}
+
+/// --termseq: the signals a timed-out job gets, each followed by a wait.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TermSeq(pub Vec<(common::signal::Signal, std::time::Duration)>);
+
+fn parse_termseq(text: &str) -> Result<TermSeq, String> {
+    let fields: Vec<&str> = text.split(',').collect();
+    if fields.is_empty() || !fields.len().is_multiple_of(2) {
+        return Err(format!("'{text}' is not SIG,MS,SIG,MS,..."));
+    }
+    fields
+        .chunks(2)
+        .map(|pair| {
+            let signal = common::signal::Signal::parse(pair[0]).map_err(|e| e.to_string())?;
+            let ms: u64 = pair[1]
+                .parse()
+                .map_err(|_| format!("'{}' is not a number of milliseconds", pair[1]))?;
+            Ok((signal, std::time::Duration::from_millis(ms)))
+        })
+        .collect::<Result<Vec<_>, String>>()
+        .map(TermSeq)
+}
+
+fn parse_regex(text: &str) -> Result<regex::Regex, String> {
+    regex::Regex::new(text).map_err(|e| format!("'{text}' is not a regular expression ({e})"))
+}
+
+/// How many input records make one job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Batch {
+    /// One record per job (the default).
+    One,
+    /// At most N records; {} stands for all of them (-n N).
+    Max(usize),
+    /// As many as fit the command line: -X (context replace) or -m.
+    Fit { context: bool },
 }
 
 /// When --halt stops the run.
@@ -189,6 +252,10 @@ pub struct Config {
     pub joblog: Option<(std::path::PathBuf, bool)>,
     pub resume: Resume,
     pub json: bool,
+    pub termseq: TermSeq,
+    pub results: Option<std::path::PathBuf>,
+    pub colsep: Option<regex::Regex>,
+    pub batch: Batch,
 }
 
 /// Which jobs a joblog lets pool-run skip.
@@ -239,6 +306,15 @@ impl Config {
                 Resume::No
             },
             json: cli.json,
+            termseq: cli.termseq,
+            results: cli.results,
+            colsep: cli.colsep,
+            batch: match (cli.max_args, cli.xargs_context, cli.xargs_words) {
+                (Some(n), _, _) => Batch::Max(n as usize),
+                (None, true, _) => Batch::Fit { context: true },
+                (None, false, true) => Batch::Fit { context: false },
+                _ => Batch::One,
+            },
         })
     }
 }
@@ -260,6 +336,22 @@ mod tests {
         assert!(parse_jobs("100%").unwrap() >= 1);
         assert!(parse_jobs("abc").unwrap_err().contains("'abc'"));
         assert!(parse_jobs("-1").is_err());
+    }
+
+    #[test]
+    fn termseq_parses_pairs() {
+        let seq = parse_termseq("TERM,200,KILL,25").unwrap();
+        assert_eq!(seq.0.len(), 2);
+        assert_eq!(
+            seq.0[1],
+            (
+                common::signal::Signal::KILL,
+                std::time::Duration::from_millis(25)
+            )
+        );
+        assert!(parse_termseq("TERM").is_err());
+        assert!(parse_termseq("NOPE,1").is_err());
+        assert!(parse_termseq("TERM,x").is_err());
     }
 
     #[test]

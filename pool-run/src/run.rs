@@ -20,18 +20,16 @@ use common::signal::{Signal, SignalWatcher};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use crate::capture::Capture;
-use crate::cli::{Config, HaltCondition, Resume};
+use crate::cli::{Batch, Config, HaltCondition, Resume};
 use crate::exit::Exit;
 use crate::input::{self, StdinFeed};
-use crate::template::{Fill, Invocation};
+use crate::template::{Fill, Invocation, Spread};
 
 /// How long a job's pipes may stay open after its main process exited (a
 /// background grandchild holding them) before the rest of its group is killed.
 const LEFTOVER_GRACE: Duration = Duration::from_millis(200);
 /// After SIGTERM to the jobs on Ctrl-C, how long before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(1);
-/// After a job's --timeout SIGTERM, how long before SIGKILL.
-const TIMEOUT_GRACE: Duration = Duration::from_millis(200);
 
 /// Input waiting for a slot: a new job, or a failed one to try again.
 struct Pending {
@@ -56,9 +54,11 @@ struct Job {
     exited_at: Option<Instant>,
     started: Instant,
     started_wall: SystemTime,
-    /// When --timeout sends SIGTERM, then when SIGKILL follows.
+    /// When the next --timeout signal is due.
     deadline: Option<Instant>,
     timed_out: bool,
+    /// How far through --termseq the job is.
+    term_step: usize,
 }
 
 /// How a job ended, for the joblog, --json and the counts.
@@ -72,6 +72,8 @@ struct Outcome {
     runtime: Duration,
     out: Capture,
     err: Capture,
+    /// --timeout fired: a failure whatever the exit code.
+    timed_out: bool,
 }
 
 /// A finished job's output, waiting for its turn under -k.
@@ -213,7 +215,7 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
         while !sup.halting && sup.running.len() < cfg.jobs && sup.may_start_now() {
             let next = match sup.retry.pop_front() {
                 Some(retry) => retry,
-                None => match pending.pop_front() {
+                None => match take_job(cfg, &mut pending, feed.is_none()) {
                     Some(values) => Pending {
                         seq: None,
                         values,
@@ -309,6 +311,11 @@ impl Supervisor<'_> {
                 values: &values,
                 seq,
                 slot,
+                spread: match self.cfg.batch {
+                    Batch::One => Spread::Joined,
+                    Batch::Max(_) | Batch::Fit { context: false } => Spread::Words,
+                    Batch::Fit { context: true } => Spread::Context,
+                },
             }),
             None => Invocation::Shell(values.join(" ")),
         };
@@ -373,6 +380,7 @@ impl Supervisor<'_> {
                     started_wall,
                     deadline: self.cfg.timeout.map(|limit| started + limit),
                     timed_out: false,
+                    term_step: 0,
                 });
                 // The handle is not needed: the job is reaped by pid.
                 drop(child);
@@ -407,6 +415,7 @@ impl Supervisor<'_> {
                     runtime: started.elapsed(),
                     out: Capture::new(),
                     err: Capture::from_bytes(line.into_bytes()),
+                    timed_out: false,
                 })
             }
         }
@@ -526,22 +535,28 @@ impl Supervisor<'_> {
         Ok(())
     }
 
-    /// --timeout: SIGTERM to the job's group at its deadline, SIGKILL after
-    /// the grace.
+    /// --timeout: at the deadline the job's whole group gets the first
+    /// signal of --termseq, then each next one after its wait.
     fn enforce_timeouts(&mut self) {
         let now = Instant::now();
+        let steps = &self.cfg.termseq.0;
         for job in self.running.iter_mut().filter(|j| j.exit.is_none()) {
-            let Some(deadline) = job.deadline.filter(|d| *d <= now) else {
+            if job.deadline.is_none_or(|d| d > now) {
                 continue;
-            };
-            if job.timed_out {
-                let _ = proc::signal_group(job.pid, Signal::KILL);
-                job.deadline = None;
-            } else {
-                let _ = proc::signal_group(job.pid, Signal::TERM);
-                let _ = proc::signal_group(job.pid, Signal::CONT);
-                job.timed_out = true;
-                job.deadline = Some(deadline.max(now) + TIMEOUT_GRACE);
+            }
+            job.timed_out = true;
+            match steps.get(job.term_step) {
+                Some(&(signal, wait)) => {
+                    let _ = proc::signal_group(job.pid, signal);
+                    let _ = proc::signal_group(job.pid, Signal::CONT);
+                    job.term_step += 1;
+                    job.deadline = Some(now + wait);
+                }
+                None => {
+                    // The sequence is spent and the job still runs: KILL.
+                    let _ = proc::signal_group(job.pid, Signal::KILL);
+                    job.deadline = None;
+                }
             }
         }
     }
@@ -591,6 +606,7 @@ impl Supervisor<'_> {
                 runtime: job.started.elapsed(),
                 out: job.out,
                 err: job.err,
+                timed_out: job.timed_out,
             })?;
         }
         Ok(())
@@ -598,7 +614,7 @@ impl Supervisor<'_> {
 
     /// A job ended: retry it, or count it, log it, print it, and check --halt.
     fn record(&mut self, outcome: Outcome) -> Result<(), Failure> {
-        let success = outcome.exit.success();
+        let success = outcome.exit.success() && !outcome.timed_out;
         if !success && outcome.attempt <= self.cfg.retries && !self.halting {
             self.retry.push_back(Pending {
                 seq: Some(outcome.seq),
@@ -615,6 +631,9 @@ impl Supervisor<'_> {
         }
         let mut outcome = outcome;
         self.log(&outcome)?;
+        if let Some(dir) = &self.cfg.results {
+            save_results(dir, &mut outcome).map_err(|e| io_failure("writing --results", &e))?;
+        }
         let seq = outcome.seq;
         let (exit, done) = if self.cfg.json {
             let line =
@@ -675,8 +694,10 @@ impl Supervisor<'_> {
             .started_wall
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64());
+        // GNU parallel logs a timed-out job with Exitval -1.
         let (exitval, signal) = match outcome.exit {
-            ChildExit::Exited(code) => (code, 0),
+            _ if outcome.timed_out => (-1, outcome.exit.signal().unwrap_or(0)),
+            ChildExit::Exited(code) => (i32::from(code), 0),
             ChildExit::Signaled { signal, .. } => (0, signal),
         };
         let line = format!(
@@ -769,6 +790,80 @@ impl Supervisor<'_> {
         self.stop_all(signals);
         Err(failure)
     }
+}
+
+/// Bytes of arguments -X and -m put into one command: far below the
+/// kernel's limit (ARG_MAX, 2 MiB here, shared with the environment).
+const FIT_BUDGET: usize = 128 * 1024;
+
+/// The values of the next job from the pending input records, or None to
+/// wait for more input (a batch is not cut short while input may still come).
+fn take_job(
+    cfg: &Config,
+    pending: &mut VecDeque<Vec<String>>,
+    input_done: bool,
+) -> Option<Vec<String>> {
+    let split = |record: Vec<String>| -> Vec<String> {
+        match &cfg.colsep {
+            Some(colsep) => record
+                .iter()
+                .flat_map(|value| colsep.split(value).map(str::to_string).collect::<Vec<_>>())
+                .collect(),
+            None => record,
+        }
+    };
+    match cfg.batch {
+        Batch::One => pending.pop_front().map(split),
+        Batch::Max(n) => {
+            if pending.is_empty() || (pending.len() < n && !input_done) {
+                return None;
+            }
+            let take = n.min(pending.len());
+            Some(pending.drain(..take).flat_map(split).collect())
+        }
+        Batch::Fit { .. } => {
+            let mut bytes = 0;
+            let mut take = 0;
+            for record in pending.iter() {
+                let size: usize = record.iter().map(|v| v.len() + 1).sum();
+                if take > 0 && bytes + size > FIT_BUDGET {
+                    break;
+                }
+                bytes += size;
+                take += 1;
+            }
+            let full = take < pending.len();
+            if take == 0 || (!full && !input_done) {
+                return None;
+            }
+            Some(pending.drain(..take).flat_map(split).collect())
+        }
+    }
+}
+
+/// --results: DIR/1/<value>/2/<value>/{stdout,stderr,seq}, as GNU parallel.
+fn save_results(dir: &Path, outcome: &mut Outcome) -> io::Result<()> {
+    let mut path = dir.to_path_buf();
+    for (i, value) in outcome.values.iter().enumerate() {
+        let name: String = value
+            .chars()
+            .map(|c| if c == '/' || c == '\0' { '_' } else { c })
+            .collect();
+        path.push((i + 1).to_string());
+        path.push(if name.is_empty() || name == "." || name == ".." {
+            format!("_{name}")
+        } else {
+            name
+        });
+    }
+    std::fs::create_dir_all(&path)?;
+    outcome
+        .out
+        .write_to(&mut File::create(path.join("stdout"))?, None)?;
+    outcome
+        .err
+        .write_to(&mut File::create(path.join("stderr"))?, None)?;
+    std::fs::write(path.join("seq"), format!("{}\n", outcome.seq))
 }
 
 fn json_line(outcome: &mut Outcome) -> io::Result<String> {

@@ -42,6 +42,19 @@ pub struct Fill<'a> {
     pub values: &'a [String],
     pub seq: u64,
     pub slot: usize,
+    pub spread: Spread,
+}
+
+/// How `{}` (all values) lands in the command when a job has several.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Spread {
+    /// Joined with spaces into the word (one record per job, several sources).
+    #[default]
+    Joined,
+    /// A word that is just a placeholder becomes one word per value (-n, -m).
+    Words,
+    /// Every word holding an all-values placeholder is repeated per value (-X).
+    Context,
 }
 
 /// How a job runs.
@@ -108,7 +121,33 @@ impl Template {
         } else {
             |s: &str| s.to_string()
         };
-        let mut words: Vec<String> = self.words.iter().map(|w| render(w, fill, quote)).collect();
+        let mut words: Vec<String> = Vec::new();
+        for word in &self.words {
+            let spreads = word
+                .0
+                .iter()
+                .any(|p| matches!(p, Piece::Value { source: None, .. }));
+            let alone = word.0.len() == 1;
+            let per_value = match fill.spread {
+                Spread::Joined => false,
+                Spread::Words => spreads && alone,
+                Spread::Context => spreads,
+            };
+            if per_value {
+                for value in fill.values {
+                    words.push(render(
+                        word,
+                        Fill {
+                            values: std::slice::from_ref(value),
+                            ..fill
+                        },
+                        quote,
+                    ));
+                }
+            } else {
+                words.push(render(word, fill, quote));
+            }
+        }
         if self.append {
             words.extend(fill.values.iter().map(|v| quote(v)));
         }
@@ -262,6 +301,7 @@ mod tests {
             values: &values,
             seq: 7,
             slot: 2,
+            spread: Spread::Joined,
         })
     }
 
@@ -346,8 +386,39 @@ mod tests {
             values: &["$HOME".into()],
             seq: 1,
             slot: 1,
+            spread: Spread::Joined,
         });
         assert_eq!(forced, Invocation::Shell("echo '$HOME'".to_string()));
+    }
+
+    #[test]
+    fn several_records_spread_as_words_or_in_context() {
+        let values: Vec<String> = vec!["a".into(), "b".into()];
+        let fill = |command: &[&str], spread| {
+            let command: Vec<String> = command.iter().map(|s| s.to_string()).collect();
+            Template::parse(&command, false).fill(Fill {
+                values: &values,
+                seq: 1,
+                slot: 1,
+                spread,
+            })
+        };
+        assert_eq!(
+            fill(&["echo", "{}"], Spread::Words),
+            direct(&["echo", "a", "b"])
+        );
+        assert_eq!(
+            fill(&["echo", "x{}"], Spread::Words),
+            direct(&["echo", "xa b"])
+        );
+        assert_eq!(
+            fill(&["echo", "x{}y"], Spread::Context),
+            direct(&["echo", "xay", "xby"])
+        );
+        assert_eq!(
+            fill(&["echo", "{2}", "{1}"], Spread::Words),
+            direct(&["echo", "b", "a"])
+        );
     }
 
     #[test]

@@ -453,3 +453,119 @@ fn json_gives_one_object_per_finished_job() {
     assert_eq!(rows[0]["stderr"], "err\n");
     assert!(rows[1]["runtime"].as_f64().unwrap() >= 0.0);
 }
+
+#[test]
+fn several_records_per_job() {
+    assert_eq!(
+        stdout_of(&["-k", "-n", "2", "echo", ":::", "a", "b", "c"]),
+        "a b\nc\n"
+    );
+    // A lone {} becomes one word per record; inside a word they are joined.
+    assert_eq!(
+        stdout_of(&["-n", "2", "printf", "%s:", "{}", ":::", "a", "b"]),
+        "a:b:"
+    );
+    assert_eq!(
+        stdout_of(&["-n", "2", "printf", "%s:", "x{}", ":::", "a", "b"]),
+        "xa b:"
+    );
+    assert_eq!(
+        stdout_of(&["-X", "echo", "x{}y", ":::", "a", "b", "c"]),
+        "xay xby xcy\n"
+    );
+    assert_eq!(
+        stdout_of(&["-m", "echo", "{}", ":::", "a", "b", "c"]),
+        "a b c\n"
+    );
+    let out = pool_run()
+        .args(["-k", "-n", "3", "echo"])
+        .write_stdin("1\n2\n3\n4\n")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "1 2 3\n4\n");
+}
+
+#[test]
+fn colsep_splits_records_into_numbered_columns() {
+    let out = pool_run()
+        .args(["-k", "--colsep", ",\\s*", "echo", "{2}={1}"])
+        .write_stdin("a, 1\nb,2\n")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "1=a\n2=b\n");
+    pool_run()
+        .args(["--colsep", "(", "echo"])
+        .assert()
+        .code(255);
+}
+
+#[test]
+fn results_saves_each_jobs_output_in_gnu_parallels_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("out");
+    pool_run()
+        .args([
+            "-k",
+            "--results",
+            results.to_str().unwrap(),
+            "echo out {}; echo err {} >&2",
+            ":::",
+            "a",
+            "b/c",
+        ])
+        .assert()
+        .success()
+        .stdout("out a\nout b/c\n");
+    assert_eq!(
+        std::fs::read_to_string(results.join("1/a/stdout")).unwrap(),
+        "out a\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(results.join("1/a/stderr")).unwrap(),
+        "err a\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(results.join("1/a/seq")).unwrap(),
+        "1\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(results.join("1/b_c/stdout")).unwrap(),
+        "out b/c\n"
+    );
+}
+
+#[test]
+fn termseq_chooses_the_timeout_signals_and_a_timed_out_job_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let out = pool_run()
+        .args([
+            "--timeout",
+            "200ms",
+            "--termseq",
+            "INT,100,KILL,10",
+            "--joblog",
+            log.to_str().unwrap(),
+        ])
+        .args([
+            "trap 'echo got INT; exit 0' INT; sleep 10 & wait; : {}",
+            ":::",
+            "x",
+        ])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "got INT\n",
+        "INT came first"
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    let row: Vec<&str> = text.lines().nth(1).unwrap().split('\t').collect();
+    assert_eq!(row[6], "-1", "a timed-out job logs Exitval -1: {row:?}");
+}
