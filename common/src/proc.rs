@@ -190,6 +190,41 @@ pub fn stop_self() -> io::Result<()> {
     nix::sys::signal::raise(NixSignal::SIGSTOP).map_err(io::Error::from)
 }
 
+/// Marks every descriptor above 2 close-on-exec, so descriptors this
+/// process inherited without the flag (a make jobserver, a shell's spare
+/// copies) do not leak into the commands it runs: they get 0, 1 and 2 only.
+/// The descriptors stay usable here.
+pub fn close_inherited_fds_on_exec() -> io::Result<()> {
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets a flag on a
+    // range of descriptors; it takes plain integers.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    // Kernels before 5.11: one fcntl per open descriptor.
+    for entry in std::fs::read_dir("/proc/self/fd")? {
+        let Some(fd) = entry?
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if fd > 2 {
+            // SAFETY: F_SETFD on a descriptor number; a closed one just fails.
+            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+        }
+    }
+    Ok(())
+}
+
 /// Makes this process the reaper of its orphaned descendants (Linux
 /// PR_SET_CHILD_SUBREAPER), so a command's background processes become our
 /// children when their parent dies and can be waited for and killed.
@@ -275,6 +310,18 @@ mod tests {
         assert_eq!(exit, ChildExit::Exited(7));
         assert!(usage.max_rss_kib > 0);
         assert!(wait_child(child.id(), false).is_err(), "already reaped");
+    }
+
+    #[test]
+    fn inherited_descriptors_stop_at_exec() {
+        let (reader, _writer) = std::io::pipe().unwrap();
+        let raw = std::os::fd::AsRawFd::as_raw_fd(&reader);
+        // SAFETY: clears FD_CLOEXEC on our own open descriptor.
+        unsafe { libc::fcntl(raw, libc::F_SETFD, 0) };
+        close_inherited_fds_on_exec().unwrap();
+        // SAFETY: reads the flags of our own open descriptor.
+        let flags = unsafe { libc::fcntl(raw, libc::F_GETFD) };
+        assert_eq!(flags & libc::FD_CLOEXEC, libc::FD_CLOEXEC);
     }
 
     #[test]

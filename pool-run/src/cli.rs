@@ -126,6 +126,18 @@ pub struct Cli {
     #[arg(short = 'm')]
     pub xargs_words: bool,
 
+    /// Split stdin into blocks of whole records and give each to a job's stdin
+    #[arg(long, conflicts_with_all = ["max_args", "xargs_context", "xargs_words", "colsep"])]
+    pub pipe: bool,
+
+    /// --pipe block size: 1M, 512k, 10000 (bytes)
+    #[arg(long, value_name = "SIZE", default_value = "1M", value_parser = parse_size, requires = "pipe")]
+    pub block: usize,
+
+    /// --pipe record end (default: newline)
+    #[arg(long, value_name = "STR", default_value = "\n", requires = "pipe")]
+    pub recend: String,
+
     /// The command and its arguments, then any ::: / :::: sources
     #[arg(
         value_name = "COMMAND",
@@ -175,6 +187,43 @@ fn parse_termseq(text: &str) -> Result<TermSeq, String> {
 
 fn parse_regex(text: &str) -> Result<regex::Regex, String> {
     regex::Regex::new(text).map_err(|e| format!("'{text}' is not a regular expression ({e})"))
+}
+
+fn parse_size(text: &str) -> Result<usize, String> {
+    let bad = || format!("'{text}' is not a size (like 1M, 512k or 10000)");
+    let (number, scale) = match text.chars().last() {
+        Some('k' | 'K') => (&text[..text.len() - 1], 1024),
+        Some('m' | 'M') => (&text[..text.len() - 1], 1024 * 1024),
+        Some('g' | 'G') => (&text[..text.len() - 1], 1024 * 1024 * 1024),
+        _ => (text, 1),
+    };
+    let n: usize = number.parse().map_err(|_| bad())?;
+    n.checked_mul(scale).filter(|n| *n > 0).ok_or_else(bad)
+}
+
+/// `\n`, `\t`, `\0` and `\\` in a --recend, as GNU parallel reads them.
+fn unescape(text: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match (c, c == '\\') {
+            (_, true) => match chars.next() {
+                Some('n') => out.push(b'\n'),
+                Some('t') => out.push(b'\t'),
+                Some('0') => out.push(0),
+                Some(other) => {
+                    let mut buf = [0u8; 4];
+                    out.extend_from_slice(other.encode_utf8(&mut buf).as_bytes());
+                }
+                None => out.push(b'\\'),
+            },
+            (c, false) => {
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+    out
 }
 
 /// How many input records make one job.
@@ -256,6 +305,8 @@ pub struct Config {
     pub results: Option<std::path::PathBuf>,
     pub colsep: Option<regex::Regex>,
     pub batch: Batch,
+    /// --pipe: block size and record end.
+    pub pipe: Option<(usize, Vec<u8>)>,
 }
 
 /// Which jobs a joblog lets pool-run skip.
@@ -315,6 +366,7 @@ impl Config {
                 (None, false, true) => Batch::Fit { context: false },
                 _ => Batch::One,
             },
+            pipe: cli.pipe.then(|| (cli.block, unescape(&cli.recend))),
         })
     }
 }
@@ -336,6 +388,16 @@ mod tests {
         assert!(parse_jobs("100%").unwrap() >= 1);
         assert!(parse_jobs("abc").unwrap_err().contains("'abc'"));
         assert!(parse_jobs("-1").is_err());
+    }
+
+    #[test]
+    fn sizes_and_record_ends() {
+        assert_eq!(parse_size("1M"), Ok(1 << 20));
+        assert_eq!(parse_size("512k"), Ok(512 << 10));
+        assert_eq!(parse_size("100"), Ok(100));
+        assert!(parse_size("0").is_err() && parse_size("x").is_err());
+        assert_eq!(unescape("\\n"), b"\n");
+        assert_eq!(unescape("--\\t"), b"--\t");
     }
 
     #[test]

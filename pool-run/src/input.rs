@@ -148,37 +148,118 @@ pub fn combine(sources: &[SourceSpec], delimiter: u8) -> io::Result<Vec<Vec<Stri
 /// bounded: the thread blocks when the supervisor is this many batches behind.
 #[derive(Debug)]
 pub struct StdinFeed {
-    pub batches: Receiver<io::Result<Vec<String>>>,
+    pub batches: Receiver<io::Result<Chunk>>,
     pub wake: PipeReader,
+}
+
+/// What the stdin thread hands over.
+#[derive(Debug)]
+pub enum Chunk {
+    /// Input records, for jobs' arguments.
+    Records(Vec<String>),
+    /// --pipe: a block of whole records, for one job's stdin.
+    Block(Vec<u8>),
 }
 
 const BATCHES_AHEAD: usize = 8;
 const BATCH: usize = 1024;
 
 pub fn stream_stdin(delimiter: u8) -> io::Result<StdinFeed> {
+    spawn_feed(move |sender, waker| feed(sender, waker, delimiter))
+}
+
+/// --pipe: stdin cut into blocks of at least `block` bytes that end at a
+/// record end (`recend`), or what is left at the end of input.
+pub fn stream_blocks(block: usize, recend: Vec<u8>) -> io::Result<StdinFeed> {
+    spawn_feed(move |sender, waker| feed_blocks(sender, waker, block, &recend))
+}
+
+fn spawn_feed(
+    body: impl FnOnce(SyncSender<io::Result<Chunk>>, PipeWriter) + Send + 'static,
+) -> io::Result<StdinFeed> {
     let (sender, batches) = sync_channel(BATCHES_AHEAD);
     let (wake, waker) = pipe()?;
     common::ipc::set_nonblocking(&wake, true)?;
     std::thread::Builder::new()
         .name("stdin".into())
-        .spawn(move || feed(sender, waker, delimiter))?;
+        .spawn(move || body(sender, waker))?;
     Ok(StdinFeed { batches, wake })
 }
 
-fn feed(sender: SyncSender<io::Result<Vec<String>>>, mut waker: PipeWriter, delimiter: u8) {
-    use std::io::Write;
+/// Our own reader over a copy of descriptor 0 (std's stdin hides its
+/// buffer, and `buffer()` tells whether more input is already here).
+fn stdin_reader() -> io::Result<BufReader<std::fs::File>> {
     use std::os::fd::AsFd;
-    // Our own buffered reader over a copy of descriptor 0, so `buffer()`
-    // tells whether more input is already here (std's stdin hides its own).
-    let stdin = match io::stdin().as_fd().try_clone_to_owned() {
-        Ok(fd) => std::fs::File::from(fd),
+    let fd = io::stdin().as_fd().try_clone_to_owned()?;
+    Ok(BufReader::with_capacity(64 * 1024, std::fs::File::from(fd)))
+}
+
+fn feed_blocks(
+    sender: SyncSender<io::Result<Chunk>>,
+    mut waker: PipeWriter,
+    block: usize,
+    recend: &[u8],
+) {
+    use std::io::Write;
+    let mut reader = match stdin_reader() {
+        Ok(reader) => reader,
         Err(err) => {
             let _ = sender.send(Err(err));
             let _ = waker.write_all(b"!");
             return;
         }
     };
-    let mut reader = BufReader::with_capacity(64 * 1024, stdin);
+    let mut buffer: Vec<u8> = Vec::with_capacity(block + 64 * 1024);
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(n) => n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => {
+                let _ = sender.send(Err(err));
+                let _ = waker.write_all(b"!");
+                return;
+            }
+        };
+        buffer.extend_from_slice(&chunk[..n]);
+        // Cut whole blocks: at the first record end at or past the block size.
+        while buffer.len() >= block {
+            let cut = find(&buffer[block.saturating_sub(recend.len())..], recend)
+                .map(|at| block.saturating_sub(recend.len()) + at + recend.len());
+            let Some(cut) = cut else { break };
+            let rest = buffer.split_off(cut);
+            let full = std::mem::replace(&mut buffer, rest);
+            if sender.send(Ok(Chunk::Block(full))).is_err() {
+                return;
+            }
+            let _ = waker.write_all(b".");
+        }
+        if n == 0 {
+            if !buffer.is_empty() && sender.send(Ok(Chunk::Block(buffer))).is_ok() {
+                let _ = waker.write_all(b".");
+            }
+            return;
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn feed(sender: SyncSender<io::Result<Chunk>>, mut waker: PipeWriter, delimiter: u8) {
+    use std::io::Write;
+    let mut reader = match stdin_reader() {
+        Ok(reader) => reader,
+        Err(err) => {
+            let _ = sender.send(Err(err));
+            let _ = waker.write_all(b"!");
+            return;
+        }
+    };
     let mut batch = Vec::new();
     loop {
         let record = next_record(&mut reader, delimiter);
@@ -197,7 +278,7 @@ fn feed(sender: SyncSender<io::Result<Vec<String>>>, mut waker: PipeWriter, deli
         if done || batch.len() >= BATCH || reader.buffer().is_empty() {
             if !batch.is_empty() {
                 let full = std::mem::take(&mut batch);
-                match sender.try_send(Ok(full)) {
+                match sender.try_send(Ok(Chunk::Records(full))) {
                     Ok(()) => {}
                     Err(TrySendError::Full(full)) => {
                         if sender.send(full).is_err() {
@@ -266,6 +347,13 @@ mod tests {
             jobs,
             [words(&["a", "1"]), words(&["b", "2"]), words(&["c", "3"])]
         );
+    }
+
+    #[test]
+    fn find_locates_a_record_end() {
+        assert_eq!(find(b"ab\ncd", b"\n"), Some(2));
+        assert_eq!(find(b"abcd", b"\n"), None);
+        assert_eq!(find(b"a--b", b"--"), Some(1));
     }
 
     #[test]

@@ -11,6 +11,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{ChildStderr, ChildStdout, Command, Stdio};
+use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime};
 
 use common::cli::Failure;
@@ -22,7 +23,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use crate::capture::Capture;
 use crate::cli::{Batch, Config, HaltCondition, Resume};
 use crate::exit::Exit;
-use crate::input::{self, StdinFeed};
+use crate::input::{self, Chunk, StdinFeed};
 use crate::template::{Fill, Invocation, Spread};
 
 /// How long a job's pipes may stay open after its main process exited (a
@@ -36,6 +37,8 @@ struct Pending {
     seq: Option<u64>,
     values: Vec<String>,
     attempt: u32,
+    /// --pipe: the block this job reads on stdin.
+    block: Option<Rc<Vec<u8>>>,
 }
 
 /// A job that has started.
@@ -46,6 +49,7 @@ struct Job {
     values: Vec<String>,
     command: String,
     attempt: u32,
+    block: Option<Rc<Vec<u8>>>,
     stdout: Option<ChildStdout>,
     stderr: Option<ChildStderr>,
     out: Capture,
@@ -67,6 +71,7 @@ struct Outcome {
     values: Vec<String>,
     command: String,
     attempt: u32,
+    block: Option<Rc<Vec<u8>>>,
     exit: ChildExit,
     started_wall: SystemTime,
     runtime: Duration,
@@ -167,10 +172,18 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
     // Orphans of a job (its background grandchildren) become ours, so a
     // stopped run can reap them too.
     let _ = proc::become_subreaper();
+    // Jobs get stdin, stdout and stderr, and nothing else we inherited.
+    let _ = proc::close_inherited_fds_on_exec();
     let (joblog, skip) = open_joblog(cfg)?;
     let mut pending: VecDeque<Vec<String>> = VecDeque::new();
+    let mut blocks: VecDeque<Vec<u8>> = VecDeque::new();
     let mut feed: Option<StdinFeed> = None;
-    if cfg.sources.is_empty() {
+    if let Some((size, recend)) = &cfg.pipe {
+        feed = Some(
+            input::stream_blocks(*size, recend.clone())
+                .map_err(|e| io_failure("reading stdin", &e))?,
+        );
+    } else if cfg.sources.is_empty() {
         feed =
             Some(input::stream_stdin(cfg.delimiter).map_err(|e| io_failure("reading stdin", &e))?);
     } else {
@@ -200,9 +213,12 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
     loop {
         // Take what the stdin thread has read, while there is room.
         if let Some(f) = &feed {
-            while pending.len() < cfg.jobs.max(64) {
+            while pending.len() < cfg.jobs.max(64) && blocks.len() < cfg.jobs {
                 match f.batches.try_recv() {
-                    Ok(Ok(batch)) => pending.extend(batch.into_iter().map(|record| vec![record])),
+                    Ok(Ok(Chunk::Records(batch))) => {
+                        pending.extend(batch.into_iter().map(|record| vec![record]))
+                    }
+                    Ok(Ok(Chunk::Block(block))) => blocks.push_back(block),
                     Ok(Err(err)) => return sup.abort(&signals, io_failure("reading stdin", &err)),
                     Err(std::sync::mpsc::TryRecvError::Empty) => break,
                     Err(std::sync::mpsc::TryRecvError::Disconnected) => {
@@ -215,26 +231,38 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
         while !sup.halting && sup.running.len() < cfg.jobs && sup.may_start_now() {
             let next = match sup.retry.pop_front() {
                 Some(retry) => retry,
-                None => match take_job(cfg, &mut pending, feed.is_none()) {
-                    Some(values) => Pending {
+                None => match blocks.pop_front() {
+                    Some(block) => Pending {
                         seq: None,
-                        values,
+                        values: Vec::new(),
                         attempt: 1,
+                        block: Some(Rc::new(block)),
                     },
-                    None => break,
+                    None => match take_job(cfg, &mut pending, feed.is_none()) {
+                        Some(values) => Pending {
+                            seq: None,
+                            values,
+                            attempt: 1,
+                            block: None,
+                        },
+                        None => break,
+                    },
                 },
             };
             if let Err(failure) = sup.start(next) {
                 return sup.abort(&signals, failure);
             }
         }
-        let input_left = !sup.retry.is_empty() || !pending.is_empty() || feed.is_some();
+        let input_left =
+            !sup.retry.is_empty() || !pending.is_empty() || !blocks.is_empty() || feed.is_some();
         if sup.running.is_empty() && (sup.halting || !input_left) {
             break;
         }
-        if let Err(err) =
-            sup.wait_for_events(&signals, feed.as_ref().filter(|_| pending.len() < cfg.jobs))
-        {
+        if let Err(err) = sup.wait_for_events(
+            &signals,
+            feed.as_ref()
+                .filter(|_| pending.len() < cfg.jobs && blocks.len() < cfg.jobs),
+        ) {
             return sup.abort(&signals, io_failure("waiting for jobs", &err));
         }
         if let Some(f) = &feed {
@@ -344,7 +372,18 @@ impl Supervisor<'_> {
                 command
             }
         };
-        command.stdin(Stdio::null());
+        match &pending.block {
+            Some(block) => {
+                // The block goes through an anonymous file: the job reads it at
+                // its own pace, and the loop never waits on a job's stdin.
+                let file =
+                    block_file(block).map_err(|e| io_failure("storing a --pipe block", &e))?;
+                command.stdin(Stdio::from(file));
+            }
+            None => {
+                command.stdin(Stdio::null());
+            }
+        }
         if !self.cfg.ungroup {
             command.stdout(Stdio::piped()).stderr(Stdio::piped());
         }
@@ -370,6 +409,7 @@ impl Supervisor<'_> {
                     values,
                     command: command_line,
                     attempt: pending.attempt,
+                    block: pending.block.clone(),
                     stdout,
                     stderr,
                     out: Capture::new(),
@@ -410,6 +450,7 @@ impl Supervisor<'_> {
                     values,
                     command: command_line,
                     attempt: pending.attempt,
+                    block: pending.block.clone(),
                     exit: ChildExit::Exited(code),
                     started_wall,
                     runtime: started.elapsed(),
@@ -601,6 +642,7 @@ impl Supervisor<'_> {
                 values: job.values,
                 command: job.command,
                 attempt: job.attempt,
+                block: job.block,
                 exit,
                 started_wall: job.started_wall,
                 runtime: job.started.elapsed(),
@@ -620,6 +662,7 @@ impl Supervisor<'_> {
                 seq: Some(outcome.seq),
                 values: outcome.values,
                 attempt: outcome.attempt + 1,
+                block: outcome.block,
             });
             return Ok(());
         }
@@ -790,6 +833,15 @@ impl Supervisor<'_> {
         self.stop_all(signals);
         Err(failure)
     }
+}
+
+/// A --pipe block in an anonymous temporary file, rewound for reading.
+fn block_file(block: &[u8]) -> io::Result<File> {
+    use std::io::Seek;
+    let mut file = tempfile::tempfile()?;
+    file.write_all(block)?;
+    file.rewind()?;
+    Ok(file)
 }
 
 /// Bytes of arguments -X and -m put into one command: far below the

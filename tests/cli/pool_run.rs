@@ -569,3 +569,69 @@ fn termseq_chooses_the_timeout_signals_and_a_timed_out_job_fails() {
     let row: Vec<&str> = text.lines().nth(1).unwrap().split('\t').collect();
     assert_eq!(row[6], "-1", "a timed-out job logs Exitval -1: {row:?}");
 }
+
+#[test]
+fn pipe_splits_stdin_into_blocks_of_whole_records_in_order() {
+    let input: String = (1..=20_000).map(|i| format!("{i}\n")).collect();
+    let out = pool_run()
+        .args(["--pipe", "--block", "10k", "-k", "cat"])
+        .write_stdin(input.clone())
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        input,
+        "-k keeps block order, nothing lost"
+    );
+    let out = pool_run()
+        .args(["--pipe", "--block", "10k", "-k", "wc -l"])
+        .write_stdin(input)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let counts: Vec<u64> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    assert!(counts.len() > 5, "several blocks: {counts:?}");
+    assert_eq!(
+        counts.iter().sum::<u64>(),
+        20_000,
+        "every record in exactly one block"
+    );
+}
+
+#[test]
+fn pipe_cuts_at_the_record_end_given() {
+    let out = pool_run()
+        .args([
+            "--pipe",
+            "--block",
+            "1",
+            "--recend",
+            "\\n--\\n",
+            "-k",
+            "cat; echo '|'",
+        ])
+        .write_stdin("a\n--\nb\n--\nc\n")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "a\n--\n|\nb\n--\n|\nc\n|\n"
+    );
+}
+
+#[test]
+fn jobs_inherit_no_descriptor_beyond_stdin_stdout_stderr() {
+    let text = stdout_of(&["ls /proc/self/fd; : {}", ":::", "x"]);
+    // ls itself opens one descriptor for the directory it lists.
+    let fds: Vec<u32> = text.lines().map(|l| l.parse().unwrap()).collect();
+    assert_eq!(&fds[..3], &[0, 1, 2], "{fds:?}");
+    assert!(fds.len() <= 4, "leaked descriptors: {fds:?}");
+}
