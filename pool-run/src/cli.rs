@@ -126,6 +126,22 @@ pub struct Cli {
     #[arg(short = 'm')]
     pub xargs_words: bool,
 
+    /// Print whole lines as jobs write them (lines of different jobs may mix)
+    #[arg(long, conflicts_with_all = ["keep_order", "ungroup", "json"])]
+    pub line_buffer: bool,
+
+    /// Show a progress bar on stderr (done, running, failed, ETA)
+    #[arg(long)]
+    pub bar: bool,
+
+    /// Start a job only while at least SIZE of memory is available (1G, 512M)
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub memfree: Option<usize>,
+
+    /// Start a job only while the 1-minute load average is below N
+    #[arg(long, value_name = "N")]
+    pub load: Option<f64>,
+
     /// Split stdin into blocks of whole records and give each to a job's stdin
     #[arg(long, conflicts_with_all = ["max_args", "xargs_context", "xargs_words", "colsep"])]
     pub pipe: bool,
@@ -307,6 +323,10 @@ pub struct Config {
     pub batch: Batch,
     /// --pipe: block size and record end.
     pub pipe: Option<(usize, Vec<u8>)>,
+    pub line_buffer: bool,
+    pub bar: bool,
+    pub memfree: Option<u64>,
+    pub load: Option<f64>,
 }
 
 /// Which jobs a joblog lets pool-run skip.
@@ -367,6 +387,10 @@ impl Config {
                 _ => Batch::One,
             },
             pipe: cli.pipe.then(|| (cli.block, unescape(&cli.recend))),
+            line_buffer: cli.line_buffer,
+            bar: cli.bar,
+            memfree: cli.memfree.map(|n| n as u64),
+            load: cli.load,
         })
     }
 }

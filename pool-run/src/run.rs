@@ -54,6 +54,9 @@ struct Job {
     stderr: Option<ChildStderr>,
     out: Capture,
     err: Capture,
+    /// --line-buffer: the unfinished last line of each stream.
+    partial_out: Vec<u8>,
+    partial_err: Vec<u8>,
     exit: Option<ChildExit>,
     exited_at: Option<Instant>,
     started: Instant,
@@ -113,6 +116,15 @@ struct Supervisor<'a> {
     /// Groups of finished jobs that got SIGKILL for their leftovers; waited
     /// for (and their orphans reaped) before pool-run exits.
     killed_groups: Vec<u32>,
+    /// --memfree / --load: the machine's figures, and when to look again
+    /// after they held a start back.
+    machine: Option<sysinfo::System>,
+    recheck_at: Option<Instant>,
+    /// --bar: jobs in all (when the input is known up front), when the run
+    /// began, and when the bar was last drawn.
+    total: Option<u64>,
+    began: Instant,
+    drawn_at: Option<Instant>,
 }
 
 fn io_failure(what: &str, err: &io::Error) -> Failure {
@@ -209,6 +221,13 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
         skip,
         last_start: None,
         killed_groups: Vec::new(),
+        machine: (cfg.memfree.is_some() || cfg.load.is_some())
+            .then(|| sysinfo::System::new().ok())
+            .flatten(),
+        recheck_at: None,
+        total: (feed.is_none() && cfg.batch == Batch::One).then_some(pending.len() as u64),
+        began: Instant::now(),
+        drawn_at: None,
     };
     loop {
         // Take what the stdin thread has read, while there is room.
@@ -295,6 +314,9 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
         }
     }
     sup.wait_for_killed_groups(&signals);
+    if cfg.bar {
+        sup.draw_bar(true);
+    }
     Ok(match sup.halt_code {
         Some(code) => code,
         None => Exit::Failed(sup.failed).into(),
@@ -302,10 +324,78 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
 }
 
 impl Supervisor<'_> {
-    /// --delay: whether enough time has passed since the last start.
-    fn may_start_now(&self) -> bool {
-        self.last_start
-            .is_none_or(|at| at.elapsed() >= self.cfg.delay)
+    /// --delay, --memfree and --load: whether a job may start now.
+    fn may_start_now(&mut self) -> bool {
+        if self
+            .last_start
+            .is_some_and(|at| at.elapsed() < self.cfg.delay)
+        {
+            return false;
+        }
+        let Some(machine) = self.machine.as_mut() else {
+            return true;
+        };
+        // Never hold back the only job: with nothing running, start anyway.
+        if self.running.is_empty() {
+            return true;
+        }
+        machine.refresh_memory();
+        let memory_ok = self
+            .cfg
+            .memfree
+            .is_none_or(|need| machine.available_memory() >= need);
+        let load_ok = self
+            .cfg
+            .load
+            .is_none_or(|max| sysinfo::System::load_average().is_ok_and(|l| l.one < max));
+        if memory_ok && load_ok {
+            self.recheck_at = None;
+            true
+        } else {
+            self.recheck_at = Some(Instant::now() + Duration::from_millis(250));
+            false
+        }
+    }
+
+    /// --bar: done/total, running, failed and an ETA, on stderr, at most ten
+    /// times a second (and once more at the end).
+    fn draw_bar(&mut self, last: bool) {
+        if !last
+            && self
+                .drawn_at
+                .is_some_and(|at| at.elapsed() < Duration::from_millis(100))
+        {
+            return;
+        }
+        self.drawn_at = Some(Instant::now());
+        let elapsed = self.began.elapsed().as_secs_f64();
+        let line = match self.total.filter(|t| *t > 0) {
+            Some(total) => {
+                let pct = self.done as f64 * 100.0 / total as f64;
+                let eta = if self.done > 0 {
+                    elapsed / self.done as f64 * total.saturating_sub(self.done) as f64
+                } else {
+                    0.0
+                };
+                format!(
+                    "\r{pct:3.0}% {}/{total} done, {} running, {} failed, ETA {eta:.0}s\x1b[K",
+                    self.done,
+                    self.running.len(),
+                    self.failed
+                )
+            }
+            None => format!(
+                "\r{} done, {} running, {} failed, {elapsed:.0}s\x1b[K",
+                self.done,
+                self.running.len(),
+                self.failed
+            ),
+        };
+        let mut stderr = io::stderr().lock();
+        let _ = stderr.write_all(line.as_bytes());
+        if last {
+            let _ = stderr.write_all(b"\n");
+        }
     }
 
     fn start(&mut self, pending: Pending) -> Result<(), Failure> {
@@ -414,6 +504,8 @@ impl Supervisor<'_> {
                     stderr,
                     out: Capture::new(),
                     err: Capture::new(),
+                    partial_out: Vec::new(),
+                    partial_err: Vec::new(),
                     exit: None,
                     exited_at: None,
                     started,
@@ -488,7 +580,8 @@ impl Supervisor<'_> {
         let leftovers = self
             .running
             .iter()
-            .filter_map(|j| j.exited_at.map(|at| at + LEFTOVER_GRACE));
+            .filter_map(|j| j.exited_at.map(|at| at + LEFTOVER_GRACE))
+            .chain(self.recheck_at);
         let timeouts = self
             .running
             .iter()
@@ -554,9 +647,9 @@ impl Supervisor<'_> {
         for (i, is_stdout) in ready {
             let job = &mut self.running[i];
             if is_stdout {
-                drain(&mut job.stdout, &mut job.out)?;
+                job.pump(true, self.cfg)?;
             } else {
-                drain(&mut job.stderr, &mut job.err)?;
+                job.pump(false, self.cfg)?;
             }
         }
         Ok(())
@@ -564,13 +657,14 @@ impl Supervisor<'_> {
 
     /// Collects the status of every job whose main process has exited.
     fn reap(&mut self) -> io::Result<()> {
+        let cfg = self.cfg;
         for job in self.running.iter_mut().filter(|j| j.exit.is_none()) {
             if let Ok(Some((exit, _))) = proc::wait_child(job.pid, false) {
                 job.exit = Some(exit);
                 job.exited_at = Some(Instant::now());
                 // Whatever is already in the pipes belongs to the job.
-                drain(&mut job.stdout, &mut job.out)?;
-                drain(&mut job.stderr, &mut job.err)?;
+                job.pump(true, cfg)?;
+                job.pump(false, cfg)?;
             }
         }
         Ok(())
@@ -624,9 +718,9 @@ impl Supervisor<'_> {
                     self.killed_groups.push(job.pid);
                 }
                 let job = &mut self.running[i];
-                drain(&mut job.stdout, &mut job.out)
+                job.pump(true, self.cfg)
                     .map_err(|e| io_failure("capturing output", &e))?;
-                drain(&mut job.stderr, &mut job.err)
+                job.pump(false, self.cfg)
                     .map_err(|e| io_failure("capturing output", &e))?;
                 job.stdout = None;
                 job.stderr = None;
@@ -646,8 +740,18 @@ impl Supervisor<'_> {
                 exit,
                 started_wall: job.started_wall,
                 runtime: job.started.elapsed(),
-                out: job.out,
-                err: job.err,
+                // --line-buffer printed the whole lines already; only an
+                // unfinished last line is left.
+                out: if self.cfg.line_buffer {
+                    Capture::from_bytes(job.partial_out)
+                } else {
+                    job.out
+                },
+                err: if self.cfg.line_buffer {
+                    Capture::from_bytes(job.partial_err)
+                } else {
+                    job.err
+                },
                 timed_out: job.timed_out,
             })?;
         }
@@ -702,6 +806,9 @@ impl Supervisor<'_> {
         };
         self.emit(seq, done)?;
         self.check_halt(success, exit);
+        if self.cfg.bar {
+            self.draw_bar(false);
+        }
         Ok(())
     }
 
@@ -833,6 +940,57 @@ impl Supervisor<'_> {
         self.stop_all(signals);
         Err(failure)
     }
+}
+
+impl Job {
+    /// Reads what one of the job's pipes has now: into its capture, or with
+    /// --line-buffer straight out as whole lines.
+    fn pump(&mut self, stdout: bool, cfg: &Config) -> io::Result<()> {
+        match (stdout, cfg.line_buffer) {
+            (true, false) => drain(&mut self.stdout, &mut self.out),
+            (false, false) => drain(&mut self.stderr, &mut self.err),
+            (true, true) => {
+                let tag = cfg.tag.then(|| self.values.join(" "));
+                drain_lines(
+                    &mut self.stdout,
+                    &mut self.partial_out,
+                    &mut io::stdout().lock(),
+                    tag.as_deref(),
+                )
+            }
+            (false, true) => {
+                let tag = cfg.tag.then(|| self.values.join(" "));
+                drain_lines(
+                    &mut self.stderr,
+                    &mut self.partial_err,
+                    &mut io::stderr().lock(),
+                    tag.as_deref(),
+                )
+            }
+        }
+    }
+}
+
+/// --line-buffer: reads what is available and writes every complete line
+/// at once, keeping an unfinished last line for later.
+fn drain_lines<R: Read>(
+    pipe: &mut Option<R>,
+    partial: &mut Vec<u8>,
+    out: &mut impl Write,
+    tag: Option<&str>,
+) -> io::Result<()> {
+    let mut capture = Capture::from_bytes(std::mem::take(partial));
+    let result = drain(pipe, &mut capture);
+    let mut bytes = capture.read_all()?;
+    if let Some(last) = bytes.iter().rposition(|&b| b == b'\n') {
+        let rest = bytes.split_off(last + 1);
+        Capture::from_bytes(bytes).write_to(out, tag)?;
+        out.flush()?;
+        *partial = rest;
+    } else {
+        *partial = bytes;
+    }
+    result
 }
 
 /// A --pipe block in an anonymous temporary file, rewound for reading.

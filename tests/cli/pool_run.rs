@@ -635,3 +635,58 @@ fn jobs_inherit_no_descriptor_beyond_stdin_stdout_stderr() {
     assert_eq!(&fds[..3], &[0, 1, 2], "{fds:?}");
     assert!(fds.len() <= 4, "leaked descriptors: {fds:?}");
 }
+
+#[test]
+fn line_buffer_prints_lines_as_they_come() {
+    // Job 1's first line comes out before job 2 ends, although job 1 ends last.
+    let text = stdout_of(&[
+        "-j2",
+        "--line-buffer",
+        "echo start {}; sleep 0.{}; echo end {}",
+        ":::",
+        "3",
+        "1",
+    ]);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    let start_3 = lines.iter().position(|l| *l == "start 3").unwrap();
+    let end_1 = lines.iter().position(|l| *l == "end 1").unwrap();
+    assert!(start_3 < end_1, "{lines:?}");
+    assert_eq!(lines.last(), Some(&"end 3"));
+}
+
+#[test]
+fn bar_reports_progress_on_stderr_only() {
+    let out = pool_run()
+        .args(["--bar", "-k", "echo", ":::", "a", "b"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "a\nb\n",
+        "stdout keeps only the jobs' output"
+    );
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("100% 2/2 done, 0 running, 0 failed"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn memfree_holds_jobs_back_but_never_the_only_one() {
+    // No machine has this much free: jobs still run, one at a time.
+    let text = stdout_of(&[
+        "-j4",
+        "--memfree",
+        "1000000G",
+        "echo {}; sleep 0.1",
+        ":::",
+        "a",
+        "b",
+        "c",
+    ]);
+    assert_eq!(text, "a\nb\nc\n", "one after another, in order");
+}
