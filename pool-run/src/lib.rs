@@ -8,6 +8,7 @@ mod exit;
 mod input;
 mod run;
 mod template;
+mod watchdog;
 
 use std::process::ExitCode;
 

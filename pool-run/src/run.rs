@@ -25,6 +25,7 @@ use crate::cli::{Batch, Config, HaltCondition, Resume};
 use crate::exit::Exit;
 use crate::input::{self, Chunk, StdinFeed};
 use crate::template::{Fill, Invocation, Spread};
+use crate::watchdog::Watchdog;
 
 /// How long a job's pipes may stay open after its main process exited (a
 /// background grandchild holding them) before the rest of its group is killed.
@@ -113,6 +114,8 @@ struct Supervisor<'a> {
     joblog: Option<File>,
     skip: HashSet<u64>,
     last_start: Option<Instant>,
+    /// Told of every job's group, to kill them if pool-run is killed.
+    watchdog: Option<Watchdog>,
     /// Groups of finished jobs that got SIGKILL for their leftovers; waited
     /// for (and their orphans reaped) before pool-run exits.
     killed_groups: Vec<u32>,
@@ -187,6 +190,12 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
     // Jobs get stdin, stdout and stderr, and nothing else we inherited.
     let _ = proc::close_inherited_fds_on_exec();
     let (joblog, skip) = open_joblog(cfg)?;
+    // Forked now, while pool-run has one thread (the stdin reader comes next).
+    let watchdog = if cfg.dry_run {
+        None
+    } else {
+        Some(Watchdog::start().map_err(|e| io_failure("starting the watchdog", &e))?)
+    };
     let mut pending: VecDeque<Vec<String>> = VecDeque::new();
     let mut blocks: VecDeque<Vec<u8>> = VecDeque::new();
     let mut feed: Option<StdinFeed> = None;
@@ -221,6 +230,7 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
         skip,
         last_start: None,
         killed_groups: Vec::new(),
+        watchdog,
         machine: (cfg.memfree.is_some() || cfg.load.is_some())
             .then(|| sysinfo::System::new().ok())
             .flatten(),
@@ -492,6 +502,9 @@ impl Supervisor<'_> {
                 {
                     set_nonblocking(fd).map_err(|e| io_failure("setting up a job", &e))?;
                 }
+                if let Some(watchdog) = self.watchdog.as_mut() {
+                    watchdog.started(child.id());
+                }
                 self.running.push(Job {
                     seq,
                     slot,
@@ -726,6 +739,9 @@ impl Supervisor<'_> {
                 job.stderr = None;
             }
             let job = self.running.swap_remove(i);
+            if let Some(watchdog) = self.watchdog.as_mut() {
+                watchdog.ended(job.pid);
+            }
             // A timed-out job's group goes entirely, whatever outlived it.
             if job.timed_out && matches!(proc::signal_group(job.pid, Signal::KILL), Ok(true)) {
                 self.killed_groups.push(job.pid);
@@ -915,6 +931,11 @@ impl Supervisor<'_> {
                     let _ = proc::signal_group(job.pid, Signal::KILL);
                 }
                 killed = true;
+            }
+        }
+        if let Some(watchdog) = self.watchdog.as_mut() {
+            for job in &self.running {
+                watchdog.ended(job.pid);
             }
         }
         self.running.clear();

@@ -690,3 +690,45 @@ fn memfree_holds_jobs_back_but_never_the_only_one() {
     ]);
     assert_eq!(text, "a\nb\nc\n", "one after another, in order");
 }
+
+#[test]
+fn jobs_do_not_outlive_a_sigkilled_pool_run() {
+    let mut running = Running::start(
+        "pool-run",
+        &[
+            "-u",
+            "-j2",
+            "sleep 100 & echo $!; sleep 100; : {}",
+            ":::",
+            "1",
+            "2",
+        ],
+    );
+    let pids: Vec<u32> = (0..2)
+        .map(|_| running.next_line().parse().unwrap())
+        .collect();
+    running.signal(libc::SIGKILL);
+    let status = running.wait_status();
+    assert_eq!(status.signal(), Some(libc::SIGKILL));
+    for pid in pids {
+        assert!(
+            crate::support::wait_until_not_running(pid, std::time::Duration::from_secs(10)),
+            "job process {pid} kept running after pool-run was killed"
+        );
+    }
+}
+
+#[test]
+fn a_background_grandchild_holding_the_output_does_not_hang_the_run() {
+    let out = pool_run()
+        .args(["sleep 100 & echo $!; : {}", ":::", "a"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let grandchild: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    assert!(
+        !pid_exists(grandchild),
+        "the grandchild {grandchild} was left running"
+    );
+}

@@ -152,6 +152,12 @@ impl Running {
         assert_eq!(rc, 0, "kill failed");
     }
 
+    /// Waits (bounded) for the tool itself to exit, not for its pipes to
+    /// close (a process it left behind may hold them).
+    pub fn wait_status(&mut self) -> ExitStatus {
+        wait_bounded(&mut self.child, CHILD_TIMEOUT)
+    }
+
     /// Waits (bounded) for the tool to exit; returns its status, the rest of
     /// its stdout, and its stderr.
     pub fn finish(mut self) -> (ExitStatus, String, String) {
@@ -218,6 +224,30 @@ pub fn wait_bounded(child: &mut Child, limit: Duration) -> ExitStatus {
 #[track_caller]
 pub fn pid_exists(pid: u32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Whether a process is still running: it exists and is not a zombie.
+pub fn pid_running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| {
+            stat.rsplit(')')
+                .next()
+                .and_then(|rest| rest.trim().chars().next())
+                != Some('Z')
+        })
+        .unwrap_or(false)
+}
+
+/// Waits (bounded) until `pid` no longer runs; false if it still does.
+pub fn wait_until_not_running(pid: u32, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while pid_running(pid) {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    true
 }
 
 /// The stderr lines of a finished assert_cmd run.

@@ -1,0 +1,96 @@
+//! Jobs must not outlive pool-run, even when it is killed with SIGKILL and
+//! cannot clean up. A parent-death signal in each job would need a `pre_exec`
+//! hook, which costs every spawn the posix_spawn fast path; instead one
+//! watchdog process, forked at start, is told each job's process group as it
+//! starts and ends. When pool-run dies, whatever the cause, its end of the
+//! pipe closes, and the watchdog kills every group still registered.
+
+use std::collections::HashSet;
+use std::io::{self, BufRead, BufReader, Write};
+
+use common::ipc::{PipeWriter, pipe};
+use common::proc::{fork_child, signal_group};
+use common::signal::Signal;
+
+/// pool-run's end of the watchdog's pipe.
+#[derive(Debug)]
+pub struct Watchdog {
+    writer: PipeWriter,
+}
+
+impl Watchdog {
+    /// Forks the watchdog. Call it while pool-run has one thread.
+    pub fn start() -> io::Result<Watchdog> {
+        let (reader, writer) = pipe()?;
+        let writer_slot = std::cell::RefCell::new(Some(writer));
+        fork_child(|| {
+            // Our copy of the write end would keep the pipe open forever.
+            drop(writer_slot.borrow_mut().take());
+            watch(BufReader::new(reader));
+            0
+        })?;
+        let writer = writer_slot
+            .borrow_mut()
+            .take()
+            .ok_or_else(|| io::Error::other("lost the watchdog's pipe"))?;
+        Ok(Watchdog { writer })
+    }
+
+    /// A job's group started.
+    pub fn started(&mut self, pgid: u32) {
+        let _ = writeln!(self.writer, "+{pgid}");
+    }
+
+    /// A job's group is gone (no longer ours to kill).
+    pub fn ended(&mut self, pgid: u32) {
+        let _ = writeln!(self.writer, "-{pgid}");
+    }
+}
+
+/// The watchdog's life: follow the registrations until pool-run's end of
+/// the pipe closes, then kill every group still registered.
+fn watch(reader: impl BufRead) {
+    // Interrupts are pool-run's to handle; the watchdog only acts on its death.
+    for signal in [
+        Signal::INT,
+        Signal::TERM,
+        Signal::HUP,
+        Signal::QUIT,
+        Signal::PIPE,
+    ] {
+        let _ = common::signal::ignore(signal);
+    }
+    // Let go of pool-run's stdin and stdout, so a reader of pool-run's output
+    // never waits on the watchdog.
+    if let Ok(null) = std::fs::File::open("/dev/null") {
+        use std::os::fd::AsRawFd;
+        // SAFETY: dup2 onto descriptors 0 and 1 of this process only.
+        unsafe {
+            libc::dup2(null.as_raw_fd(), 0);
+            libc::dup2(null.as_raw_fd(), 1);
+        }
+    }
+    let mut groups: HashSet<u32> = HashSet::new();
+    for line in reader.lines() {
+        let Ok(line) = line else { break };
+        let (sign, number) = line.split_at(line.len().min(1));
+        let Ok(pgid) = number.parse::<u32>() else {
+            continue;
+        };
+        if sign == "+" {
+            groups.insert(pgid);
+        } else {
+            groups.remove(&pgid);
+        }
+    }
+    for &pgid in &groups {
+        let _ = signal_group(pgid, Signal::TERM);
+        let _ = signal_group(pgid, Signal::CONT);
+    }
+    if !groups.is_empty() {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        for &pgid in &groups {
+            let _ = signal_group(pgid, Signal::KILL);
+        }
+    }
+}
