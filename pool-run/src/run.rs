@@ -307,7 +307,13 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
                 // GNU parallel: on SIGHUP finish running jobs, start no new ones.
                 Signal::HUP => sup.halting = true,
                 signal => {
+                    let stopped = sup.running.len();
                     sup.stop_all(&signals);
+                    let summary = format!(
+                        "pool-run: stopped by {signal}: {} jobs done ({} failed), {stopped} running jobs stopped\n",
+                        sup.done, sup.failed
+                    );
+                    let _ = io::stderr().write_all(summary.as_bytes());
                     return Ok(common::signal::reraise(signal));
                 }
             }

@@ -236,8 +236,12 @@ fn sigint_leaves_no_process_of_any_job() {
         .collect();
     assert!(pids.iter().all(|&pid| pid_exists(pid)));
     running.signal(libc::SIGINT);
-    let (status, _, _) = running.finish();
+    let (status, _, stderr) = running.finish();
     assert_eq!(status.signal(), Some(libc::SIGINT), "{status:?}");
+    assert_eq!(
+        stderr,
+        "pool-run: stopped by SIGINT: 0 jobs done (0 failed), 2 running jobs stopped\n"
+    );
     for pid in pids {
         assert!(!pid_exists(pid), "process {pid} of a job survived");
     }
@@ -730,5 +734,35 @@ fn a_background_grandchild_holding_the_output_does_not_hang_the_run() {
     assert!(
         !pid_exists(grandchild),
         "the grandchild {grandchild} was left running"
+    );
+}
+
+#[test]
+fn tag_prefixes_every_line_with_the_values() {
+    let text = stdout_of(&["-k", "--tag", "printf 'x\\ny\\n'; : {}", ":::", "a", "b"]);
+    assert_eq!(text, "a\tx\na\ty\nb\tx\nb\ty\n");
+}
+
+#[test]
+fn sighup_finishes_running_jobs_and_starts_no_more() {
+    let running = Running::start(
+        "pool-run",
+        &[
+            "-j1",
+            "-u",
+            "echo started {}; sleep 0.5; echo ended {}",
+            ":::",
+            "1",
+            "2",
+            "3",
+        ],
+    );
+    assert_eq!(running.next_line(), "started 1");
+    running.signal(libc::SIGHUP);
+    let (status, rest, _) = running.finish();
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    assert_eq!(
+        rest, "ended 1\n",
+        "job 1 finished, jobs 2 and 3 never started"
     );
 }
