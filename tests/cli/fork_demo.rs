@@ -5,7 +5,7 @@
 use assert_cmd::assert::OutputAssertExt;
 use predicates::str::contains;
 
-use crate::support::{CHILD_TIMEOUT, shell, stderr_lines, tool};
+use crate::support::{CHILD_TIMEOUT, assert_usage_errors, shell, stderr_lines, tool};
 
 fn fork_demo() -> assert_cmd::Command {
     tool("fork-demo")
@@ -176,23 +176,16 @@ fn bench_json_parses_with_ordered_percentiles() {
 
 #[test]
 fn bad_input_is_a_usage_error_with_one_line() {
-    for args in [
-        &["-n", "0"][..],
-        &["--children", "x"],
-        &["bench", "-i", "-1"],
-        &["memory", "-n", "65"],
-    ] {
-        let out = fork_demo()
-            .args(args)
-            .assert()
-            .code(2)
-            .stdout("")
-            .get_output()
-            .clone();
-        let lines = stderr_lines(&out);
-        assert_eq!(lines.len(), 1, "{args:?}: {lines:?}");
-        assert!(lines[0].starts_with("fork-demo: error: "));
-    }
+    assert_usage_errors(
+        "fork-demo",
+        2,
+        &[
+            &["-n", "0"],
+            &["--children", "x"],
+            &["bench", "-i", "-1"],
+            &["memory", "-n", "65"],
+        ],
+    );
     fork_demo()
         .arg("--help")
         .assert()

@@ -3,7 +3,7 @@
 
 use predicates::str::contains;
 
-use crate::support::{stderr_lines, tool};
+use crate::support::{assert_usage_errors, tool};
 
 fn lock_demo() -> assert_cmd::Command {
     tool("lock-demo")
@@ -142,24 +142,17 @@ fn bench_json_has_a_correct_row_per_way() {
 
 #[test]
 fn bad_input_is_a_usage_error_with_one_line() {
-    for args in [
-        &["--sync", "spin"][..],
-        &["race", "--iterations", "-1"],
-        &["bank", "--threads", "0"],
-        &["threads", "--delay", "5x"],
-        &["frobnicate"],
-    ] {
-        let out = lock_demo()
-            .args(args)
-            .assert()
-            .code(2)
-            .stdout("")
-            .get_output()
-            .clone();
-        let lines = stderr_lines(&out);
-        assert_eq!(lines.len(), 1, "{args:?}: {lines:?}");
-        assert!(lines[0].starts_with("lock-demo: error: "), "{lines:?}");
-    }
+    assert_usage_errors(
+        "lock-demo",
+        2,
+        &[
+            &["--sync", "spin"],
+            &["race", "--iterations", "-1"],
+            &["bank", "--threads", "0"],
+            &["threads", "--delay", "5x"],
+            &["frobnicate"],
+        ],
+    );
 }
 
 #[test]

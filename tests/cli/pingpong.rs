@@ -4,7 +4,7 @@
 use std::os::unix::process::ExitStatusExt;
 use std::time::{Duration, Instant};
 
-use crate::support::{Running, pid_exists, stderr_lines, tool};
+use crate::support::{Running, assert_usage_errors, pid_exists, stderr_lines, tool};
 
 fn pingpong() -> assert_cmd::Command {
     tool("pingpong")
@@ -97,6 +97,19 @@ fn children_of(pid: u32) -> Vec<u32> {
         .collect()
 }
 
+/// The two players' pids, once pingpong has forked both (bounded wait).
+fn both_players(pingpong: u32) -> Vec<u32> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let players = children_of(pingpong);
+        if players.len() == 2 {
+            return players;
+        }
+        assert!(Instant::now() < deadline, "players never started");
+        std::thread::yield_now();
+    }
+}
+
 #[test]
 fn a_killed_player_ends_the_game_with_an_error_and_no_leftovers() {
     for transport in ["pipe", "eventfd", "shm"] {
@@ -111,15 +124,7 @@ fn a_killed_player_ends_the_game_with_an_error_and_no_leftovers() {
                 transport,
             ],
         );
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let players = loop {
-            let players = children_of(running.pid());
-            if players.len() == 2 {
-                break players;
-            }
-            assert!(Instant::now() < deadline, "players never started");
-            std::thread::yield_now();
-        };
+        let players = both_players(running.pid());
         // SAFETY: kill(2) on a child of the process under test.
         unsafe { libc::kill(players[1] as i32, libc::SIGKILL) };
         let started = Instant::now();
@@ -148,15 +153,7 @@ fn a_killed_player_ends_the_game_with_an_error_and_no_leftovers() {
 #[test]
 fn sigint_stops_both_players() {
     let running = Running::start("pingpong", &["--count", "100000", "--delay", "10ms"]);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let players = loop {
-        let players = children_of(running.pid());
-        if players.len() == 2 {
-            break players;
-        }
-        assert!(Instant::now() < deadline, "players never started");
-        std::thread::yield_now();
-    };
+    let players = both_players(running.pid());
     running.signal(libc::SIGINT);
     let (status, _, _) = running.finish();
     assert_eq!(status.signal(), Some(libc::SIGINT), "{status:?}");
@@ -204,22 +201,15 @@ fn bench_json_parses_with_ordered_percentiles() {
 
 #[test]
 fn bad_input_is_a_usage_error_with_one_line() {
-    for args in [
-        &["--transport", "x"][..],
-        &["--count", "-1"],
-        &["--words", "Ping"],
-        &["bench", "--transport", "carrier-pigeon"],
-        &["--naive", "--shared-queue"],
-    ] {
-        let out = pingpong()
-            .args(args)
-            .assert()
-            .code(2)
-            .stdout("")
-            .get_output()
-            .clone();
-        let lines = stderr_lines(&out);
-        assert_eq!(lines.len(), 1, "{args:?}: {lines:?}");
-        assert!(lines[0].starts_with("pingpong: error: "), "{lines:?}");
-    }
+    assert_usage_errors(
+        "pingpong",
+        2,
+        &[
+            &["--transport", "x"],
+            &["--count", "-1"],
+            &["--words", "Ping"],
+            &["bench", "--transport", "carrier-pigeon"],
+            &["--naive", "--shared-queue"],
+        ],
+    );
 }

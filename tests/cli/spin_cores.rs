@@ -3,7 +3,7 @@
 
 use std::os::unix::process::ExitStatusExt;
 
-use crate::support::{Running, pid_exists, stderr_lines, tool};
+use crate::support::{Running, assert_usage_errors, pid_exists, tool};
 
 fn spin_cores() -> assert_cmd::Command {
     tool("spin-cores")
@@ -118,24 +118,17 @@ fn sigint_stops_worker_processes_and_leaves_none_behind() {
 
 #[test]
 fn bad_input_is_a_usage_error_with_one_line() {
-    for args in [
-        &["--load", "0"][..],
-        &["--load", "150"],
-        &["-n", "-1"],
-        &["--duration", "5x"],
-        &["--mode", "fibers"],
-    ] {
-        let out = spin_cores()
-            .args(args)
-            .assert()
-            .code(2)
-            .stdout("")
-            .get_output()
-            .clone();
-        let lines = stderr_lines(&out);
-        assert_eq!(lines.len(), 1, "{args:?}: {lines:?}");
-        assert!(lines[0].starts_with("spin-cores: error: "), "{lines:?}");
-    }
+    assert_usage_errors(
+        "spin-cores",
+        2,
+        &[
+            &["--load", "0"],
+            &["--load", "150"],
+            &["-n", "-1"],
+            &["--duration", "5x"],
+            &["--mode", "fibers"],
+        ],
+    );
 }
 
 #[test]

@@ -250,6 +250,27 @@ pub fn wait_until_not_running(pid: u32, limit: Duration) -> bool {
     true
 }
 
+/// Asserts that each argument list is a usage error: exit `code`, nothing
+/// on stdout, and exactly one `tool: error: ...` line on stderr.
+#[track_caller]
+pub fn assert_usage_errors(name: &str, code: i32, cases: &[&[&str]]) {
+    for args in cases {
+        let out = tool(name)
+            .args(*args)
+            .assert()
+            .code(code)
+            .stdout("")
+            .get_output()
+            .clone();
+        let lines = stderr_lines(&out);
+        assert_eq!(lines.len(), 1, "{args:?}: {lines:?}");
+        assert!(
+            lines[0].starts_with(&format!("{name}: error: ")),
+            "{args:?}: {lines:?}"
+        );
+    }
+}
+
 /// The stderr lines of a finished assert_cmd run.
 pub fn stderr_lines(output: &std::process::Output) -> Vec<String> {
     String::from_utf8_lossy(&output.stderr)
