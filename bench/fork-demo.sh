@@ -9,16 +9,12 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-5}
 ITERATIONS=${ITERATIONS:-1000}
 
-if ! command -v gcc >/dev/null; then
-  echo "installing gcc (apt)..." >&2
-  (apt-get update -qq && apt-get install -y -qq gcc libc6-dev) >/dev/null
-fi
+. bench/lib.sh
+need gcc gcc libc6-dev
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 gcc -O2 -pthread -o "$work/fork_bench" bench/c/fork_bench.c
-FORK_DEMO=$(cargo build --release --bin fork-demo --message-format=json-render-diagnostics 2>/dev/null |
-  grep -o '"executable":"[^"]*/fork-demo"' | cut -d'"' -f4)
-[ -x "$FORK_DEMO" ] || { echo "bench: building fork-demo failed" >&2; exit 1; }
+FORK_DEMO=$(release_bin fork-demo)
 
 echo "fork-demo bench vs C: $ITERATIONS iterations per operation, $ROUNDS rounds, $(nproc) CPUs"
 printf '%-6s %-28s %12s %12s %10s\n' round operation "rust p50 us" "C p50 us" "rust/C"

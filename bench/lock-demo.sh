@@ -11,16 +11,12 @@ ROUNDS=${ROUNDS:-5}
 THREADS=${THREADS:-2}
 ITERATIONS=${ITERATIONS:-5000000}
 
-if ! command -v gcc >/dev/null; then
-  echo "installing gcc (apt)..." >&2
-  (apt-get update -qq && apt-get install -y -qq gcc libc6-dev) >/dev/null
-fi
+. bench/lib.sh
+need gcc gcc libc6-dev
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 gcc -O2 -pthread -o "$work/lock_bench" bench/c/lock_bench.c
-LOCK_DEMO=$(cargo build --release --bin lock-demo --message-format=json-render-diagnostics 2>/dev/null |
-  grep -o '"executable":"[^"]*/lock-demo"' | cut -d'"' -f4)
-[ -x "$LOCK_DEMO" ] || { echo "bench: building lock-demo failed" >&2; exit 1; }
+LOCK_DEMO=$(release_bin lock-demo)
 
 rust_ops() { "$LOCK_DEMO" bench --json --sync "$1" -t "$THREADS" -i "$ITERATIONS" |
   grep -o '"ops_per_s":[0-9.e+]*' | cut -d: -f2; }

@@ -14,18 +14,13 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-50000}
 PY_ROUNDS=${PY_ROUNDS:-5000}
 
-if ! command -v gcc >/dev/null; then
-  (apt-get update -qq && apt-get install -y -qq gcc libc6-dev) >/dev/null
-fi
-if ! command -v perf >/dev/null; then
-  (apt-get update -qq && apt-get install -y -qq linux-perf) >/dev/null || true
-fi
+. bench/lib.sh
+need gcc gcc libc6-dev
+need perf linux-perf || true
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 gcc -O2 -o "$work/pingpong_c" bench/c/pingpong.c
-PINGPONG=$(cargo build --release --bin pingpong --message-format=json-render-diagnostics 2>/dev/null |
-  grep -o '"executable":"[^"]*/pingpong"' | cut -d'"' -f4)
-[ -x "$PINGPONG" ] || { echo "bench: building pingpong failed" >&2; exit 1; }
+PINGPONG=$(release_bin pingpong)
 
 ours() { "$PINGPONG" bench --json --rounds "$ROUNDS" --transport "$1" --pin "$2" |
   grep -o '"rt_p50_us":[0-9.e+-]*' | cut -d: -f2; }

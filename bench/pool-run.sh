@@ -14,14 +14,10 @@ RUNS=${RUNS:-5}
 JOBS=${JOBS:-2000}
 RSS_INPUTS=${RSS_INPUTS:-100000}
 
-need=()
-command -v hyperfine >/dev/null || need+=(hyperfine)
-command -v parallel >/dev/null || need+=(parallel)
-command -v gcc >/dev/null || need+=(gcc libc6-dev)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "installing ${need[*]} (apt)..." >&2
-  (apt-get update -qq && apt-get install -y -qq "${need[@]}") >/dev/null
-fi
+. bench/lib.sh
+need hyperfine hyperfine
+need parallel parallel
+need gcc gcc libc6-dev
 if ! command -v rust-parallel >/dev/null && [ "${INSTALL_RUST_PARALLEL:-1}" = 1 ]; then
   echo "installing rust-parallel (cargo, a few minutes)..." >&2
   cargo install --quiet rust-parallel >/dev/null 2>&1 || echo "rust-parallel could not be installed; its rows are skipped" >&2
@@ -30,10 +26,8 @@ RP=$(command -v rust-parallel || true)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 gcc -O2 -o "$work/floor" bench/c/spawn_floor.c
-built=$(cargo build --release --bin pool-run --bin subproc --message-format=json-render-diagnostics 2>/dev/null)
-POOL=$(grep -o '"executable":"[^"]*/pool-run"' <<<"$built" | cut -d'"' -f4)
-SUBPROC=$(grep -o '"executable":"[^"]*/subproc"' <<<"$built" | cut -d'"' -f4)
-[ -x "$POOL" ] && [ -x "$SUBPROC" ] || { echo "bench: build failed" >&2; exit 1; }
+POOL=$(release_bin pool-run)
+SUBPROC=$(release_bin subproc)
 seq "$JOBS" >"$work/inputs"
 seq 200 >"$work/inputs200"
 

@@ -15,14 +15,10 @@ ROUNDS=${ROUNDS:-3}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-5}
 WORKERS=${WORKERS:-$(nproc)}
 
-if ! command -v stress-ng >/dev/null; then
-  echo "installing stress-ng (apt)..." >&2
-  (apt-get update -qq && apt-get install -y -qq stress-ng) >/dev/null
-fi
-built=$(cargo build --release --bin spin-cores --bin subproc --message-format=json-render-diagnostics 2>/dev/null)
-SPIN=$(grep -o '"executable":"[^"]*/spin-cores"' <<<"$built" | cut -d'"' -f4)
-SUBPROC=$(grep -o '"executable":"[^"]*/subproc"' <<<"$built" | cut -d'"' -f4)
-[ -x "$SPIN" ] && [ -x "$SUBPROC" ] || { echo "bench: building failed" >&2; exit 1; }
+. bench/lib.sh
+need stress-ng stress-ng
+SPIN=$(release_bin spin-cores)
+SUBPROC=$(release_bin subproc)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

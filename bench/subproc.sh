@@ -11,14 +11,9 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-5}
 RUNS=${RUNS:-1000}
 
-if ! command -v hyperfine >/dev/null; then
-  echo "installing hyperfine (apt)..." >&2
-  (apt-get update -qq && apt-get install -y -qq hyperfine) >/dev/null
-fi
-# Where cargo put the binary (the target triple is part of the path).
-SUBPROC=$(cargo build --release --bin subproc --message-format=json-render-diagnostics 2>/dev/null |
-  grep -o '"executable":"[^"]*/subproc"' | cut -d'"' -f4)
-[ -x "$SUBPROC" ] || { echo "bench: building subproc failed" >&2; exit 1; }
+. bench/lib.sh
+need hyperfine hyperfine
+SUBPROC=$(release_bin subproc)
 TRUE=$(command -v true)
 TIMEOUT=$(command -v timeout)
 ENV=$(command -v env)
