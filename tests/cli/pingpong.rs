@@ -11,13 +11,7 @@ fn pingpong() -> assert_cmd::Command {
 }
 
 fn words_of(args: &[&str]) -> String {
-    let out = pingpong()
-        .args(args)
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    String::from_utf8(out.stdout).unwrap()
+    crate::support::success_stdout("pingpong", args)
 }
 
 #[test]

@@ -11,13 +11,7 @@ fn pool_run() -> assert_cmd::Command {
 }
 
 fn stdout_of(args: &[&str]) -> String {
-    let out = pool_run()
-        .args(args)
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    String::from_utf8(out.stdout).unwrap()
+    crate::support::success_stdout("pool-run", args)
 }
 
 #[test]
@@ -279,7 +273,7 @@ fn timeout_kills_the_jobs_whole_group() {
         .code(1)
         .get_output()
         .clone();
-    let grandchild: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let grandchild = crate::support::printed_pid(&out);
     assert!(
         !pid_exists(grandchild),
         "the timed-out job's grandchild {grandchild} survived"
@@ -730,7 +724,7 @@ fn a_background_grandchild_holding_the_output_does_not_hang_the_run() {
         .success()
         .get_output()
         .clone();
-    let grandchild: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let grandchild = crate::support::printed_pid(&out);
     assert!(
         !pid_exists(grandchild),
         "the grandchild {grandchild} was left running"

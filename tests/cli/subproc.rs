@@ -136,7 +136,7 @@ fn leftovers_ignoring_sigterm_get_sigkill_after_the_grace() {
         .code(124)
         .get_output()
         .clone();
-    let leftover: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let leftover = crate::support::printed_pid(&out);
     assert!(
         !pid_exists(leftover),
         "TERM-proof leftover {leftover} survived"

@@ -271,6 +271,27 @@ pub fn assert_usage_errors(name: &str, code: i32, cases: &[&[&str]]) {
     }
 }
 
+/// Runs a tool, asserts success, returns its stdout.
+#[track_caller]
+pub fn success_stdout(name: &str, args: &[&str]) -> String {
+    let out = tool(name)
+        .args(args)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
+/// The pid a command printed alone on stdout (`echo $!`).
+#[track_caller]
+pub fn printed_pid(out: &std::process::Output) -> u32 {
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("a pid on stdout")
+}
+
 /// The stderr lines of a finished assert_cmd run.
 pub fn stderr_lines(output: &std::process::Output) -> Vec<String> {
     String::from_utf8_lossy(&output.stderr)
