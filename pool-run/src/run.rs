@@ -98,6 +98,8 @@ struct Supervisor<'a> {
     /// Programs found on PATH, so each job's spawn execs the file directly
     /// instead of trying every PATH entry again.
     programs: HashMap<String, PathBuf>,
+    /// /dev/null, every job's stdin unless --pipe gives it a block.
+    null: File,
     running: Vec<Job>,
     free_slots: BTreeSet<usize>,
     next_seq: u64,
@@ -215,6 +217,7 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
     let mut sup = Supervisor {
         cfg,
         programs: HashMap::new(),
+        null: File::open("/dev/null").map_err(|e| io_failure("opening /dev/null", &e))?,
         running: Vec::new(),
         free_slots: (1..=cfg.jobs).collect(),
         next_seq: 1,
@@ -487,7 +490,13 @@ impl Supervisor<'_> {
                 command.stdin(Stdio::from(file));
             }
             None => {
-                command.stdin(Stdio::null());
+                // A copy of one /dev/null opened at start: a dup is cheaper
+                // than opening the device again for every job.
+                let null = self
+                    .null
+                    .try_clone()
+                    .map_err(|e| io_failure("setting up a job", &e))?;
+                command.stdin(Stdio::from(null));
             }
         }
         if !self.cfg.ungroup {
@@ -620,6 +629,9 @@ impl Supervisor<'_> {
         signals: &SignalWatcher,
         feed: Option<&StdinFeed>,
     ) -> io::Result<()> {
+        if let Some(watchdog) = self.watchdog.as_mut() {
+            watchdog.send();
+        }
         let timeout = match self.next_deadline() {
             Some(at) => {
                 let millis = at
@@ -655,20 +667,29 @@ impl Supervisor<'_> {
             Err(err) => return Err(err.into()),
         }
         let base = fds.len() - owners.len();
-        let ready: Vec<(usize, bool)> = owners
+        // (job, is stdout, hung up with nothing left to read)
+        let ready: Vec<(usize, bool, bool)> = owners
             .iter()
             .enumerate()
-            .filter(|(k, _)| poll_fds[base + k].any().unwrap_or(true))
-            .map(|(_, owner)| *owner)
+            .filter_map(|(k, &(i, is_stdout))| {
+                // Bits nix does not know: read, and let the read tell.
+                let Some(events) = poll_fds[base + k].revents() else {
+                    return Some((i, is_stdout, false));
+                };
+                let closed =
+                    events.contains(PollFlags::POLLHUP) && !events.contains(PollFlags::POLLIN);
+                (!events.is_empty()).then_some((i, is_stdout, closed))
+            })
             .collect();
         drop(poll_fds);
         drop(fds);
-        for (i, is_stdout) in ready {
+        for (i, is_stdout, closed) in ready {
             let job = &mut self.running[i];
-            if is_stdout {
-                job.pump(true, self.cfg)?;
-            } else {
-                job.pump(false, self.cfg)?;
+            match (closed, is_stdout) {
+                // EOF is certain: close without a read that would return 0.
+                (true, true) => job.stdout = None,
+                (true, false) => job.stderr = None,
+                (false, _) => job.pump(is_stdout, self.cfg)?,
             }
         }
         Ok(())
@@ -943,6 +964,7 @@ impl Supervisor<'_> {
             for job in &self.running {
                 watchdog.ended(job.pid);
             }
+            watchdog.send();
         }
         self.running.clear();
         proc::reap_exited_children();

@@ -16,6 +16,9 @@ use common::signal::Signal;
 #[derive(Debug)]
 pub struct Watchdog {
     writer: PipeWriter,
+    /// Registrations not yet sent: one write per supervisor loop turn
+    /// instead of one per job event.
+    unsent: Vec<u8>,
 }
 
 impl Watchdog {
@@ -43,17 +46,37 @@ impl Watchdog {
             .borrow_mut()
             .take()
             .ok_or_else(|| io::Error::other("lost the watchdog's pipe"))?;
-        Ok(Watchdog { writer })
+        Ok(Watchdog {
+            writer,
+            unsent: Vec::new(),
+        })
     }
 
-    /// A job's group started.
+    /// A job's group started. Sent with the next [`Watchdog::send`].
     pub fn started(&mut self, pgid: u32) {
-        let _ = writeln!(self.writer, "+{pgid}");
+        let _ = writeln!(self.unsent, "+{pgid}");
     }
 
     /// A job's group is gone (no longer ours to kill).
     pub fn ended(&mut self, pgid: u32) {
-        let _ = writeln!(self.writer, "-{pgid}");
+        let _ = writeln!(self.unsent, "-{pgid}");
+    }
+
+    /// Sends the registrations made since the last call. The supervisor
+    /// calls it before it waits, so a group is known to the watchdog within
+    /// one loop turn of its start.
+    pub fn send(&mut self) {
+        if !self.unsent.is_empty() {
+            let _ = self.writer.write_all(&self.unsent);
+            self.unsent.clear();
+        }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        // Ended groups must not stay registered: their ids may be reused.
+        self.send();
     }
 }
 
@@ -89,13 +112,11 @@ fn watch(reader: impl BufRead) {
     'watch: loop {
         std::thread::sleep(std::time::Duration::from_millis(50));
         loop {
-            line.clear();
+            // A line cut short by the non-blocking read stays in `line`
+            // until the rest arrives.
             match reader.read_line(&mut line) {
                 Ok(0) => break 'watch,
-                Ok(_) if !line.ends_with('\n') => {
-                    // A line cut by the non-blocking read: the rest comes later.
-                    continue;
-                }
+                Ok(_) if !line.ends_with('\n') => continue,
                 Ok(_) => {
                     let text = line.trim_end();
                     let (sign, number) = text.split_at(text.len().min(1));
@@ -106,6 +127,7 @@ fn watch(reader: impl BufRead) {
                             groups.remove(&pgid);
                         }
                     }
+                    line.clear();
                 }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
