@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # pool-run against xargs -P, GNU parallel and rust-parallel, and a C floor
 # (fork+exec of /bin/true keeping 2 children running), all with 2 workers and
-# timed by hyperfine in one run. Rows:
+# timed by hyperfine in one run, the commands taking turns. Rows:
 #   2000 `true` jobs            per-job overhead (goal <= 1.3x the floor, <= 0.9x xargs)
 #   2000 shell jobs             `echo {}` through sh
 #   200 jobs x 1 MiB output     grouped output throughput
@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-RUNS=${RUNS:-5}
+ROUNDS=${ROUNDS:-7}
 JOBS=${JOBS:-2000}
 RSS_INPUTS=${RSS_INPUTS:-100000}
 
@@ -31,16 +31,32 @@ SUBPROC=$(release_bin subproc)
 seq "$JOBS" >"$work/inputs"
 seq 200 >"$work/inputs200"
 
-# bench NAME CMD...: hyperfine each command, print mean seconds and ratio to the first.
+# bench NAME CMD...: ROUNDS rounds, each timing every command once with
+# hyperfine (so the commands take turns and a noisy neighbour hits them
+# alike), then the median of each command's times and its ratio to the first.
 bench() {
   local title=$1; shift
-  hyperfine -N --warmup 1 --runs "$RUNS" --style none --export-csv "$work/out.csv" "$@" >/dev/null 2>&1 || {
-    echo "$title: a command failed" >&2; return 0; }
+  : >"$work/all.csv"
+  hyperfine -N --runs 1 --style none "$@" >/dev/null 2>&1 || {
+    echo "$title: a command failed" >&2; return 0; }   # warm-up round
+  for _ in $(seq "$ROUNDS"); do
+    hyperfine -N --runs 1 --style none --export-csv "$work/round.csv" "$@" >/dev/null 2>&1 || {
+      echo "$title: a command failed" >&2; return 0; }
+    awk -F, 'NR > 1 { print NR - 1 "," $2 }' "$work/round.csv" >>"$work/all.csv"
+  done
   echo "== $title"
-  awk -F, 'NR == 2 { base = $2 } NR > 1 { gsub(/"/, "", $1); printf "  %-62s %9.3f s %8.2fx\n", substr($1, 1, 62), $2, $2 / base }' "$work/out.csv"
+  local i=0
+  for cmd in "$@"; do
+    i=$((i + 1))
+    median=$(awk -F, -v n="$i" '$1 == n { print $2 }' "$work/all.csv" | sort -g |
+      awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+    [ "$i" = 1 ] && base=$median
+    awk -v c="$cmd" -v m="$median" -v b="$base" \
+      'BEGIN { printf "  %-62s %9.3f s %8.2fx\n", substr(c, 1, 62), m, m / b }'
+  done
 }
 
-echo "pool-run vs anchors: 2 workers, $(nproc) CPUs, hyperfine $RUNS runs (ratio: time / pool-run's)"
+echo "pool-run vs anchors: 2 workers, $(nproc) CPUs, median of $ROUNDS interleaved hyperfine rounds (ratio: time / pool-run's)"
 rows=("sh -c '$POOL -j2 true < $work/inputs'"
       "$work/floor $JOBS 2"
       "sh -c 'xargs -P2 -n1 true < $work/inputs'"

@@ -94,7 +94,11 @@ impl Capture {
 
     /// Writes the capture to `out`, each line prefixed with `tag` + TAB when
     /// given.
-    pub fn write_to(&mut self, out: &mut impl Write, tag: Option<&str>) -> io::Result<()> {
+    pub fn write_to(
+        &mut self,
+        out: &mut (impl Write + ?Sized),
+        tag: Option<&str>,
+    ) -> io::Result<()> {
         let mut at_line_start = true;
         self.for_each_chunk(|chunk| match tag {
             None => out.write_all(chunk),

@@ -52,6 +52,10 @@ pub struct Cli {
     #[arg(long)]
     pub tag: bool,
 
+    /// Prefix each output line with STR and a TAB; placeholders as in the command
+    #[arg(long, value_name = "STR")]
+    pub tagstring: Option<String>,
+
     /// Print the commands instead of running them
     #[arg(long)]
     pub dry_run: bool,
@@ -97,7 +101,7 @@ pub struct Cli {
     pub resume_failed: bool,
 
     /// Print one JSON object per finished job instead of its output
-    #[arg(long, conflicts_with_all = ["ungroup", "tag"])]
+    #[arg(long, conflicts_with_all = ["ungroup", "tag", "tagstring"])]
     pub json: bool,
 
     /// Signals and waits (ms) for --timeout: SIG,MS,SIG,MS,...
@@ -126,8 +130,8 @@ pub struct Cli {
     #[arg(short = 'm')]
     pub xargs_words: bool,
 
-    /// Print whole lines as jobs write them (lines of different jobs may mix)
-    #[arg(long, conflicts_with_all = ["keep_order", "ungroup", "json"])]
+    /// Print whole lines as jobs write them (with -k: only the job whose turn it is)
+    #[arg(long, conflicts_with_all = ["ungroup", "json"])]
     pub line_buffer: bool,
 
     /// Show a progress bar on stderr (done, running, failed, ETA)
@@ -303,7 +307,8 @@ pub struct Config {
     pub jobs: usize,
     pub keep_order: bool,
     pub ungroup: bool,
-    pub tag: bool,
+    /// --tag / --tagstring: what prefixes each output line.
+    pub tag: Option<Tag>,
     pub dry_run: bool,
     pub delimiter: u8,
     pub template: Option<Template>,
@@ -327,6 +332,15 @@ pub struct Config {
     pub bar: bool,
     pub memfree: Option<u64>,
     pub load: Option<f64>,
+}
+
+/// The prefix of every output line of a job.
+#[derive(Debug, Clone)]
+pub enum Tag {
+    /// --tag: the job's values, joined by spaces.
+    Values,
+    /// --tagstring: this text, its placeholders filled in per job.
+    Text(Template),
 }
 
 /// Which jobs a joblog lets pool-run skip.
@@ -356,7 +370,11 @@ impl Config {
             jobs,
             keep_order: cli.keep_order,
             ungroup: cli.ungroup,
-            tag: cli.tag,
+            tag: match (&cli.tagstring, cli.tag) {
+                (Some(text), _) => Some(Tag::Text(Template::text(text))),
+                (None, true) => Some(Tag::Values),
+                (None, false) => None,
+            },
             dry_run: cli.dry_run,
             delimiter: if cli.null { 0 } else { b'\n' },
             template: (!command.is_empty()).then(|| Template::parse(&command, cli.shell)),

@@ -21,7 +21,7 @@ use common::signal::{Signal, SignalWatcher};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use crate::capture::Capture;
-use crate::cli::{Batch, Config, HaltCondition, Resume};
+use crate::cli::{Batch, Config, HaltCondition, Resume, Tag};
 use crate::exit::Exit;
 use crate::input::{self, Chunk, StdinFeed};
 use crate::template::{Fill, Invocation, Spread};
@@ -49,6 +49,8 @@ struct Job {
     pid: u32,
     values: Vec<String>,
     command: String,
+    /// --tag / --tagstring: the prefix of its output lines.
+    tag: Option<String>,
     attempt: u32,
     block: Option<Rc<Vec<u8>>>,
     stdout: Option<ChildStdout>,
@@ -74,6 +76,7 @@ struct Outcome {
     seq: u64,
     values: Vec<String>,
     command: String,
+    tag: Option<String>,
     attempt: u32,
     block: Option<Rc<Vec<u8>>>,
     exit: ChildExit,
@@ -443,6 +446,16 @@ impl Supervisor<'_> {
             .pop_first()
             .unwrap_or(self.running.len() + 1);
         let values = pending.values;
+        let tag = match &self.cfg.tag {
+            None => None,
+            Some(Tag::Values) => Some(values.join(" ")),
+            Some(Tag::Text(text)) => Some(text.fill_text(Fill {
+                values: &values,
+                seq,
+                slot,
+                spread: Spread::Joined,
+            })),
+        };
         let invocation = match &self.cfg.template {
             Some(template) => template.fill(Fill {
                 values: &values,
@@ -526,6 +539,7 @@ impl Supervisor<'_> {
                     pid: child.id(),
                     values,
                     command: command_line,
+                    tag,
                     attempt: pending.attempt,
                     block: pending.block.clone(),
                     stdout,
@@ -569,6 +583,7 @@ impl Supervisor<'_> {
                     seq,
                     values,
                     command: command_line,
+                    tag,
                     attempt: pending.attempt,
                     block: pending.block.clone(),
                     exit: ChildExit::Exited(code),
@@ -684,12 +699,13 @@ impl Supervisor<'_> {
         drop(poll_fds);
         drop(fds);
         for (i, is_stdout, closed) in ready {
+            let live = prints_live(self.cfg, self.next_to_print, self.running[i].seq);
             let job = &mut self.running[i];
             match (closed, is_stdout) {
                 // EOF is certain: close without a read that would return 0.
                 (true, true) => job.stdout = None,
                 (true, false) => job.stderr = None,
-                (false, _) => job.pump(is_stdout, self.cfg)?,
+                (false, _) => job.pump(is_stdout, live)?,
             }
         }
         Ok(())
@@ -697,14 +713,15 @@ impl Supervisor<'_> {
 
     /// Collects the status of every job whose main process has exited.
     fn reap(&mut self) -> io::Result<()> {
-        let cfg = self.cfg;
+        let (cfg, next) = (self.cfg, self.next_to_print);
         for job in self.running.iter_mut().filter(|j| j.exit.is_none()) {
             if let Ok(Some((exit, _))) = proc::wait_child(job.pid, false) {
                 job.exit = Some(exit);
                 job.exited_at = Some(Instant::now());
                 // Whatever is already in the pipes belongs to the job.
-                job.pump(true, cfg)?;
-                job.pump(false, cfg)?;
+                let live = prints_live(cfg, next, job.seq);
+                job.pump(true, live)?;
+                job.pump(false, live)?;
             }
         }
         Ok(())
@@ -757,10 +774,11 @@ impl Supervisor<'_> {
                 if let Ok(true) = proc::signal_group(job.pid, Signal::KILL) {
                     self.killed_groups.push(job.pid);
                 }
+                let live = prints_live(self.cfg, self.next_to_print, self.running[i].seq);
                 let job = &mut self.running[i];
-                job.pump(true, self.cfg)
+                job.pump(true, live)
                     .map_err(|e| io_failure("capturing output", &e))?;
-                job.pump(false, self.cfg)
+                job.pump(false, live)
                     .map_err(|e| io_failure("capturing output", &e))?;
                 job.stdout = None;
                 job.stderr = None;
@@ -778,23 +796,19 @@ impl Supervisor<'_> {
                 seq: job.seq,
                 values: job.values,
                 command: job.command,
+                tag: job.tag,
                 attempt: job.attempt,
                 block: job.block,
                 exit,
                 started_wall: job.started_wall,
                 runtime: job.started.elapsed(),
-                // --line-buffer printed the whole lines already; only an
-                // unfinished last line is left.
-                out: if self.cfg.line_buffer {
-                    Capture::from_bytes(job.partial_out)
-                } else {
-                    job.out
-                },
-                err: if self.cfg.line_buffer {
-                    Capture::from_bytes(job.partial_err)
-                } else {
-                    job.err
-                },
+                // --line-buffer printed the whole lines already; what is left
+                // is an unfinished last line, or all of it for a job that
+                // -k held back.
+                out: with_partial(job.out, &job.partial_out)
+                    .map_err(|e| io_failure("capturing output", &e))?,
+                err: with_partial(job.err, &job.partial_err)
+                    .map_err(|e| io_failure("capturing output", &e))?,
                 timed_out: job.timed_out,
             })?;
         }
@@ -837,7 +851,7 @@ impl Supervisor<'_> {
                 },
             )
         } else {
-            let tag = self.cfg.tag.then(|| outcome.values.join(" "));
+            let tag = outcome.tag.take();
             (
                 outcome.exit,
                 Done {
@@ -910,10 +924,39 @@ impl Supervisor<'_> {
             return write_whole(done);
         }
         self.waiting.insert(seq, done);
+        let before = self.next_to_print;
         while let Some(done) = self.waiting.remove(&self.next_to_print) {
             self.next_to_print += 1;
             write_whole(done)?;
         }
+        if self.cfg.line_buffer && self.next_to_print != before {
+            self.promote_next()?;
+        }
+        Ok(())
+    }
+
+    /// --line-buffer -k: the job whose turn it is now prints what it has
+    /// held back, whole lines only, and from now on prints lines as they come.
+    fn promote_next(&mut self) -> Result<(), Failure> {
+        let next = self.next_to_print;
+        let Some(job) = self.running.iter_mut().find(|j| j.seq == next) else {
+            return Ok(());
+        };
+        let held_out = std::mem::replace(&mut job.out, Capture::new());
+        let held_err = std::mem::replace(&mut job.err, Capture::new());
+        let tag = job.tag.as_deref();
+        let flush = |mut held: Capture, partial: &mut Vec<u8>, out: &mut dyn Write| {
+            let mut bytes = held.read_all()?;
+            bytes.append(partial);
+            let cut = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            *partial = bytes.split_off(cut);
+            Capture::from_bytes(bytes).write_to(out, tag)?;
+            out.flush()
+        };
+        flush(held_out, &mut job.partial_out, &mut io::stdout().lock())
+            .map_err(|e| Failure::io(Exit::Error, "writing output", &e))?;
+        flush(held_err, &mut job.partial_err, &mut io::stderr().lock())
+            .map_err(|e| Failure::io(Exit::Error, "writing output", &e))?;
         Ok(())
     }
 
@@ -994,30 +1037,37 @@ impl Supervisor<'_> {
 impl Job {
     /// Reads what one of the job's pipes has now: into its capture, or with
     /// --line-buffer straight out as whole lines.
-    fn pump(&mut self, stdout: bool, cfg: &Config) -> io::Result<()> {
-        match (stdout, cfg.line_buffer) {
+    /// `live`: --line-buffer, and (under -k) this job's turn to print.
+    fn pump(&mut self, stdout: bool, live: bool) -> io::Result<()> {
+        match (stdout, live) {
             (true, false) => drain(&mut self.stdout, &mut self.out),
             (false, false) => drain(&mut self.stderr, &mut self.err),
-            (true, true) => {
-                let tag = cfg.tag.then(|| self.values.join(" "));
-                drain_lines(
-                    &mut self.stdout,
-                    &mut self.partial_out,
-                    &mut io::stdout().lock(),
-                    tag.as_deref(),
-                )
-            }
-            (false, true) => {
-                let tag = cfg.tag.then(|| self.values.join(" "));
-                drain_lines(
-                    &mut self.stderr,
-                    &mut self.partial_err,
-                    &mut io::stderr().lock(),
-                    tag.as_deref(),
-                )
-            }
+            (true, true) => drain_lines(
+                &mut self.stdout,
+                &mut self.partial_out,
+                &mut io::stdout().lock(),
+                self.tag.as_deref(),
+            ),
+            (false, true) => drain_lines(
+                &mut self.stderr,
+                &mut self.partial_err,
+                &mut io::stderr().lock(),
+                self.tag.as_deref(),
+            ),
         }
     }
+}
+
+/// Whether job `seq` prints its lines as they come: --line-buffer, and
+/// under -k only the job whose turn it is.
+fn prints_live(cfg: &Config, next_to_print: u64, seq: u64) -> bool {
+    cfg.line_buffer && (!cfg.keep_order || seq == next_to_print)
+}
+
+/// A job's captured output followed by its unfinished last line.
+fn with_partial(mut capture: Capture, partial: &[u8]) -> io::Result<Capture> {
+    capture.push(partial)?;
+    Ok(capture)
 }
 
 /// --line-buffer: reads what is available and writes every complete line

@@ -114,6 +114,25 @@ impl Template {
         }
     }
 
+    /// A text with placeholders that is not a command (--tagstring).
+    pub fn text(text: &str) -> Template {
+        Template {
+            words: vec![parse_word(text)],
+            append: false,
+            shell: false,
+        }
+    }
+
+    /// The text for one job: values filled in as they are, unquoted.
+    pub fn fill_text(&self, fill: Fill<'_>) -> String {
+        let words: Vec<String> = self
+            .words
+            .iter()
+            .map(|word| render(word, fill, |s: &str| s.to_string()))
+            .collect();
+        words.join(" ")
+    }
+
     /// The command for one job.
     pub fn fill(&self, fill: Fill<'_>) -> Invocation {
         let quote = if self.shell {

@@ -738,6 +738,62 @@ fn tag_prefixes_every_line_with_the_values() {
 }
 
 #[test]
+fn tagstring_fills_placeholders_into_the_prefix() {
+    let text = stdout_of(&[
+        "-k",
+        "--tagstring",
+        "job{#} {/.}:",
+        "printf 'x\\ny\\n'; : {}",
+        ":::",
+        "d/a.txt",
+        "d/b.txt",
+    ]);
+    assert_eq!(text, "job1 a:\tx\njob1 a:\ty\njob2 b:\tx\njob2 b:\ty\n");
+}
+
+#[test]
+fn line_buffer_with_keep_order_streams_only_the_job_whose_turn_it_is() {
+    // Job 2 ends first; job 1 prints a line only after that, then blocks until
+    // the test has seen that line. Under -k, job 1's line must come out while
+    // it still runs, and job 2's output must wait until job 1 is done.
+    let dir = tempfile::tempdir().unwrap();
+    let two_done = dir.path().join("two-done");
+    let go = dir.path().join("go");
+    let script = format!(
+        "case {{}} in \
+           1) until [ -e '{two}' ]; do sleep 0.01; done; echo one-a; \
+              until [ -e '{go}' ]; do sleep 0.01; done; echo one-b;; \
+           2) echo two; touch '{two}';; \
+         esac",
+        two = two_done.display(),
+        go = go.display()
+    );
+    let running = Running::start(
+        "pool-run",
+        &[
+            "-j2",
+            "-k",
+            "--line-buffer",
+            "--timeout",
+            "20s",
+            &script,
+            ":::",
+            "1",
+            "2",
+        ],
+    );
+    assert_eq!(
+        running.next_line(),
+        "one-a",
+        "job 1 prints live, job 2 waits"
+    );
+    std::fs::write(&go, b"").unwrap();
+    let (status, rest, _) = running.finish();
+    assert!(status.success(), "{status:?}");
+    assert_eq!(rest, "one-b\ntwo\n");
+}
+
+#[test]
 fn sighup_finishes_running_jobs_and_starts_no_more() {
     let running = Running::start(
         "pool-run",
