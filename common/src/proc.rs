@@ -140,6 +140,26 @@ fn wait4(pid: u32, flags: libc::c_int) -> io::Result<ChildState> {
     Ok(ChildState::Exited(ChildExit::from_raw(status), rusage))
 }
 
+/// Reaps one child that has already ended, whichever it is, without
+/// waiting: its pid and how it ended. None when no child has ended (or
+/// there is no child). Stopped children are not reported.
+pub fn reap_any_exited() -> io::Result<Option<(u32, ChildExit)>> {
+    loop {
+        let mut status: libc::c_int = 0;
+        // SAFETY: `status` is a live local.
+        let rc = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+        match rc {
+            0 => return Ok(None),
+            -1 => match Errno::last() {
+                Errno::EINTR => continue,
+                Errno::ECHILD => return Ok(None),
+                errno => return Err(errno.into()),
+            },
+            pid => return Ok(Some((pid.unsigned_abs(), ChildExit::from_raw(status)))),
+        }
+    }
+}
+
 /// Reaps every child that has already ended, without waiting; returns how
 /// many. A subreaper calls it for the orphans it adopted. Call it only when
 /// no child whose status matters is still unreaped.

@@ -711,18 +711,21 @@ impl Supervisor<'_> {
         Ok(())
     }
 
-    /// Collects the status of every job whose main process has exited.
+    /// Reaps whatever child has ended: a job (its status collected), or an
+    /// orphan adopted as subreaper, reaped at once so no zombie piles up on
+    /// a long run.
     fn reap(&mut self) -> io::Result<()> {
         let (cfg, next) = (self.cfg, self.next_to_print);
-        for job in self.running.iter_mut().filter(|j| j.exit.is_none()) {
-            if let Ok(Some((exit, _))) = proc::wait_child(job.pid, false) {
-                job.exit = Some(exit);
-                job.exited_at = Some(Instant::now());
-                // Whatever is already in the pipes belongs to the job.
-                let live = prints_live(cfg, next, job.seq);
-                job.pump(true, live)?;
-                job.pump(false, live)?;
-            }
+        while let Some((pid, exit)) = proc::reap_any_exited()? {
+            let Some(job) = self.running.iter_mut().find(|j| j.pid == pid) else {
+                continue;
+            };
+            job.exit = Some(exit);
+            job.exited_at = Some(Instant::now());
+            // Whatever is already in the pipes belongs to the job.
+            let live = prints_live(cfg, next, job.seq);
+            job.pump(true, live)?;
+            job.pump(false, live)?;
         }
         Ok(())
     }

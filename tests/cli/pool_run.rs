@@ -738,6 +738,36 @@ fn tag_prefixes_every_line_with_the_values() {
 }
 
 #[test]
+fn orphans_of_a_job_are_reaped_while_the_run_goes_on() {
+    // Job 1 leaves a short-lived background process (not holding its output)
+    // and prints its pid; pool-run adopts it as subreaper when job 1 ends and
+    // must reap it when it dies, not leave a zombie until the run is over.
+    let dir = tempfile::tempdir().unwrap();
+    let go = dir.path().join("go");
+    let script = format!(
+        "case {{}} in \
+           1) sleep 0.2 </dev/null >/dev/null 2>&1 & echo $!;; \
+           2) until [ -e '{go}' ]; do sleep 0.01; done;; \
+         esac",
+        go = go.display()
+    );
+    let running = Running::start(
+        "pool-run",
+        &["-j2", "--timeout", "20s", &script, ":::", "1", "2"],
+    );
+    let orphan: u32 = running.next_line().parse().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while pid_exists(orphan) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let gone = !pid_exists(orphan);
+    std::fs::write(&go, b"").unwrap();
+    let (status, _, _) = running.finish();
+    assert!(status.success(), "{status:?}");
+    assert!(gone, "the orphan {orphan} stayed a zombie while job 2 ran");
+}
+
+#[test]
 fn tagstring_fills_placeholders_into_the_prefix() {
     let text = stdout_of(&[
         "-k",
