@@ -134,8 +134,8 @@ pub struct Cli {
     #[arg(long, conflicts_with_all = ["ungroup", "json"])]
     pub line_buffer: bool,
 
-    /// Show a progress bar on stderr (done, running, failed, ETA)
-    #[arg(long)]
+    /// Show a progress bar on stderr (done, running, failed, ETA); also --progress, --eta
+    #[arg(long, aliases = ["progress", "eta"])]
     pub bar: bool,
 
     /// Start a job only while at least SIZE of memory is available (1G, 512M)
