@@ -56,6 +56,75 @@ impl Capture {
         Ok(())
     }
 
+    /// Removes `prefix` from the start if the capture begins with it; true
+    /// if it did. (A remote job's start marker on stderr.)
+    pub fn strip_prefix(&mut self, prefix: &[u8]) -> io::Result<bool> {
+        if self.len < prefix.len() as u64 || prefix.is_empty() {
+            return Ok(false);
+        }
+        let mut head = vec![0u8; prefix.len()];
+        match self.spill.as_mut() {
+            None => head.copy_from_slice(&self.memory[..prefix.len()]),
+            Some(file) => {
+                file.seek(SeekFrom::Start(0))?;
+                file.read_exact(&mut head)?;
+            }
+        }
+        if head != prefix {
+            return Ok(false);
+        }
+        let rest = match self.spill.take() {
+            None => self.memory.split_off(prefix.len()),
+            Some(mut file) => {
+                // Rare (a marker in front of more than 256 KiB of stderr):
+                // copy the rest into a new capture.
+                file.seek(SeekFrom::Start(prefix.len() as u64))?;
+                let mut rest = Capture::new();
+                let mut chunk = vec![0u8; 64 * 1024];
+                loop {
+                    let n = file.read(&mut chunk)?;
+                    if n == 0 {
+                        break;
+                    }
+                    rest.push(&chunk[..n])?;
+                }
+                *self = rest;
+                return Ok(true);
+            }
+        };
+        *self = Capture::from_bytes(rest);
+        Ok(true)
+    }
+
+    /// Removes `suffix` from the end if the capture ends with it; true if
+    /// it did. (A remote job's end marker.)
+    pub fn strip_suffix(&mut self, suffix: &[u8]) -> io::Result<bool> {
+        let n = suffix.len() as u64;
+        if self.len < n || suffix.is_empty() {
+            return Ok(false);
+        }
+        let mut tail = vec![0u8; suffix.len()];
+        match self.spill.as_mut() {
+            None => tail.copy_from_slice(&self.memory[self.memory.len() - suffix.len()..]),
+            Some(file) => {
+                file.seek(SeekFrom::Start(self.len - n))?;
+                file.read_exact(&mut tail)?;
+            }
+        }
+        if tail != suffix {
+            return Ok(false);
+        }
+        self.len -= n;
+        match self.spill.as_mut() {
+            None => self.memory.truncate(self.memory.len() - suffix.len()),
+            Some(file) => {
+                file.set_len(self.len)?;
+                file.seek(SeekFrom::End(0))?;
+            }
+        }
+        Ok(true)
+    }
+
     /// Everything captured, in order, in chunks.
     pub fn for_each_chunk(
         &mut self,
@@ -141,6 +210,30 @@ mod tests {
         let all = large.read_all().unwrap();
         assert_eq!(all.len(), 1_000_000);
         assert!(all.chunks(100_000).all(|c| c == block.as_slice()));
+    }
+
+    #[test]
+    fn markers_strip_from_either_end_in_memory_and_on_disk() {
+        let mut small = Capture::from_bytes(b"<S>body<E>".to_vec());
+        assert!(!small.strip_prefix(b"<E>").unwrap());
+        assert!(small.strip_prefix(b"<S>").unwrap());
+        assert!(small.strip_suffix(b"<E>").unwrap());
+        assert!(!small.strip_suffix(b"<E>").unwrap());
+        assert_eq!(small.read_all().unwrap(), b"body");
+        assert_eq!(small.len(), 4);
+
+        let mut large = Capture::new();
+        large.push(b"<S>").unwrap();
+        large.push(&vec![b'x'; MEMORY_LIMIT + 10]).unwrap();
+        large.push(b"<E>").unwrap();
+        assert!(large.spill.is_some());
+        assert!(large.strip_suffix(b"<E>").unwrap());
+        assert!(large.strip_prefix(b"<S>").unwrap());
+        let all = large.read_all().unwrap();
+        assert_eq!(all.len(), MEMORY_LIMIT + 10);
+        assert!(all.iter().all(|&b| b == b'x'));
+        large.push(b"y").unwrap();
+        assert_eq!(large.read_all().unwrap().last(), Some(&b'y'));
     }
 
     #[test]

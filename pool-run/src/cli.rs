@@ -56,6 +56,18 @@ pub struct Cli {
     #[arg(long, value_name = "STR")]
     pub tagstring: Option<String>,
 
+    /// Run jobs on [N/][user@]host[:port] over ssh (repeatable, comma-separated; ':' is this machine)
+    #[arg(short = 'S', long = "sshlogin", value_name = "LOGINS")]
+    pub sshlogin: Vec<String>,
+
+    /// Read sshlogins from FILE, one per line (# comments)
+    #[arg(long, value_name = "FILE")]
+    pub sshloginfile: Vec<std::path::PathBuf>,
+
+    /// The ssh command and its options, e.g. 'ssh -i key -p 2222'
+    #[arg(long, value_name = "CMD", default_value = "ssh")]
+    pub ssh: String,
+
     /// Print the commands instead of running them
     #[arg(long)]
     pub dry_run: bool,
@@ -309,6 +321,12 @@ pub struct Config {
     pub ungroup: bool,
     /// --tag / --tagstring: what prefixes each output line.
     pub tag: Option<Tag>,
+    /// -S / --sshloginfile: where jobs run; empty: on this machine only.
+    pub hosts: Vec<crate::remote::SshLogin>,
+    /// --ssh, split at spaces.
+    pub ssh: String,
+    /// -j was given (with -S it is the slots per host; else each host's CPU count).
+    pub jobs_given: bool,
     pub dry_run: bool,
     pub delimiter: u8,
     pub template: Option<Template>,
@@ -363,6 +381,16 @@ impl Config {
                 linked: false,
             });
         }
+        let hosts = crate::remote::parse_logins(&cli.sshlogin, &cli.sshloginfile)
+            .map_err(|e| Failure::new(Exit::Error, format!("{e} (see --help)")))?;
+        let remote = hosts.iter().any(|h| !h.is_local());
+        if remote && (cli.pipe || cli.ungroup || cli.line_buffer) {
+            return Err(Failure::new(
+                Exit::Error,
+                "--pipe, -u and --line-buffer do not work with remote hosts yet (see --help)",
+            ));
+        }
+        let jobs_given = cli.jobs.is_some();
         let jobs = cli
             .jobs
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -375,6 +403,9 @@ impl Config {
                 (None, true) => Some(Tag::Values),
                 (None, false) => None,
             },
+            hosts,
+            ssh: cli.ssh,
+            jobs_given,
             dry_run: cli.dry_run,
             delimiter: if cli.null { 0 } else { b'\n' },
             template: (!command.is_empty()).then(|| Template::parse(&command, cli.shell)),

@@ -6,6 +6,7 @@ mod capture;
 mod cli;
 mod exit;
 mod input;
+mod remote;
 mod run;
 mod template;
 mod watchdog;

@@ -24,6 +24,7 @@ use crate::capture::Capture;
 use crate::cli::{Batch, Config, HaltCondition, Resume, Tag};
 use crate::exit::Exit;
 use crate::input::{self, Chunk, StdinFeed};
+use crate::remote::{EXIT_255_MARKER, Hosts, START_MARKER};
 use crate::template::{Fill, Invocation, Spread};
 use crate::watchdog::Watchdog;
 
@@ -46,6 +47,8 @@ struct Pending {
 struct Job {
     seq: u64,
     slot: usize,
+    /// Index into the run's hosts (0 and `:` when there is no -S).
+    host: usize,
     pid: u32,
     values: Vec<String>,
     command: String,
@@ -77,6 +80,8 @@ struct Outcome {
     values: Vec<String>,
     command: String,
     tag: Option<String>,
+    /// The joblog's Host column: `:` or the sshlogin.
+    host: String,
     attempt: u32,
     block: Option<Rc<Vec<u8>>>,
     exit: ChildExit,
@@ -105,6 +110,15 @@ struct Supervisor<'a> {
     null: File,
     running: Vec<Job>,
     free_slots: BTreeSet<usize>,
+    /// Where jobs run, and which host each slot (1-based) belongs to.
+    hosts: Hosts,
+    slot_host: Vec<usize>,
+    /// All slots of hosts not dropped.
+    capacity: usize,
+    /// The write end of every remote job's ssh stdin, never written: when
+    /// pool-run ends, however it ends, the remote sides see end-of-file and
+    /// kill their jobs. The read end is what each ssh gets.
+    keepalive: Option<(File, File)>,
     next_seq: u64,
     done: u64,
     failed: u64,
@@ -201,6 +215,48 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
     } else {
         Some(Watchdog::start().map_err(|e| io_failure("starting the watchdog", &e))?)
     };
+    let (hosts, unreachable) = if cfg.hosts.is_empty() || cfg.dry_run {
+        (Hosts::local(cfg.jobs), Vec::new())
+    } else {
+        Hosts::connect(
+            cfg.hosts.clone(),
+            &cfg.ssh,
+            cfg.jobs_given.then_some(cfg.jobs),
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+        )
+        .map_err(|e| io_failure("connecting to the hosts", &e))?
+    };
+    if hosts.all_dropped() {
+        return Err(Failure::new(
+            Exit::Error,
+            format!(
+                "every host is unreachable ({})",
+                unreachable.join("; ").replace("pool-run: ", "")
+            ),
+        ));
+    }
+    for line in &unreachable {
+        let _ = writeln!(io::stderr(), "{line}");
+    }
+    let mut slot_host = vec![0];
+    for (h, &n) in hosts.slots.iter().enumerate() {
+        slot_host.extend(std::iter::repeat_n(h, n));
+    }
+    let capacity = slot_host.len() - 1;
+    let keepalive = if hosts
+        .slots
+        .iter()
+        .enumerate()
+        .any(|(h, n)| *n > 0 && hosts.is_remote(h))
+    {
+        let (reader, writer) = std::io::pipe().map_err(|e| io_failure("setting up ssh", &e))?;
+        Some((
+            File::from(std::os::fd::OwnedFd::from(reader)),
+            File::from(std::os::fd::OwnedFd::from(writer)),
+        ))
+    } else {
+        None
+    };
     let mut pending: VecDeque<Vec<String>> = VecDeque::new();
     let mut blocks: VecDeque<Vec<u8>> = VecDeque::new();
     let mut feed: Option<StdinFeed> = None;
@@ -222,7 +278,11 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
         programs: HashMap::new(),
         null: File::open("/dev/null").map_err(|e| io_failure("opening /dev/null", &e))?,
         running: Vec::new(),
-        free_slots: (1..=cfg.jobs).collect(),
+        free_slots: (1..=capacity).collect(),
+        hosts,
+        slot_host,
+        capacity,
+        keepalive,
         next_seq: 1,
         done: 0,
         failed: 0,
@@ -245,10 +305,16 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
         began: Instant::now(),
         drawn_at: None,
     };
+    // A killed pool-run takes its ssh masters down too.
+    if let Some(watchdog) = sup.watchdog.as_mut() {
+        for &pid in &sup.hosts.master_pids {
+            watchdog.started(pid);
+        }
+    }
     loop {
         // Take what the stdin thread has read, while there is room.
         if let Some(f) = &feed {
-            while pending.len() < cfg.jobs.max(64) && blocks.len() < cfg.jobs {
+            while pending.len() < sup.capacity.max(64) && blocks.len() < sup.capacity {
                 match f.batches.try_recv() {
                     Ok(Ok(Chunk::Records(batch))) => {
                         pending.extend(batch.into_iter().map(|record| vec![record]))
@@ -263,7 +329,7 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
                 }
             }
         }
-        while !sup.halting && sup.running.len() < cfg.jobs && sup.may_start_now() {
+        while !sup.halting && !sup.free_slots.is_empty() && sup.may_start_now() {
             let next = match sup.retry.pop_front() {
                 Some(retry) => retry,
                 None => match blocks.pop_front() {
@@ -296,7 +362,7 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
         if let Err(err) = sup.wait_for_events(
             &signals,
             feed.as_ref()
-                .filter(|_| pending.len() < cfg.jobs && blocks.len() < cfg.jobs),
+                .filter(|_| pending.len() < sup.capacity && blocks.len() < sup.capacity),
         ) {
             return sup.abort(&signals, io_failure("waiting for jobs", &err));
         }
@@ -320,6 +386,10 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
                         sup.done, sup.failed
                     );
                     let _ = io::stderr().write_all(summary.as_bytes());
+                    // Dying of the signal skips destructors: end the ssh
+                    // masters (and their socket directory) first.
+                    sup.hosts.disconnect();
+                    drop(sup);
                     return Ok(common::signal::reraise(signal));
                 }
             }
@@ -441,10 +511,9 @@ impl Supervisor<'_> {
             );
         }
         self.last_start = Some(Instant::now());
-        let slot = self
-            .free_slots
-            .pop_first()
-            .unwrap_or(self.running.len() + 1);
+        let slot = self.take_slot();
+        let host = self.slot_host.get(slot).copied().unwrap_or(0);
+        let host_name = self.hosts.name(host);
         let values = pending.values;
         let tag = match &self.cfg.tag {
             None => None,
@@ -453,6 +522,7 @@ impl Supervisor<'_> {
                 values: &values,
                 seq,
                 slot,
+                host: &host_name,
                 spread: Spread::Joined,
             })),
         };
@@ -461,6 +531,7 @@ impl Supervisor<'_> {
                 values: &values,
                 seq,
                 slot,
+                host: &host_name,
                 spread: match self.cfg.batch {
                     Batch::One => Spread::Joined,
                     Batch::Max(_) | Batch::Fit { context: false } => Spread::Words,
@@ -482,13 +553,19 @@ impl Supervisor<'_> {
                 },
             );
         }
-        let mut command = match &invocation {
-            Invocation::Direct(argv) => {
+        let remote = self
+            .hosts
+            .job_command(host, &invocation)
+            .filter(|_| self.hosts.is_remote(host));
+        let is_remote = remote.is_some();
+        let mut command = match (remote, &invocation) {
+            (Some(command), _) => command,
+            (None, Invocation::Direct(argv)) => {
                 let mut command = Command::new(self.program(&argv[0]));
                 command.arg0(&argv[0]).args(&argv[1..]);
                 command
             }
-            Invocation::Shell(line) => {
+            (None, Invocation::Shell(line)) => {
                 let mut command = Command::new(self.program("sh"));
                 command.arg0("sh").arg("-c").arg(line);
                 command
@@ -503,13 +580,17 @@ impl Supervisor<'_> {
                 command.stdin(Stdio::from(file));
             }
             None => {
-                // A copy of one /dev/null opened at start: a dup is cheaper
-                // than opening the device again for every job.
-                let null = self
-                    .null
+                // A copy of one /dev/null opened at start (a dup is cheaper
+                // than opening the device again for every job), or for ssh
+                // the pipe whose end-of-file stops the remote job.
+                let source = match (&self.keepalive, is_remote) {
+                    (Some((reader, _)), true) => reader,
+                    _ => &self.null,
+                };
+                let stdin = source
                     .try_clone()
                     .map_err(|e| io_failure("setting up a job", &e))?;
-                command.stdin(Stdio::from(null));
+                command.stdin(Stdio::from(stdin));
             }
         }
         if !self.cfg.ungroup {
@@ -536,6 +617,7 @@ impl Supervisor<'_> {
                 self.running.push(Job {
                     seq,
                     slot,
+                    host,
                     pid: child.id(),
                     values,
                     command: command_line,
@@ -584,6 +666,7 @@ impl Supervisor<'_> {
                     values,
                     command: command_line,
                     tag,
+                    host: host_name,
                     attempt: pending.attempt,
                     block: pending.block.clone(),
                     exit: ChildExit::Exited(code),
@@ -594,6 +677,28 @@ impl Supervisor<'_> {
                     timed_out: false,
                 })
             }
+        }
+    }
+
+    /// A free slot, on the host with the fewest running jobs (so jobs spread
+    /// over every host, not the first one's slots first).
+    fn take_slot(&mut self) -> usize {
+        let mut busy = vec![0usize; self.hosts.slots.len()];
+        for job in &self.running {
+            busy[job.host] += 1;
+        }
+        let slot_host = &self.slot_host;
+        let best = self
+            .free_slots
+            .iter()
+            .copied()
+            .min_by_key(|&slot| (busy[slot_host[slot]], slot));
+        match best {
+            Some(slot) => {
+                self.free_slots.remove(&slot);
+                slot
+            }
+            None => self.running.len() + 1,
         }
     }
 
@@ -632,7 +737,7 @@ impl Supervisor<'_> {
             .filter_map(|j| j.deadline);
         let delay = self
             .last_start
-            .filter(|_| !self.cfg.delay.is_zero() && self.running.len() < self.cfg.jobs)
+            .filter(|_| !self.cfg.delay.is_zero() && !self.free_slots.is_empty())
             .map(|at| at + self.cfg.delay);
         leftovers.chain(timeouts).chain(delay).min()
     }
@@ -794,12 +899,41 @@ impl Supervisor<'_> {
             if job.timed_out && matches!(proc::signal_group(job.pid, Signal::KILL), Ok(true)) {
                 self.killed_groups.push(job.pid);
             }
-            self.free_slots.insert(job.slot);
+            let mut err = with_partial(job.err, &job.partial_err)
+                .map_err(|e| io_failure("capturing output", &e))?;
+            if self.hosts.is_remote(job.host) {
+                let started = err
+                    .strip_prefix(START_MARKER)
+                    .map_err(|e| io_failure("capturing output", &e))?;
+                let exited_255 = exit == ChildExit::Exited(255);
+                let own_255 = exited_255
+                    && started
+                    && err
+                        .strip_suffix(EXIT_255_MARKER)
+                        .map_err(|e| io_failure("capturing output", &e))?;
+                if exited_255 && !own_255 && !job.timed_out {
+                    // ssh could not reach the host, or lost it: not the
+                    // job's failure. It goes back to the queue, for any host.
+                    self.retry.push_front(Pending {
+                        seq: Some(job.seq),
+                        values: job.values,
+                        attempt: job.attempt,
+                        block: job.block,
+                    });
+                    self.connection_failed(job.host, job.slot, &mut err)?;
+                    continue;
+                }
+                self.hosts.connected(job.host);
+            }
+            if !self.hosts.dropped[job.host] {
+                self.free_slots.insert(job.slot);
+            }
             self.record(Outcome {
                 seq: job.seq,
                 values: job.values,
                 command: job.command,
                 tag: job.tag,
+                host: self.hosts.name(job.host),
                 attempt: job.attempt,
                 block: job.block,
                 exit,
@@ -810,11 +944,51 @@ impl Supervisor<'_> {
                 // -k held back.
                 out: with_partial(job.out, &job.partial_out)
                     .map_err(|e| io_failure("capturing output", &e))?,
-                err: with_partial(job.err, &job.partial_err)
-                    .map_err(|e| io_failure("capturing output", &e))?,
+                err,
                 timed_out: job.timed_out,
             })?;
         }
+        Ok(())
+    }
+
+    /// A job's ssh could not reach its host. After `MAX_FAILURES` in a row
+    /// the host is dropped (one line); when no host is left, the run ends.
+    fn connection_failed(
+        &mut self,
+        host: usize,
+        slot: usize,
+        err: &mut Capture,
+    ) -> Result<(), Failure> {
+        if !self.hosts.connection_failed(host) {
+            if !self.hosts.dropped[host] {
+                self.free_slots.insert(slot);
+            }
+            return Ok(());
+        }
+        let gone: Vec<usize> = (1..self.slot_host.len())
+            .filter(|&s| self.slot_host[s] == host)
+            .collect();
+        for s in &gone {
+            self.free_slots.remove(s);
+        }
+        self.capacity = self.capacity.saturating_sub(gone.len());
+        let why = ssh_error(err);
+        let name = self.hosts.name(host);
+        if self.hosts.all_dropped() {
+            return Err(Failure::new(
+                Exit::Error,
+                format!(
+                    "every host is gone ({name}: {} failed connections in a row: {why}); {} jobs done",
+                    crate::remote::MAX_FAILURES,
+                    self.done
+                ),
+            ));
+        }
+        let _ = writeln!(
+            io::stderr(),
+            "pool-run: dropping {name} after {} failed connections in a row: {why}",
+            crate::remote::MAX_FAILURES
+        );
         Ok(())
     }
 
@@ -911,8 +1085,9 @@ impl Supervisor<'_> {
             ChildExit::Signaled { signal, .. } => (0, signal),
         };
         let line = format!(
-            "{}\t:\t{start:.3}\t{:>10.3}\t0\t{}\t{exitval}\t{signal}\t{}\n",
+            "{}\t{}\t{start:.3}\t{:>10.3}\t0\t{}\t{exitval}\t{signal}\t{}\n",
             outcome.seq,
+            outcome.host,
             outcome.runtime.as_secs_f64(),
             outcome.out.len() + outcome.err.len(),
             outcome.command
@@ -1059,6 +1234,18 @@ impl Job {
             ),
         }
     }
+}
+
+/// ssh's own complaint: the last line of a failed job's stderr.
+fn ssh_error(err: &mut Capture) -> String {
+    let bytes = err.read_all().unwrap_or_default();
+    String::from_utf8_lossy(&bytes)
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("ssh failed")
+        .to_string()
 }
 
 /// Whether job `seq` prints its lines as they come: --line-buffer, and

@@ -30,6 +30,8 @@ enum Piece {
     Seq,
     /// `{%}`: the job's slot number.
     Slot,
+    /// `{host}`: the sshlogin the job runs on (`:` for this machine).
+    Host,
 }
 
 /// One word of the command, as pieces.
@@ -42,6 +44,8 @@ pub struct Fill<'a> {
     pub values: &'a [String],
     pub seq: u64,
     pub slot: usize,
+    /// The sshlogin the job runs on (`:` for this machine).
+    pub host: &'a str,
     pub spread: Spread,
 }
 
@@ -185,6 +189,7 @@ fn render(word: &Word, fill: Fill<'_>, quote: fn(&str) -> String) -> String {
             Piece::Text(text) => out.push_str(text),
             Piece::Seq => out.push_str(&fill.seq.to_string()),
             Piece::Slot => out.push_str(&fill.slot.to_string()),
+            Piece::Host => out.push_str(&quote(fill.host)),
             Piece::Value { source, part } => {
                 let value = match source {
                     None => fill
@@ -272,6 +277,7 @@ fn placeholder(inner: &str) -> Option<Piece> {
     match inner {
         "#" => return Some(Piece::Seq),
         "%" => return Some(Piece::Slot),
+        "host" => return Some(Piece::Host),
         _ => {}
     }
     let digits = inner.len() - inner.trim_start_matches(|c: char| c.is_ascii_digit()).len();
@@ -320,6 +326,7 @@ mod tests {
             values: &values,
             seq: 7,
             slot: 2,
+            host: ":",
             spread: Spread::Joined,
         })
     }
@@ -405,6 +412,7 @@ mod tests {
             values: &["$HOME".into()],
             seq: 1,
             slot: 1,
+            host: ":",
             spread: Spread::Joined,
         });
         assert_eq!(forced, Invocation::Shell("echo '$HOME'".to_string()));
@@ -419,6 +427,7 @@ mod tests {
                 values: &values,
                 seq: 1,
                 slot: 1,
+                host: ":",
                 spread,
             })
         };

@@ -9,6 +9,7 @@ mod lock_demo;
 mod pingpong;
 mod pipelines;
 mod pool_run;
+mod pool_run_remote;
 mod spin_cores;
 mod subproc;
 mod support;

@@ -1,0 +1,193 @@
+//! pool-run over ssh (`-S`), against real sshd servers the suite starts on
+//! loopback addresses (see `support::sshd`).
+
+use std::time::{Duration, Instant};
+
+use crate::support::sshd::{self, SshSetup};
+use crate::support::{Running, pid_exists, tool};
+
+/// The servers, or None when sshd cannot be installed here (reason printed).
+fn servers() -> Option<&'static SshSetup> {
+    sshd::setup()
+}
+
+fn joblog_hosts(path: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').nth(1).unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn jobs_spread_over_two_hosts_keep_order_and_hostile_input_stays_data() {
+    let Some(ssh) = servers() else { return };
+    let logins = format!("{},{}", ssh.host("127.0.0.2"), ssh.host("127.0.0.3"));
+    let dir = tempfile::tempdir().unwrap();
+    let joblog = dir.path().join("log");
+    let canary = dir.path().join("canary");
+    std::fs::write(&canary, b"").unwrap();
+    let hostile = format!("; rm -f {}", canary.display());
+    let out = tool("pool-run")
+        .args([
+            "--ssh",
+            &ssh.ssh,
+            "-S",
+            &logins,
+            "-j2",
+            "-k",
+            "--tagstring",
+            "{host}",
+        ])
+        .arg("--joblog")
+        .arg(&joblog)
+        .args(["echo", "{}", ":::", "a", "b", "c", "d", "$(id)", &hostile])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let values: Vec<&str> = lines
+        .iter()
+        .map(|l| l.split('\t').nth(1).unwrap())
+        .collect();
+    assert_eq!(
+        values,
+        ["a", "b", "c", "d", "$(id)", hostile.as_str()],
+        "{text}"
+    );
+    assert!(canary.exists(), "input ran as code on the remote side");
+    let hosts = joblog_hosts(&joblog);
+    assert_eq!(hosts.len(), 6);
+    for address in ["127.0.0.2", "127.0.0.3"] {
+        assert!(
+            hosts.iter().any(|h| h.contains(address)),
+            "no job ran on {address}: {hosts:?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with(&format!("root@{address}:"))),
+            "{{host}} never named {address}: {text}"
+        );
+    }
+}
+
+#[test]
+fn a_remote_jobs_own_exit_255_is_a_failed_job_not_a_lost_host() {
+    let Some(ssh) = servers() else { return };
+    let login = ssh.host("127.0.0.2");
+    let out = tool("pool-run")
+        .args(["--ssh", &ssh.ssh, "-S", &login, "-j1"])
+        .args(["exit {}", ":::", "255", "0", "3"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn every_host_down_ends_with_255_and_one_line() {
+    let Some(ssh) = servers() else { return };
+    // Nothing listens on these ports: connection refused at once.
+    let out = tool("pool-run")
+        .args(["--ssh", &ssh.ssh, "-S", "root@127.0.0.2:1,root@127.0.0.3:1"])
+        .args(["echo", ":::", "a", "b"])
+        .assert()
+        .code(255)
+        .get_output()
+        .clone();
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("every host is unreachable"), "{stderr}");
+}
+
+#[test]
+fn a_host_killed_mid_run_hands_its_jobs_to_the_other_host() {
+    let Some(ssh) = servers() else { return };
+    let doomed = "127.0.0.4";
+    let logins = format!("{},{}", ssh.host(doomed), ssh.host("127.0.0.3"));
+    let dir = tempfile::tempdir().unwrap();
+    let joblog = dir.path().join("log");
+    let mut running = Running::start(
+        "pool-run",
+        &[
+            "--ssh",
+            &ssh.ssh,
+            "-S",
+            &logins,
+            "-j1",
+            "--timeout",
+            "20s",
+            "--joblog",
+            joblog.to_str().unwrap(),
+            "sleep 0.3; echo {}",
+            ":::",
+            "1",
+            "2",
+            "3",
+            "4",
+            "5",
+            "6",
+        ],
+    );
+    // Once the first job is done, take the host down with its sessions.
+    assert!(!running.next_line().is_empty());
+    ssh.kill(doomed);
+    let status = running.wait_status();
+    let (_, rest, stderr) = running.finish();
+    assert!(status.success(), "{status:?} {stderr}");
+    let hosts = joblog_hosts(&joblog);
+    assert_eq!(hosts.len(), 6, "every job finished once: {hosts:?}");
+    assert!(rest.lines().count() == 5, "{rest}");
+    assert!(
+        stderr.contains(&format!("dropping root@{doomed}")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn ctrl_c_leaves_no_remote_job_running() {
+    let Some(ssh) = servers() else { return };
+    let login = ssh.host("127.0.0.2");
+    let dir = tempfile::tempdir().unwrap();
+    // The remote job (on this same machine) writes its pid, then sleeps.
+    let pid_file = dir.path().join("pid");
+    let script = format!(
+        "echo $$ > {}.tmp; mv {0}.tmp {0}; exec sleep 60",
+        pid_file.display()
+    );
+    let mut running = Running::start(
+        "pool-run",
+        &["--ssh", &ssh.ssh, "-S", &login, "-j1", &script, ":::", "1"],
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !pid_file.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let pid: u32 = std::fs::read_to_string(&pid_file)
+        .expect("the remote job started")
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(pid_exists(pid));
+    running.signal(libc::SIGINT);
+    let status = running.wait_status();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(libc::SIGINT)
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pid_exists(pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(!pid_exists(pid), "the remote job {pid} outlived Ctrl-C");
+}
