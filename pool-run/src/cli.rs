@@ -19,6 +19,10 @@ and combinations like {1.} {2/}. No placeholder: the values are appended.
 {{}} is a literal {}. Plain words run directly; a command with shell syntax
 (or --shell) runs through sh -c, with every value quoted as data.
 
+Other machines: -S [N/][user@]host[:port],... (':' is this machine) runs jobs
+over ssh, one master connection per host; -j is then per host. {host} is the
+job's sshlogin. Unreachable hosts are dropped; their jobs run elsewhere.
+
 Output: each job's stdout and stderr are written whole when it ends, never
 interleaved with another job's (-k: in input order; -u: raw, as it comes).
 
