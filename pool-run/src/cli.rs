@@ -72,6 +72,22 @@ pub struct Cli {
     #[arg(long, value_name = "CMD", default_value = "ssh")]
     pub ssh: String,
 
+    /// Copy FILE (placeholders allowed, e.g. {}) to the host before a remote job (rsync)
+    #[arg(long = "transferfile", visible_alias = "tf", value_name = "FILE")]
+    pub transferfile: Vec<String>,
+
+    /// Copy FILE back from the host after a remote job (rsync)
+    #[arg(long = "return", value_name = "FILE")]
+    pub return_file: Vec<String>,
+
+    /// Remove transferred and returned files from the host after a remote job
+    #[arg(long)]
+    pub cleanup: bool,
+
+    /// --transferfile FILE --return FILE --cleanup in one
+    #[arg(long, value_name = "FILE")]
+    pub trc: Vec<String>,
+
     /// Print the commands instead of running them
     #[arg(long)]
     pub dry_run: bool,
@@ -329,6 +345,10 @@ pub struct Config {
     pub hosts: Vec<crate::remote::SshLogin>,
     /// --ssh, split at spaces.
     pub ssh: String,
+    /// --transferfile / --return (placeholders filled per job) and --cleanup.
+    pub transfer: Vec<Template>,
+    pub fetch: Vec<Template>,
+    pub cleanup: bool,
     /// -j was given (with -S it is the slots per host; else each host's CPU count).
     pub jobs_given: bool,
     pub dry_run: bool,
@@ -409,6 +429,19 @@ impl Config {
             },
             hosts,
             ssh: cli.ssh,
+            transfer: cli
+                .transferfile
+                .iter()
+                .chain(&cli.trc)
+                .map(|f| Template::text(f))
+                .collect(),
+            fetch: cli
+                .return_file
+                .iter()
+                .chain(&cli.trc)
+                .map(|f| Template::text(f))
+                .collect(),
+            cleanup: cli.cleanup || !cli.trc.is_empty(),
             jobs_given,
             dry_run: cli.dry_run,
             delimiter: if cli.null { 0 } else { b'\n' },

@@ -131,6 +131,38 @@ pub fn remote_line(invocation: &Invocation) -> String {
     format!("sh -c {} sh {}", shell_quote(WRAPPER), shell_quote(&job))
 }
 
+/// The files of one remote job, placeholders filled in: sent before it
+/// runs (`--transferfile`), fetched after (`--return`), removed from the
+/// host after that (`--cleanup`).
+#[derive(Debug, Default)]
+pub struct JobFiles {
+    pub transfer: Vec<String>,
+    pub fetch: Vec<String>,
+    pub cleanup: bool,
+}
+
+impl JobFiles {
+    pub fn is_empty(&self) -> bool {
+        self.transfer.is_empty() && self.fetch.is_empty()
+    }
+}
+
+/// The remote command of `--cleanup`: remove the files, then the
+/// directories rsync -R made for them, where empty.
+fn cleanup_line(files: &[String]) -> String {
+    let quoted: Vec<String> = files.iter().map(|f| shell_quote(f)).collect();
+    let mut line = format!("rm -f -- {}", quoted.join(" "));
+    for file in files {
+        if let Some((dir, _)) = file.rsplit_once('/')
+            && !dir.is_empty()
+        {
+            line.push_str(&format!("; rmdir -p -- {} 2>/dev/null", shell_quote(dir)));
+        }
+    }
+    line.push_str("; true");
+    line
+}
+
 /// The ssh command (`--ssh`) and the private directory of the hosts'
 /// control sockets (removed when this is dropped).
 #[derive(Debug)]
@@ -225,13 +257,76 @@ impl Ssh {
         command
     }
 
-    /// The local process of a job on host `host`.
-    pub fn job(&self, login: &SshLogin, host: usize, invocation: &Invocation) -> Command {
-        let mut command = self.base(login, host);
-        command
-            .args(["-o", "ControlMaster=no", "-T"])
+    /// The local process of a job on host `host`. With files to send or
+    /// fetch it is a small sh script around the ssh: rsync the inputs over
+    /// the same master, run the job, rsync the results back, remove both
+    /// on the host (`--cleanup`), and exit with the job's status.
+    pub fn job(
+        &self,
+        login: &SshLogin,
+        host: usize,
+        invocation: &Invocation,
+        files: &JobFiles,
+    ) -> Command {
+        let mut job = self.base(login, host);
+        job.args(["-o", "ControlMaster=no", "-T"])
             .arg(&login.target)
             .arg(remote_line(invocation));
+        if files.is_empty() {
+            return job;
+        }
+        let words = |command: &Command| -> String {
+            std::iter::once(command.get_program())
+                .chain(command.get_args())
+                .map(|w| shell_quote(&w.to_string_lossy()))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        // rsync's -e: the same ssh, options and master as the job's.
+        let mut rsync_ssh = self.base(login, host);
+        rsync_ssh.args(["-o", "ControlMaster=no"]);
+        let rsh = shell_quote(&words(&rsync_ssh));
+        let target = shell_quote(&login.target);
+        let quoted = |list: &[String]| {
+            list.iter()
+                .map(|f| shell_quote(f))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let mut script = String::new();
+        if !files.transfer.is_empty() {
+            // ssh's exit 255 (no connection) passes through as is: the job
+            // goes back to the queue. Other rsync failures fail the job.
+            script.push_str(&format!(
+                "out=$(rsync -rlDR -e {rsh} -- {} {target}: 2>&1) || {{ c=$?; printf '%s\\n' \"$out\" >&2; exit $c; }}\n",
+                quoted(&files.transfer)
+            ));
+        }
+        script.push_str(&words(&job));
+        script.push_str("\nc=$?\n");
+        if !files.fetch.is_empty() {
+            let sources: Vec<String> = files
+                .fetch
+                .iter()
+                .map(|f| shell_quote(&format!("{}:{f}", login.target)))
+                .collect();
+            script.push_str(&format!(
+                "rsync -rlDR -e {rsh} -- {} ./ >&2 || [ $c != 0 ] || c=1\n",
+                sources.join(" ")
+            ));
+        }
+        if files.cleanup {
+            let all: Vec<String> = files.transfer.iter().chain(&files.fetch).cloned().collect();
+            let mut rm = self.base(login, host);
+            rm.args(["-o", "ControlMaster=no", "-T"])
+                .arg(&login.target)
+                .arg(cleanup_line(&all));
+            script.push_str(&words(&rm));
+            script.push_str(" </dev/null >/dev/null 2>&1\n");
+        }
+        script.push_str("exit $c\n");
+        let mut command = Command::new("sh");
+        command.arg("-c").arg(script);
         command
     }
 }
@@ -370,9 +465,14 @@ impl Hosts {
     }
 
     /// The local process of a job on remote host `h`.
-    pub fn job_command(&self, h: usize, invocation: &Invocation) -> Option<Command> {
+    pub fn job_command(
+        &self,
+        h: usize,
+        invocation: &Invocation,
+        files: &JobFiles,
+    ) -> Option<Command> {
         let ssh = self.ssh.as_ref()?;
-        Some(ssh.job(&self.logins[h], h, invocation))
+        Some(ssh.job(&self.logins[h], h, invocation, files))
     }
 
     /// A job on host `h` ran: its connection worked.

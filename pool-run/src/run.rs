@@ -24,7 +24,7 @@ use crate::capture::Capture;
 use crate::cli::{Batch, Config, HaltCondition, Resume, Tag};
 use crate::exit::Exit;
 use crate::input::{self, Chunk, StdinFeed};
-use crate::remote::{EXIT_255_MARKER, Hosts, START_MARKER};
+use crate::remote::{EXIT_255_MARKER, Hosts, JobFiles, START_MARKER};
 use crate::template::{Fill, Invocation, Spread};
 use crate::watchdog::Watchdog;
 
@@ -553,9 +553,27 @@ impl Supervisor<'_> {
                 },
             );
         }
+        let files = if self.hosts.is_remote(host) {
+            let fill = |t: &crate::template::Template| {
+                t.fill_text(Fill {
+                    values: &values,
+                    seq,
+                    slot,
+                    host: &host_name,
+                    spread: Spread::Joined,
+                })
+            };
+            JobFiles {
+                transfer: self.cfg.transfer.iter().map(fill).collect(),
+                fetch: self.cfg.fetch.iter().map(fill).collect(),
+                cleanup: self.cfg.cleanup,
+            }
+        } else {
+            JobFiles::default()
+        };
         let remote = self
             .hosts
-            .job_command(host, &invocation)
+            .job_command(host, &invocation, &files)
             .filter(|_| self.hosts.is_remote(host));
         let is_remote = remote.is_some();
         let mut command = match (remote, &invocation) {
@@ -908,8 +926,7 @@ impl Supervisor<'_> {
                 let exited_255 = exit == ChildExit::Exited(255);
                 let own_255 = exited_255
                     && started
-                    && err
-                        .strip_suffix(EXIT_255_MARKER)
+                    && remove_last(&mut err, EXIT_255_MARKER)
                         .map_err(|e| io_failure("capturing output", &e))?;
                 if exited_255 && !own_255 && !job.timed_out {
                     // ssh could not reach the host, or lost it: not the
@@ -1234,6 +1251,24 @@ impl Job {
             ),
         }
     }
+}
+
+/// Removes the last `marker` in `capture` (the end marker of a remote job
+/// that exited 255, which --return's messages may follow); true if found.
+/// Only jobs that exited 255 get here, so reading it all is rare.
+fn remove_last(capture: &mut Capture, marker: &[u8]) -> io::Result<bool> {
+    if capture.strip_suffix(marker)? {
+        return Ok(true);
+    }
+    let bytes = capture.read_all()?;
+    let Some(at) = bytes.windows(marker.len()).rposition(|w| w == marker) else {
+        return Ok(false);
+    };
+    let mut rebuilt = Capture::new();
+    rebuilt.push(&bytes[..at])?;
+    rebuilt.push(&bytes[at + marker.len()..])?;
+    *capture = rebuilt;
+    Ok(true)
 }
 
 /// ssh's own complaint: the last line of a failed job's stderr.

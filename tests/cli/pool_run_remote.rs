@@ -191,3 +191,42 @@ fn ctrl_c_leaves_no_remote_job_running() {
     }
     assert!(!pid_exists(pid), "the remote job {pid} outlived Ctrl-C");
 }
+
+#[test]
+fn transferfile_return_and_cleanup_round_trip() {
+    let Some(ssh) = servers() else { return };
+    let login = ssh.host("127.0.0.2");
+    // The "remote" home is this machine's /root: a unique directory there.
+    let local = tempfile::tempdir().unwrap();
+    let sub = format!("prockit-tf-{}", std::process::id());
+    std::fs::create_dir(local.path().join(&sub)).unwrap();
+    for name in ["a", "b"] {
+        std::fs::write(local.path().join(&sub).join(format!("{name}.txt")), name).unwrap();
+    }
+    let remote_dir = std::path::Path::new("/root").join(&sub);
+    let out = tool("pool-run")
+        .current_dir(local.path())
+        .args(["--ssh", &ssh.ssh, "-S", &login])
+        .args(["--transferfile", "{}", "--return", "{.}.out", "--cleanup"])
+        .args(["tr a-z A-Z < {} > {.}.out"])
+        .arg(":::")
+        .arg(format!("{sub}/a.txt"))
+        .arg(format!("{sub}/b.txt"))
+        .assert()
+        .get_output()
+        .clone();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for name in ["a", "b"] {
+        let back = std::fs::read_to_string(local.path().join(&sub).join(format!("{name}.out")));
+        assert_eq!(back.unwrap(), name.to_uppercase(), "the result came back");
+    }
+    assert!(
+        !remote_dir.exists(),
+        "--cleanup left {}",
+        remote_dir.display()
+    );
+}
