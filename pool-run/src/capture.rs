@@ -56,6 +56,21 @@ impl Capture {
         Ok(())
     }
 
+    /// Up to `n` first bytes.
+    pub fn head(&mut self, n: usize) -> io::Result<Vec<u8>> {
+        let n = n.min(usize::try_from(self.len).unwrap_or(usize::MAX));
+        let mut head = vec![0u8; n];
+        match self.spill.as_mut() {
+            None => head.copy_from_slice(&self.memory[..n]),
+            Some(file) => {
+                file.seek(SeekFrom::Start(0))?;
+                file.read_exact(&mut head)?;
+                file.seek(SeekFrom::End(0))?;
+            }
+        }
+        Ok(head)
+    }
+
     /// Removes `prefix` from the start if the capture begins with it; true
     /// if it did. (A remote job's start marker on stderr.)
     pub fn strip_prefix(&mut self, prefix: &[u8]) -> io::Result<bool> {

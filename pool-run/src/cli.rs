@@ -88,6 +88,24 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub trc: Vec<String>,
 
+    /// Run each job as a Slurm step (srun -N1 -n1); -j defaults to the allocation's tasks
+    #[arg(long, conflicts_with_all = ["sshlogin", "sshloginfile"])]
+    pub slurm: bool,
+
+    /// CPUs per job under --slurm (srun --cpus-per-task)
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "slurm",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub cpus_per_job: u32,
+
+    /// More srun arguments under --slurm, split at spaces (e.g. '--partition=big --mem=2G')
+    #[arg(
+        long,
+        value_name = "ARGS",
+        requires = "slurm",
+        allow_hyphen_values = true
+    )]
+    pub slurm_args: Option<String>,
+
     /// Print the commands instead of running them
     #[arg(long)]
     pub dry_run: bool,
@@ -347,6 +365,8 @@ pub struct Config {
     pub ssh: String,
     /// --transferfile / --return (placeholders filled per job) and --cleanup.
     pub transfer: Vec<Template>,
+    /// --slurm: each job an srun step.
+    pub slurm: Option<Slurm>,
     pub fetch: Vec<Template>,
     pub cleanup: bool,
     /// -j was given (with -S it is the slots per host; else each host's CPU count).
@@ -374,6 +394,16 @@ pub struct Config {
     pub bar: bool,
     pub memfree: Option<u64>,
     pub load: Option<f64>,
+}
+
+/// How --slurm runs a job.
+#[derive(Debug, Clone)]
+pub struct Slurm {
+    pub cpus_per_job: u32,
+    pub extra_args: Vec<String>,
+    /// Inside an allocation (SLURM_JOB_ID set): jobs are steps of it, with
+    /// --exclusive CPUs. Outside, each job is its own allocation.
+    pub in_allocation: bool,
 }
 
 /// The prefix of every output line of a job.
@@ -415,9 +445,38 @@ impl Config {
             ));
         }
         let jobs_given = cli.jobs.is_some();
-        let jobs = cli
-            .jobs
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let in_allocation = std::env::var_os("SLURM_JOB_ID").is_some();
+        let slurm = cli.slurm.then(|| Slurm {
+            cpus_per_job: cli.cpus_per_job,
+            extra_args: cli
+                .slurm_args
+                .as_deref()
+                .unwrap_or("")
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
+            in_allocation,
+        });
+        // Under --slurm inside an allocation, as many jobs as it has tasks.
+        let allocation_tasks = || {
+            ["SLURM_NTASKS", "SLURM_NPROCS"]
+                .iter()
+                .find_map(|v| std::env::var(v).ok()?.parse::<usize>().ok())
+                .filter(|n| *n > 0)
+        };
+        let jobs = cli.jobs.unwrap_or_else(|| {
+            slurm
+                .as_ref()
+                .filter(|s| s.in_allocation)
+                .and_then(|_| allocation_tasks())
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        });
+        if slurm.is_some() && (cli.pipe || cli.ungroup || cli.line_buffer) {
+            return Err(Failure::new(
+                Exit::Error,
+                "--pipe, -u and --line-buffer do not work with --slurm yet (see --help)",
+            ));
+        }
         Ok(Config {
             jobs,
             keep_order: cli.keep_order,
@@ -442,6 +501,7 @@ impl Config {
                 .map(|f| Template::text(f))
                 .collect(),
             cleanup: cli.cleanup || !cli.trc.is_empty(),
+            slurm,
             jobs_given,
             dry_run: cli.dry_run,
             delimiter: if cli.null { 0 } else { b'\n' },

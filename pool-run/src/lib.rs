@@ -8,6 +8,7 @@ mod exit;
 mod input;
 mod remote;
 mod run;
+mod slurm;
 mod template;
 mod watchdog;
 

@@ -406,6 +406,7 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
         }
     }
     sup.wait_for_killed_groups(&signals);
+    sup.cancel_slurm_leftovers();
     if cfg.bar {
         sup.draw_bar(true);
     }
@@ -576,7 +577,14 @@ impl Supervisor<'_> {
             .job_command(host, &invocation, &files)
             .filter(|_| self.hosts.is_remote(host));
         let is_remote = remote.is_some();
-        let mut command = match (remote, &invocation) {
+        let slurm = match &self.cfg.slurm {
+            Some(slurm) => {
+                let srun = self.program("srun");
+                Some(crate::slurm::job_command(&srun, slurm, &invocation))
+            }
+            None => None,
+        };
+        let mut command = match (slurm.or(remote), &invocation) {
             (Some(command), _) => command,
             (None, Invocation::Direct(argv)) => {
                 let mut command = Command::new(self.program(&argv[0]));
@@ -942,6 +950,12 @@ impl Supervisor<'_> {
                 }
                 self.hosts.connected(job.host);
             }
+            let host = match &self.cfg.slurm {
+                Some(_) => crate::slurm::take_node(&mut err)
+                    .map_err(|e| io_failure("capturing output", &e))?
+                    .unwrap_or_else(|| ":".to_string()),
+                None => self.hosts.name(job.host),
+            };
             if !self.hosts.dropped[job.host] {
                 self.free_slots.insert(job.slot);
             }
@@ -950,7 +964,7 @@ impl Supervisor<'_> {
                 values: job.values,
                 command: job.command,
                 tag: job.tag,
-                host: self.hosts.name(job.host),
+                host,
                 attempt: job.attempt,
                 block: job.block,
                 exit,
@@ -1206,6 +1220,15 @@ impl Supervisor<'_> {
         }
         self.running.clear();
         proc::reap_exited_children();
+        self.cancel_slurm_leftovers();
+    }
+
+    /// --slurm outside an allocation: nothing of this run stays queued.
+    fn cancel_slurm_leftovers(&mut self) {
+        if self.cfg.slurm.as_ref().is_some_and(|s| !s.in_allocation) {
+            let scancel = self.program("scancel");
+            crate::slurm::cancel_leftovers(&scancel);
+        }
     }
 
     /// Before exiting: the killed leftovers are gone and reaped (they are our

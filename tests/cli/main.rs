@@ -10,6 +10,7 @@ mod pingpong;
 mod pipelines;
 mod pool_run;
 mod pool_run_remote;
+mod pool_run_slurm;
 mod spin_cores;
 mod subproc;
 mod support;

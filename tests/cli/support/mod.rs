@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod slurm;
 pub mod sshd;
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -1,0 +1,102 @@
+//! pool-run `--slurm`, against a real single-node Slurm cluster the suite
+//! starts (see `support::slurm`).
+
+use std::time::{Duration, Instant};
+
+use crate::support::slurm;
+use crate::support::{pid_exists, tool};
+
+#[test]
+fn twenty_jobs_run_as_slurm_steps_and_the_joblog_names_the_node() {
+    let Some(cluster) = slurm::cluster() else {
+        return;
+    };
+    let _turn = cluster.turn();
+    let dir = tempfile::tempdir().unwrap();
+    let joblog = dir.path().join("log");
+    let inputs: Vec<String> = (1..=20).map(|n| n.to_string()).collect();
+    let out = tool("pool-run")
+        .env("SLURM_CONF", &cluster.conf)
+        .env_remove("SLURM_JOB_ID")
+        .args(["--slurm", "-j2", "-k"])
+        .arg("--joblog")
+        .arg(&joblog)
+        .args(["echo {} job=$SLURM_JOB_ID node=$SLURMD_NODENAME", ":::"])
+        .args(&inputs)
+        .assert()
+        .get_output()
+        .clone();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 20, "{text}");
+    for (n, line) in lines.iter().enumerate() {
+        let words: Vec<&str> = line.split(' ').collect();
+        assert_eq!(words[0], (n + 1).to_string());
+        assert!(words[1].len() > "job=".len(), "not run by Slurm: {line}");
+        assert_eq!(words[2], format!("node={}", cluster.node));
+    }
+    let log = std::fs::read_to_string(&joblog).unwrap();
+    let hosts: Vec<&str> = log
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').nth(1).unwrap())
+        .collect();
+    assert_eq!(hosts.len(), 20);
+    assert!(hosts.iter().all(|h| *h == cluster.node), "{hosts:?}");
+}
+
+#[test]
+fn slurm_timeout_cancels_the_steps_and_leaves_nothing_queued() {
+    let Some(cluster) = slurm::cluster() else {
+        return;
+    };
+    let _turn = cluster.turn();
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        "echo $$ > {d}/{{}}.tmp; mv {d}/{{}}.tmp {d}/{{}}.pid; exec sleep 60",
+        d = dir.path().display()
+    );
+    let out = tool("pool-run")
+        .env("SLURM_CONF", &cluster.conf)
+        .env_remove("SLURM_JOB_ID")
+        .args([
+            "--slurm",
+            "-j2",
+            "--timeout",
+            "2s",
+            &script,
+            ":::",
+            "a",
+            "b",
+        ])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("CANCELLED"),
+        "Slurm did not cancel the steps"
+    );
+    for name in ["a", "b"] {
+        let pid: u32 = std::fs::read_to_string(dir.path().join(format!("{name}.pid")))
+            .expect("the job started under Slurm")
+            .trim()
+            .parse()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while pid_exists(pid) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(!pid_exists(pid), "job {name} ({pid}) outlived its timeout");
+    }
+    assert!(
+        cluster.wait_until_idle(),
+        "still queued: {:?}",
+        cluster.queue()
+    );
+}
