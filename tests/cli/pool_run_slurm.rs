@@ -100,3 +100,50 @@ fn slurm_timeout_cancels_the_steps_and_leaves_nothing_queued() {
         cluster.queue()
     );
 }
+
+#[test]
+fn inside_an_allocation_jobs_are_steps_of_it() {
+    let Some(cluster) = slurm::cluster() else {
+        return;
+    };
+    let _turn = cluster.turn();
+    // salloc makes a 2-task allocation and runs pool-run inside it: -j comes
+    // from the allocation, and every job is a step of that one Slurm job.
+    // (coreutils' timeout bounds it, as every child in the suite is bounded)
+    let out = std::process::Command::new("timeout")
+        .env("SLURM_CONF", &cluster.conf)
+        .env_remove("SLURM_JOB_ID")
+        .args(["-k", "5", "60", "salloc", "-n2", "--quiet"])
+        .arg(crate::support::bin_path("pool-run"))
+        .args([
+            "--slurm",
+            "-k",
+            "echo $SLURM_JOB_ID $SLURM_STEP_ID",
+            ":::",
+            "a",
+            "b",
+            "c",
+            "d",
+        ])
+        .output()
+        .expect("salloc runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let pairs: Vec<(&str, &str)> = text
+        .lines()
+        .map(|l| l.split_once(' ').expect("job and step ids"))
+        .collect();
+    assert_eq!(pairs.len(), 4, "{text}");
+    assert!(
+        pairs.iter().all(|(job, _)| *job == pairs[0].0),
+        "all steps of one allocation: {text}"
+    );
+    let mut steps: Vec<&str> = pairs.iter().map(|(_, step)| *step).collect();
+    steps.sort();
+    steps.dedup();
+    assert_eq!(steps.len(), 4, "a step per job: {text}");
+}
