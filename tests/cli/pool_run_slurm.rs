@@ -118,7 +118,7 @@ fn inside_an_allocation_jobs_are_steps_of_it() {
         .args([
             "--slurm",
             "-k",
-            "echo $SLURM_JOB_ID $SLURM_STEP_ID",
+            "echo $SLURM_JOB_ID $SLURM_STEP_ID; : {}",
             ":::",
             "a",
             "b",
