@@ -29,3 +29,30 @@ release_bin() {
   [ -x "$path" ] || { echo "bench: building $1 failed" >&2; exit 1; }
   printf '%s\n' "$path"
 }
+
+# bench NAME CMD...: ROUNDS rounds, each timing every command once with
+# hyperfine (so the commands take turns and a noisy neighbour hits them
+# alike), then the median of each command's times and its ratio to the first.
+# Uses the caller's $work (a scratch directory) and $ROUNDS.
+bench() {
+  local title=$1; shift
+  : >"$work/all.csv"
+  hyperfine -N --runs 1 --show-output "$@" >"$work/warmup.log" 2>&1 || {
+    echo "$title: a command failed:" >&2; tail -5 "$work/warmup.log" >&2; return 0; }   # warm-up round
+  for _ in $(seq "$ROUNDS"); do
+    hyperfine -N --runs 1 --style none --export-csv "$work/round.csv" "$@" >/dev/null 2>&1 || {
+      echo "$title: a command failed" >&2; return 0; }
+    # mean is the 7th field from the end: a command may hold commas
+    awk -F, 'NR > 1 { print NR - 1 "," $(NF - 6) }' "$work/round.csv" >>"$work/all.csv"
+  done
+  echo "== $title"
+  local i=0
+  for cmd in "$@"; do
+    i=$((i + 1))
+    median=$(awk -F, -v n="$i" '$1 == n { print $2 }' "$work/all.csv" | sort -g |
+      awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+    [ "$i" = 1 ] && base=$median
+    awk -v c="$cmd" -v m="$median" -v b="$base" \
+      'BEGIN { printf "  %-62s %9.3f s %8.2fx\n", substr(c, 1, 62), m, m / b }'
+  done
+}

@@ -31,31 +31,6 @@ SUBPROC=$(release_bin subproc)
 seq "$JOBS" >"$work/inputs"
 seq 200 >"$work/inputs200"
 
-# bench NAME CMD...: ROUNDS rounds, each timing every command once with
-# hyperfine (so the commands take turns and a noisy neighbour hits them
-# alike), then the median of each command's times and its ratio to the first.
-bench() {
-  local title=$1; shift
-  : >"$work/all.csv"
-  hyperfine -N --runs 1 --style none "$@" >/dev/null 2>&1 || {
-    echo "$title: a command failed" >&2; return 0; }   # warm-up round
-  for _ in $(seq "$ROUNDS"); do
-    hyperfine -N --runs 1 --style none --export-csv "$work/round.csv" "$@" >/dev/null 2>&1 || {
-      echo "$title: a command failed" >&2; return 0; }
-    awk -F, 'NR > 1 { print NR - 1 "," $2 }' "$work/round.csv" >>"$work/all.csv"
-  done
-  echo "== $title"
-  local i=0
-  for cmd in "$@"; do
-    i=$((i + 1))
-    median=$(awk -F, -v n="$i" '$1 == n { print $2 }' "$work/all.csv" | sort -g |
-      awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
-    [ "$i" = 1 ] && base=$median
-    awk -v c="$cmd" -v m="$median" -v b="$base" \
-      'BEGIN { printf "  %-62s %9.3f s %8.2fx\n", substr(c, 1, 62), m, m / b }'
-  done
-}
-
 echo "pool-run vs anchors: 2 workers, $(nproc) CPUs, median of $ROUNDS interleaved hyperfine rounds (ratio: time / pool-run's)"
 rows=("sh -c '$POOL -j2 true < $work/inputs'"
       "$work/floor $JOBS 2"
