@@ -4,8 +4,9 @@
 #   JOBS `true` jobs over two loopback ssh hosts (2 slots each): pool-run -S,
 #     GNU parallel -S with and without --controlmaster, same ssh options
 #   SLURM_JOBS `true` jobs through a one-node Slurm cluster: pool-run --slurm
-#     and GNU parallel running `srun` per job; plus Slurm's own cost of one
-#     step (sequential `srun true` against a local `true`)
+#     and GNU parallel running `srun` per job, inside a 2-task allocation and
+#     outside one; plus Slurm's own cost of one step (sequential `srun true`
+#     in an allocation against a local `true`)
 # It installs what it needs with apt and starts its own sshd (127.0.0.2 and
 # 127.0.0.3, a free port) and Slurm daemons, stopped at exit. The ssh logins
 # use a plain account (prockit-bench, /bin/sh, empty home, created if
@@ -114,12 +115,21 @@ for _ in $(seq 200); do sinfo -h -o %t 2>/dev/null | grep -q idle && break; slee
 unset SLURM_JOB_ID
 seq "$SLURM_JOBS" >"$work/slurm-inputs"
 
-bench "$SLURM_JOBS true jobs through Slurm, 2 at a time" \
+# Inside an allocation (the sbatch way): jobs are steps of it. salloc
+# holds 2 tasks; pool-run takes -j from it, GNU parallel gets -j2.
+bench "$SLURM_JOBS true jobs as steps of a 2-task allocation (salloc)" \
+  "salloc -n2 --quiet sh -c '$POOL --slurm true < $work/slurm-inputs'" \
+  "salloc -n2 --quiet sh -c 'parallel --will-cite -j2 srun --exclusive -N1 -n1 --quiet true < $work/slurm-inputs'"
+
+# Outside one, every job is an allocation of its own: the time then depends
+# on when slurmctld next schedules after a job completes (seconds, at
+# random), whoever submits; the tool that submits sooner waits more often.
+bench "$SLURM_JOBS true jobs as allocations of their own, 2 at a time" \
   "sh -c '$POOL -j2 --slurm true < $work/slurm-inputs'" \
   "sh -c 'parallel --will-cite -j2 srun -N1 -n1 --quiet true < $work/slurm-inputs'"
 
 steps=20
-bench "Slurm's own cost: $steps sequential steps vs $steps local runs of true" \
-  "sh -c 'for i in \$(seq $steps); do srun -N1 -n1 --quiet true; done'" \
+bench "Slurm's own cost: $steps sequential steps in an allocation vs $steps local runs of true" \
+  "salloc -n1 --quiet sh -c 'for i in \$(seq $steps); do srun -N1 -n1 --quiet true; done'" \
   "sh -c 'for i in \$(seq $steps); do true; done'"
 echo "(per step: the first row's time / $steps)"
