@@ -169,6 +169,8 @@ fn cleanup_line(files: &[String]) -> String {
 pub struct Ssh {
     words: Vec<String>,
     dir: tempfile::TempDir,
+    /// rsync is on PATH: files go with it; else with tar over ssh.
+    rsync: bool,
 }
 
 impl Ssh {
@@ -182,7 +184,10 @@ impl Ssh {
             ));
         }
         let dir = tempfile::Builder::new().prefix("pool-run-ssh").tempdir()?;
-        Ok(Ssh { words, dir })
+        let rsync = std::env::var_os("PATH").is_some_and(|paths| {
+            std::env::split_paths(&paths).any(|dir| dir.join("rsync").is_file())
+        });
+        Ok(Ssh { words, dir, rsync })
     }
 
     fn control_path(&self, host: usize) -> PathBuf {
@@ -294,26 +299,51 @@ impl Ssh {
                 .join(" ")
         };
         let mut script = String::new();
+        // A plain session on the host, for tar at the other end.
+        let session = |remote: &str| {
+            let mut command = self.base(login, host);
+            command
+                .args(["-o", "ControlMaster=no", "-T"])
+                .arg(&login.target)
+                .arg(remote);
+            words(&command)
+        };
         if !files.transfer.is_empty() {
             // ssh's exit 255 (no connection) passes through as is: the job
-            // goes back to the queue. Other rsync failures fail the job.
+            // goes back to the queue. Other failures fail the job.
+            let send = if self.rsync {
+                format!(
+                    "rsync -rlDR -e {rsh} -- {} {target}:",
+                    quoted(&files.transfer)
+                )
+            } else {
+                format!(
+                    "tar cf - -- {} | {}",
+                    quoted(&files.transfer),
+                    session("tar xf -")
+                )
+            };
             script.push_str(&format!(
-                "out=$(rsync -rlDR -e {rsh} -- {} {target}: 2>&1) || {{ c=$?; printf '%s\\n' \"$out\" >&2; exit $c; }}\n",
-                quoted(&files.transfer)
+                "out=$({send} 2>&1) || {{ c=$?; printf '%s\\n' \"$out\" >&2; exit $c; }}\n"
             ));
         }
         script.push_str(&words(&job));
         script.push_str("\nc=$?\n");
         if !files.fetch.is_empty() {
-            let sources: Vec<String> = files
-                .fetch
-                .iter()
-                .map(|f| shell_quote(&format!("{}:{f}", login.target)))
-                .collect();
-            script.push_str(&format!(
-                "rsync -rlDR -e {rsh} -- {} ./ >&2 || [ $c != 0 ] || c=1\n",
-                sources.join(" ")
-            ));
+            let fetch = if self.rsync {
+                let sources: Vec<String> = files
+                    .fetch
+                    .iter()
+                    .map(|f| shell_quote(&format!("{}:{f}", login.target)))
+                    .collect();
+                format!("rsync -rlDR -e {rsh} -- {} ./", sources.join(" "))
+            } else {
+                format!(
+                    "{} | tar xf -",
+                    session(&format!("tar cf - -- {}", quoted(&files.fetch)))
+                )
+            };
+            script.push_str(&format!("{fetch} >&2 || [ $c != 0 ] || c=1\n"));
         }
         if files.cleanup {
             let all: Vec<String> = files.transfer.iter().chain(&files.fetch).cloned().collect();

@@ -194,17 +194,45 @@ fn ctrl_c_leaves_no_remote_job_running() {
 
 #[test]
 fn transferfile_return_and_cleanup_round_trip() {
+    round_trip(None);
+}
+
+#[test]
+fn without_rsync_files_go_with_tar_over_ssh() {
+    // pool-run sees a PATH with sh, ssh and tar only.
+    let bin = tempfile::tempdir().unwrap();
+    for (name, target) in [
+        ("sh", "/bin/sh"),
+        ("ssh", "/usr/bin/ssh"),
+        ("tar", "/bin/tar"),
+    ] {
+        std::os::unix::fs::symlink(target, bin.path().join(name)).unwrap();
+    }
+    round_trip(Some(bin.path()));
+}
+
+/// Two files go to the host, are turned upper-case there, come back, and
+/// are removed from the host.
+fn round_trip(path: Option<&std::path::Path>) {
     let Some(ssh) = servers() else { return };
     let login = ssh.host("127.0.0.2");
     // The "remote" home is this machine's /root: a unique directory there.
     let local = tempfile::tempdir().unwrap();
-    let sub = format!("prockit-tf-{}", std::process::id());
+    let sub = format!(
+        "prockit-tf-{}-{}",
+        std::process::id(),
+        local.path().file_name().unwrap().to_string_lossy()
+    );
     std::fs::create_dir(local.path().join(&sub)).unwrap();
     for name in ["a", "b"] {
         std::fs::write(local.path().join(&sub).join(format!("{name}.txt")), name).unwrap();
     }
     let remote_dir = std::path::Path::new("/root").join(&sub);
-    let out = tool("pool-run")
+    let mut command = tool("pool-run");
+    if let Some(path) = path {
+        command.env("PATH", path);
+    }
+    let out = command
         .current_dir(local.path())
         .args(["--ssh", &ssh.ssh, "-S", &login])
         .args(["--transferfile", "{}", "--return", "{.}.out", "--cleanup"])
@@ -229,4 +257,40 @@ fn transferfile_return_and_cleanup_round_trip() {
         "--cleanup left {}",
         remote_dir.display()
     );
+}
+
+#[test]
+fn timeout_kills_the_remote_job() {
+    let Some(ssh) = servers() else { return };
+    let login = ssh.host("127.0.0.3");
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    let script = format!(
+        "echo $$ > {}.tmp; mv {0}.tmp {0}; exec sleep 60",
+        pid_file.display()
+    );
+    tool("pool-run")
+        .args([
+            "--ssh",
+            &ssh.ssh,
+            "-S",
+            &login,
+            "--timeout",
+            "2s",
+            &script,
+            ":::",
+            "1",
+        ])
+        .assert()
+        .code(1);
+    let pid: u32 = std::fs::read_to_string(&pid_file)
+        .expect("the remote job started")
+        .trim()
+        .parse()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pid_exists(pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(!pid_exists(pid), "the remote job {pid} outlived --timeout");
 }
