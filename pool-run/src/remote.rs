@@ -486,6 +486,11 @@ impl Hosts {
             .filter(|n| *n > 0)
     }
 
+    /// The directory of the control sockets, if there are remote hosts.
+    pub fn control_dir(&self) -> Option<&std::path::Path> {
+        self.ssh.as_ref().map(|ssh| ssh.dir.path())
+    }
+
     pub fn is_remote(&self, h: usize) -> bool {
         !self.logins[h].is_local()
     }

@@ -310,6 +310,9 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
         for &pid in &sup.hosts.master_pids {
             watchdog.started(pid);
         }
+        if let Some(dir) = sup.hosts.control_dir() {
+            watchdog.directory(dir);
+        }
     }
     loop {
         // Take what the stdin thread has read, while there is room.

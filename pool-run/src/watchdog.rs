@@ -62,6 +62,12 @@ impl Watchdog {
         let _ = writeln!(self.unsent, "-{pgid}");
     }
 
+    /// A private directory of pool-run (the ssh control sockets), to remove
+    /// if pool-run dies without removing it.
+    pub fn directory(&mut self, path: &std::path::Path) {
+        let _ = writeln!(self.unsent, "d{}", path.display());
+    }
+
     /// Sends the registrations made since the last call. The supervisor
     /// calls it before it waits, so a group is known to the watchdog within
     /// one loop turn of its start.
@@ -107,6 +113,7 @@ fn watch(reader: impl BufRead) {
     // a context switch that cost pool-run 8% on short jobs. Instead it wakes
     // every 50ms and takes what has piled up (the pipe holds thousands).
     let mut groups: HashSet<u32> = HashSet::new();
+    let mut directories: Vec<std::path::PathBuf> = Vec::new();
     let mut reader = reader;
     let mut line = String::new();
     'watch: loop {
@@ -120,7 +127,9 @@ fn watch(reader: impl BufRead) {
                 Ok(_) => {
                     let text = line.trim_end();
                     let (sign, number) = text.split_at(text.len().min(1));
-                    if let Ok(pgid) = number.parse::<u32>() {
+                    if sign == "d" {
+                        directories.push(std::path::PathBuf::from(number));
+                    } else if let Ok(pgid) = number.parse::<u32>() {
                         if sign == "+" {
                             groups.insert(pgid);
                         } else {
@@ -144,5 +153,9 @@ fn watch(reader: impl BufRead) {
         for &pgid in &groups {
             let _ = signal_group(pgid, Signal::KILL);
         }
+    }
+    // pool-run removes its private directories itself unless it was killed.
+    for directory in &directories {
+        let _ = std::fs::remove_dir_all(directory);
     }
 }

@@ -294,3 +294,42 @@ fn timeout_kills_the_remote_job() {
     }
     assert!(!pid_exists(pid), "the remote job {pid} outlived --timeout");
 }
+
+#[test]
+fn a_sigkilled_pool_run_leaves_no_remote_job_and_no_socket_directory() {
+    let Some(ssh) = servers() else { return };
+    let login = ssh.host("127.0.0.2");
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    let script = format!(
+        "echo $$ > {}.tmp; mv {0}.tmp {0}; exec sleep 60",
+        pid_file.display()
+    );
+    let mut child = std::process::Command::new(crate::support::bin_path("pool-run"))
+        .env("TMPDIR", tmp.path())
+        .args(["--ssh", &ssh.ssh, "-S", &login, &script, ":::", "1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !pid_file.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let pid: u32 = std::fs::read_to_string(&pid_file)
+        .expect("the remote job started")
+        .trim()
+        .parse()
+        .unwrap();
+    child.kill().unwrap();
+    crate::support::wait_bounded(&mut child, Duration::from_secs(10));
+    // The watchdog takes over: the job's ssh, the master, the directory.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let leftovers = || std::fs::read_dir(tmp.path()).unwrap().count();
+    while (pid_exists(pid) || leftovers() > 0) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!pid_exists(pid), "the remote job {pid} outlived pool-run");
+    assert_eq!(leftovers(), 0, "the control socket directory stayed");
+}
