@@ -42,6 +42,7 @@ pub fn tool(name: &str) -> assert_cmd::Command {
 /// fails the test instead of hanging it (assert_cmd's timeout kills only the
 /// shell, and grandchildren holding the pipes would keep it waiting).
 pub fn shell(script: &str, stdin: &[u8], limit: Duration) -> Output {
+    let scratch = scratch_file();
     let mut child = Command::new("sh")
         .args(["-c", script])
         .env("SUBPROC", bin_path("subproc"))
@@ -49,7 +50,7 @@ pub fn shell(script: &str, stdin: &[u8], limit: Duration) -> Output {
         .env("FORK_DEMO", bin_path("fork-demo"))
         .env("PINGPONG", bin_path("pingpong"))
         .env("POOL_RUN", bin_path("pool-run"))
-        .env("TMPFILE", scratch_file())
+        .env("TMPFILE", &scratch)
         .env("SPIN_CORES", bin_path("spin-cores"))
         .process_group(0)
         .stdin(Stdio::piped())
@@ -82,11 +83,13 @@ pub fn shell(script: &str, stdin: &[u8], limit: Duration) -> Output {
             .recv_timeout(CHILD_TIMEOUT)
             .expect("pipeline output closed in time (a leftover process holds it?)")
     };
-    Output {
+    let output = Output {
         status,
         stdout: collect(stdout),
         stderr: collect(stderr),
-    }
+    };
+    let _ = std::fs::remove_file(&scratch);
+    output
 }
 
 /// A fresh path in the temp dir for a shell test to write to.
