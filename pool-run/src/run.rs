@@ -49,6 +49,10 @@ struct Job {
     slot: usize,
     /// Index into the run's hosts (0 and `:` when there is no -S).
     host: usize,
+    /// Runs on another machine: its stderr carries the wrapper's markers.
+    remote: bool,
+    /// --line-buffer: the markers already taken out of the stream.
+    markers: Markers,
     pid: u32,
     values: Vec<String>,
     command: String,
@@ -647,6 +651,8 @@ impl Supervisor<'_> {
                     seq,
                     slot,
                     host,
+                    remote: is_remote,
+                    markers: Markers::default(),
                     pid: child.id(),
                     values,
                     command: command_line,
@@ -931,14 +937,16 @@ impl Supervisor<'_> {
             let mut err = with_partial(job.err, &job.partial_err)
                 .map_err(|e| io_failure("capturing output", &e))?;
             if self.hosts.is_remote(job.host) {
-                let started = err
-                    .strip_prefix(START_MARKER)
-                    .map_err(|e| io_failure("capturing output", &e))?;
+                let started = job.markers.start
+                    || err
+                        .strip_prefix(START_MARKER)
+                        .map_err(|e| io_failure("capturing output", &e))?;
                 let exited_255 = exit == ChildExit::Exited(255);
                 let own_255 = exited_255
                     && started
-                    && remove_last(&mut err, EXIT_255_MARKER)
-                        .map_err(|e| io_failure("capturing output", &e))?;
+                    && (job.markers.exit_255
+                        || remove_last(&mut err, EXIT_255_MARKER)
+                            .map_err(|e| io_failure("capturing output", &e))?);
                 if exited_255 && !own_255 && !job.timed_out {
                     // ssh could not reach the host, or lost it: not the
                     // job's failure. It goes back to the queue, for any host.
@@ -1157,18 +1165,34 @@ impl Supervisor<'_> {
         let held_out = std::mem::replace(&mut job.out, Capture::new());
         let held_err = std::mem::replace(&mut job.err, Capture::new());
         let tag = job.tag.as_deref();
-        let flush = |mut held: Capture, partial: &mut Vec<u8>, out: &mut dyn Write| {
+        let flush = |mut held: Capture,
+                     partial: &mut Vec<u8>,
+                     out: &mut dyn Write,
+                     markers: Option<&mut Markers>| {
             let mut bytes = held.read_all()?;
             bytes.append(partial);
             let cut = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
             *partial = bytes.split_off(cut);
+            if let Some(markers) = markers {
+                markers.take_from(&mut bytes);
+            }
             Capture::from_bytes(bytes).write_to(out, tag)?;
             out.flush()
         };
-        flush(held_out, &mut job.partial_out, &mut io::stdout().lock())
-            .map_err(|e| Failure::io(Exit::Error, "writing output", &e))?;
-        flush(held_err, &mut job.partial_err, &mut io::stderr().lock())
-            .map_err(|e| Failure::io(Exit::Error, "writing output", &e))?;
+        flush(
+            held_out,
+            &mut job.partial_out,
+            &mut io::stdout().lock(),
+            None,
+        )
+        .map_err(|e| Failure::io(Exit::Error, "writing output", &e))?;
+        flush(
+            held_err,
+            &mut job.partial_err,
+            &mut io::stderr().lock(),
+            job.remote.then_some(&mut job.markers),
+        )
+        .map_err(|e| Failure::io(Exit::Error, "writing output", &e))?;
         Ok(())
     }
 
@@ -1268,12 +1292,14 @@ impl Job {
                 &mut self.partial_out,
                 &mut io::stdout().lock(),
                 self.tag.as_deref(),
+                None,
             ),
             (false, true) => drain_lines(
                 &mut self.stderr,
                 &mut self.partial_err,
                 &mut io::stderr().lock(),
                 self.tag.as_deref(),
+                self.remote.then_some(&mut self.markers),
             ),
         }
     }
@@ -1309,6 +1335,34 @@ fn ssh_error(err: &mut Capture) -> String {
         .to_string()
 }
 
+/// The remote wrapper's marker lines seen in a job's stderr while it was
+/// streamed (--line-buffer), where they cannot be stripped at the end.
+#[derive(Debug, Default, Clone, Copy)]
+struct Markers {
+    start: bool,
+    exit_255: bool,
+}
+
+impl Markers {
+    /// Removes marker lines from whole lines of stderr, noting them.
+    fn take_from(&mut self, lines: &mut Vec<u8>) {
+        if !lines.contains(&0x1f) {
+            return;
+        }
+        let mut kept = Vec::with_capacity(lines.len());
+        for line in lines.split_inclusive(|&b| b == b'\n') {
+            if line == START_MARKER {
+                self.start = true;
+            } else if line == EXIT_255_MARKER {
+                self.exit_255 = true;
+            } else {
+                kept.extend_from_slice(line);
+            }
+        }
+        *lines = kept;
+    }
+}
+
 /// Whether job `seq` prints its lines as they come: --line-buffer, and
 /// under -k only the job whose turn it is.
 fn prints_live(cfg: &Config, next_to_print: u64, seq: u64) -> bool {
@@ -1328,12 +1382,16 @@ fn drain_lines<R: Read>(
     partial: &mut Vec<u8>,
     out: &mut impl Write,
     tag: Option<&str>,
+    markers: Option<&mut Markers>,
 ) -> io::Result<()> {
     let mut capture = Capture::from_bytes(std::mem::take(partial));
     let result = drain(pipe, &mut capture);
     let mut bytes = capture.read_all()?;
     if let Some(last) = bytes.iter().rposition(|&b| b == b'\n') {
         let rest = bytes.split_off(last + 1);
+        if let Some(markers) = markers {
+            markers.take_from(&mut bytes);
+        }
         Capture::from_bytes(bytes).write_to(out, tag)?;
         out.flush()?;
         *partial = rest;

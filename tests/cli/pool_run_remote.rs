@@ -333,3 +333,34 @@ fn a_sigkilled_pool_run_leaves_no_remote_job_and_no_socket_directory() {
     assert!(!pid_exists(pid), "the remote job {pid} outlived pool-run");
     assert_eq!(leftovers(), 0, "the control socket directory stayed");
 }
+
+#[test]
+fn line_buffer_streams_remote_lines_without_the_wrappers_markers() {
+    let Some(ssh) = servers() else { return };
+    let login = ssh.host("127.0.0.2");
+    for keep_order in [false, true] {
+        let mut command = tool("pool-run");
+        command.args(["--ssh", &ssh.ssh, "-S", &login, "-j2", "--line-buffer"]);
+        if keep_order {
+            command.arg("-k");
+        }
+        let out = command
+            .args(["echo out {}; echo err {} >&2; exit {}", ":::", "0", "255"])
+            .assert()
+            .code(1)
+            .get_output()
+            .clone();
+        let mut stdout: Vec<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect();
+        stdout.sort();
+        assert_eq!(stdout, ["out 0", "out 255"]);
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(!stderr.contains('\x1f'), "a marker leaked: {stderr:?}");
+        let mut errs: Vec<&str> = stderr.lines().collect();
+        errs.sort();
+        assert_eq!(errs, ["err 0", "err 255"], "(-k: {keep_order})");
+    }
+}
