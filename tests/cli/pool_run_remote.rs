@@ -364,3 +364,43 @@ fn line_buffer_streams_remote_lines_without_the_wrappers_markers() {
         assert_eq!(errs, ["err 0", "err 255"], "(-k: {keep_order})");
     }
 }
+
+#[test]
+fn halt_now_kills_the_other_remote_jobs() {
+    let Some(ssh) = servers() else { return };
+    let logins = format!("{},{}", ssh.host("127.0.0.2"), ssh.host("127.0.0.3"));
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    // Job "sleep" records its pid and sleeps; job "fail" waits for that
+    // record, then fails: --halt now must take the sleeper down with it.
+    let script = format!(
+        "case {{}} in \
+           sleep) echo $$ > {p}.tmp; mv {p}.tmp {p}; exec sleep 60;; \
+           fail) until [ -e {p} ]; do sleep 0.01; done; exit 1;; \
+         esac",
+        p = pid_file.display()
+    );
+    tool("pool-run")
+        .args([
+            "--ssh",
+            &ssh.ssh,
+            "-S",
+            &logins,
+            "-j1",
+            "--halt",
+            "now,fail=1",
+        ])
+        .args([&script, ":::", "sleep", "fail"])
+        .assert()
+        .code(1);
+    let pid: u32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pid_exists(pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(!pid_exists(pid), "the remote job {pid} outlived --halt now");
+}

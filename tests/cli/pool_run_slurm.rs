@@ -147,3 +147,51 @@ fn inside_an_allocation_jobs_are_steps_of_it() {
     steps.dedup();
     assert_eq!(steps.len(), 4, "a step per job: {text}");
 }
+
+#[test]
+fn ctrl_c_cancels_the_slurm_steps() {
+    let Some(cluster) = slurm::cluster() else {
+        return;
+    };
+    let _turn = cluster.turn();
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    let script = format!(
+        "echo $$ > {p}.tmp; mv {p}.tmp {p}; exec sleep 60",
+        p = pid_file.display()
+    );
+    let mut child = std::process::Command::new(crate::support::bin_path("pool-run"))
+        .env("SLURM_CONF", &cluster.conf)
+        .env_remove("SLURM_JOB_ID")
+        .args(["--slurm", &script, ":::", "1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !pid_file.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let pid: u32 = std::fs::read_to_string(&pid_file)
+        .expect("the job started under Slurm")
+        .trim()
+        .parse()
+        .unwrap();
+    // SAFETY: kill(2) on our own child with a valid signal.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = crate::support::wait_bounded(&mut child, Duration::from_secs(20));
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(libc::SIGINT)
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pid_exists(pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!pid_exists(pid), "the Slurm task {pid} outlived Ctrl-C");
+    assert!(
+        cluster.wait_until_idle(),
+        "still queued: {:?}",
+        cluster.queue()
+    );
+}
