@@ -119,7 +119,10 @@ pub fn parse_logins(values: &[String], files: &[PathBuf]) -> Result<Vec<SshLogin
 
 /// The remote command line for a job: the wrapper, given the job's command
 /// as one quoted argument, for the login shell on the other side.
-pub fn remote_line(invocation: &Invocation) -> String {
+/// With `markers` false (-u: output goes straight out, nothing can strip
+/// them) the wrapper writes none, and an exit of 255 cannot be told from a
+/// lost connection.
+pub fn remote_line(invocation: &Invocation, markers: bool) -> String {
     let job = match invocation {
         Invocation::Direct(argv) => argv
             .iter()
@@ -128,7 +131,16 @@ pub fn remote_line(invocation: &Invocation) -> String {
             .join(" "),
         Invocation::Shell(line) => line.clone(),
     };
-    format!("sh -c {} sh {}", shell_quote(WRAPPER), shell_quote(&job))
+    let wrapper = if markers {
+        WRAPPER.to_string()
+    } else {
+        WRAPPER
+            .lines()
+            .filter(|line| !line.contains("pool-run: job"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    format!("sh -c {} sh {}", shell_quote(&wrapper), shell_quote(&job))
 }
 
 /// The files of one remote job, placeholders filled in: sent before it
@@ -171,11 +183,13 @@ pub struct Ssh {
     dir: tempfile::TempDir,
     /// rsync is on PATH: files go with it; else with tar over ssh.
     rsync: bool,
+    /// The remote wrapper writes its markers (not under -u).
+    markers: bool,
 }
 
 impl Ssh {
     /// `command` is `--ssh`: the program and its options, split at spaces.
-    pub fn new(command: &str) -> io::Result<Ssh> {
+    pub fn new(command: &str, markers: bool) -> io::Result<Ssh> {
         let words: Vec<String> = command.split_whitespace().map(str::to_string).collect();
         if words.is_empty() {
             return Err(io::Error::new(
@@ -187,7 +201,12 @@ impl Ssh {
         let rsync = std::env::var_os("PATH").is_some_and(|paths| {
             std::env::split_paths(&paths).any(|dir| dir.join("rsync").is_file())
         });
-        Ok(Ssh { words, dir, rsync })
+        Ok(Ssh {
+            words,
+            dir,
+            rsync,
+            markers,
+        })
     }
 
     fn control_path(&self, host: usize) -> PathBuf {
@@ -276,7 +295,7 @@ impl Ssh {
         let mut job = self.base(login, host);
         job.args(["-o", "ControlMaster=no", "-T"])
             .arg(&login.target)
-            .arg(remote_line(invocation));
+            .arg(remote_line(invocation, self.markers));
         if files.is_empty() {
             return job;
         }
@@ -406,8 +425,9 @@ impl Hosts {
         ssh_command: &str,
         jobs: Option<usize>,
         local_cpus: usize,
+        markers: bool,
     ) -> io::Result<(Hosts, Vec<String>)> {
-        let ssh = Ssh::new(ssh_command)?;
+        let ssh = Ssh::new(ssh_command, markers)?;
         let count = logins.len();
         let mut masters = vec![false; count];
         let mut reasons: Vec<String> = vec![String::new(); count];
@@ -598,10 +618,14 @@ mod tests {
 
     #[test]
     fn the_remote_line_carries_the_job_as_one_quoted_argument() {
-        let line = remote_line(&Invocation::Direct(vec![
-            "echo".into(),
-            "; rm -rf x".into(),
-        ]));
+        let line = remote_line(
+            &Invocation::Direct(vec!["echo".into(), "; rm -rf x".into()]),
+            true,
+        );
+        assert!(line.contains("job started"));
+        let plain = remote_line(&Invocation::Direct(vec!["true".into()]), false);
+        assert!(!plain.contains("pool-run: job"), "{plain}");
+        assert!(plain.contains("setsid"), "{plain}");
         assert!(line.starts_with("sh -c '"), "{line}");
         assert!(line.ends_with(r#" sh 'echo '\''; rm -rf x'\'''"#), "{line}");
     }

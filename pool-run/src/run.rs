@@ -227,6 +227,7 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
             &cfg.ssh,
             cfg.jobs_given.then_some(cfg.jobs),
             std::thread::available_parallelism().map_or(1, |n| n.get()),
+            !cfg.ungroup,
         )
         .map_err(|e| io_failure("connecting to the hosts", &e))?
     };
@@ -936,7 +937,8 @@ impl Supervisor<'_> {
             }
             let mut err = with_partial(job.err, &job.partial_err)
                 .map_err(|e| io_failure("capturing output", &e))?;
-            if self.hosts.is_remote(job.host) {
+            // Under -u there are no markers: every exit is the job's.
+            if self.hosts.is_remote(job.host) && !self.cfg.ungroup {
                 let started = job.markers.start
                     || err
                         .strip_prefix(START_MARKER)

@@ -404,3 +404,18 @@ fn halt_now_kills_the_other_remote_jobs() {
     }
     assert!(!pid_exists(pid), "the remote job {pid} outlived --halt now");
 }
+
+#[test]
+fn ungrouped_remote_output_carries_no_markers() {
+    let Some(ssh) = servers() else { return };
+    let login = ssh.host("127.0.0.3");
+    let out = tool("pool-run")
+        .args(["--ssh", &ssh.ssh, "-S", &login, "-j1", "-u"])
+        .args(["echo out {}; echo err {} >&2; exit {}", ":::", "0", "3"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "out 0\nout 3\n");
+    assert_eq!(String::from_utf8(out.stderr).unwrap(), "err 0\nerr 3\n");
+}
