@@ -3,7 +3,7 @@
 //! product, first source outermost; `:::+` / `::::+` pair a source with the
 //! one before it instead).
 
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 
@@ -97,7 +97,27 @@ fn next_record(reader: &mut impl BufRead, delimiter: u8) -> io::Result<Option<St
     if bytes.last() == Some(&delimiter) {
         bytes.pop();
     }
-    Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(Some(text)),
+        Err(err) => {
+            warn_not_utf8_once();
+            Ok(Some(String::from_utf8_lossy(err.as_bytes()).into_owned()))
+        }
+    }
+}
+
+/// Values are text here: a record that is not UTF-8 reaches its job with
+/// U+FFFD in place of the invalid bytes. Say so, once per run, rather than
+/// let a changed file name fail its job unexplained.
+fn warn_not_utf8_once() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if !WARNED.swap(true, Ordering::Relaxed) {
+        let _ = writeln!(
+            io::stderr(),
+            "pool-run: warning: input is not UTF-8; invalid bytes are replaced with U+FFFD"
+        );
+    }
 }
 
 /// Combines fully read sources into the jobs' value lists.
