@@ -756,11 +756,7 @@ fn orphans_of_a_job_are_reaped_while_the_run_goes_on() {
         &["-j2", "--timeout", "20s", &script, ":::", "1", "2"],
     );
     let orphan: u32 = running.next_line().parse().unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while pid_exists(orphan) && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    let gone = !pid_exists(orphan);
+    let gone = crate::support::wait_until_gone(orphan, std::time::Duration::from_secs(10));
     std::fs::write(&go, b"").unwrap();
     let (status, _, _) = running.finish();
     assert!(status.success(), "{status:?}");

@@ -4,7 +4,9 @@
 use std::time::{Duration, Instant};
 
 use crate::support::sshd::{self, SshSetup};
-use crate::support::{Running, pid_exists, tool};
+use crate::support::{
+    Running, pid_exists, record_pid_then_sleep, recorded_pid, tool, wait_until_gone,
+};
 
 /// The servers, or None when sshd cannot be installed here (reason printed).
 fn servers() -> Option<&'static SshSetup> {
@@ -161,23 +163,12 @@ fn ctrl_c_leaves_no_remote_job_running() {
     let dir = tempfile::tempdir().unwrap();
     // The remote job (on this same machine) writes its pid, then sleeps.
     let pid_file = dir.path().join("pid");
-    let script = format!(
-        "echo $$ > {}.tmp; mv {0}.tmp {0}; exec sleep 60",
-        pid_file.display()
-    );
+    let script = record_pid_then_sleep(&pid_file);
     let mut running = Running::start(
         "pool-run",
         &["--ssh", &ssh.ssh, "-S", &login, "-j1", &script, ":::", "1"],
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !pid_file.exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let pid: u32 = std::fs::read_to_string(&pid_file)
-        .expect("the remote job started")
-        .trim()
-        .parse()
-        .unwrap();
+    let pid = recorded_pid(&pid_file);
     assert!(pid_exists(pid));
     running.signal(libc::SIGINT);
     let status = running.wait_status();
@@ -185,11 +176,10 @@ fn ctrl_c_leaves_no_remote_job_running() {
         std::os::unix::process::ExitStatusExt::signal(&status),
         Some(libc::SIGINT)
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while pid_exists(pid) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    assert!(!pid_exists(pid), "the remote job {pid} outlived Ctrl-C");
+    assert!(
+        wait_until_gone(pid, Duration::from_secs(10)),
+        "the remote job {pid} outlived Ctrl-C"
+    );
 }
 
 #[test]
@@ -265,10 +255,7 @@ fn timeout_kills_the_remote_job() {
     let login = ssh.host("127.0.0.3");
     let dir = tempfile::tempdir().unwrap();
     let pid_file = dir.path().join("pid");
-    let script = format!(
-        "echo $$ > {}.tmp; mv {0}.tmp {0}; exec sleep 60",
-        pid_file.display()
-    );
+    let script = record_pid_then_sleep(&pid_file);
     tool("pool-run")
         .args([
             "--ssh",
@@ -283,16 +270,11 @@ fn timeout_kills_the_remote_job() {
         ])
         .assert()
         .code(1);
-    let pid: u32 = std::fs::read_to_string(&pid_file)
-        .expect("the remote job started")
-        .trim()
-        .parse()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while pid_exists(pid) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    assert!(!pid_exists(pid), "the remote job {pid} outlived --timeout");
+    let pid = recorded_pid(&pid_file);
+    assert!(
+        wait_until_gone(pid, Duration::from_secs(10)),
+        "the remote job {pid} outlived --timeout"
+    );
 }
 
 #[test]
@@ -302,10 +284,7 @@ fn a_sigkilled_pool_run_leaves_no_remote_job_and_no_socket_directory() {
     let dir = tempfile::tempdir().unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let pid_file = dir.path().join("pid");
-    let script = format!(
-        "echo $$ > {}.tmp; mv {0}.tmp {0}; exec sleep 60",
-        pid_file.display()
-    );
+    let script = record_pid_then_sleep(&pid_file);
     let mut child = std::process::Command::new(crate::support::bin_path("pool-run"))
         .env("TMPDIR", tmp.path())
         .args(["--ssh", &ssh.ssh, "-S", &login, &script, ":::", "1"])
@@ -313,15 +292,7 @@ fn a_sigkilled_pool_run_leaves_no_remote_job_and_no_socket_directory() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !pid_file.exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let pid: u32 = std::fs::read_to_string(&pid_file)
-        .expect("the remote job started")
-        .trim()
-        .parse()
-        .unwrap();
+    let pid = recorded_pid(&pid_file);
     child.kill().unwrap();
     crate::support::wait_bounded(&mut child, Duration::from_secs(10));
     // The watchdog takes over: the job's ssh, the master, the directory.
@@ -393,16 +364,11 @@ fn halt_now_kills_the_other_remote_jobs() {
         .args([&script, ":::", "sleep", "fail"])
         .assert()
         .code(1);
-    let pid: u32 = std::fs::read_to_string(&pid_file)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while pid_exists(pid) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    assert!(!pid_exists(pid), "the remote job {pid} outlived --halt now");
+    let pid = recorded_pid(&pid_file);
+    assert!(
+        wait_until_gone(pid, Duration::from_secs(10)),
+        "the remote job {pid} outlived --halt now"
+    );
 }
 
 #[test]

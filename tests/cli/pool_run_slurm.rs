@@ -1,10 +1,10 @@
 //! pool-run `--slurm`, against a real single-node Slurm cluster the suite
 //! starts (see `support::slurm`).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::support::slurm;
-use crate::support::{pid_exists, tool};
+use crate::support::{record_pid_then_sleep, recorded_pid, tool, wait_until_gone};
 
 #[test]
 fn twenty_jobs_run_as_slurm_steps_and_the_joblog_names_the_node() {
@@ -83,16 +83,11 @@ fn slurm_timeout_cancels_the_steps_and_leaves_nothing_queued() {
         "Slurm did not cancel the steps"
     );
     for name in ["a", "b"] {
-        let pid: u32 = std::fs::read_to_string(dir.path().join(format!("{name}.pid")))
-            .expect("the job started under Slurm")
-            .trim()
-            .parse()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while pid_exists(pid) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        assert!(!pid_exists(pid), "job {name} ({pid}) outlived its timeout");
+        let pid = recorded_pid(&dir.path().join(format!("{name}.pid")));
+        assert!(
+            wait_until_gone(pid, Duration::from_secs(10)),
+            "job {name} ({pid}) outlived its timeout"
+        );
     }
     assert!(
         cluster.wait_until_idle(),
@@ -156,10 +151,7 @@ fn ctrl_c_cancels_the_slurm_steps() {
     let _turn = cluster.turn();
     let dir = tempfile::tempdir().unwrap();
     let pid_file = dir.path().join("pid");
-    let script = format!(
-        "echo $$ > {p}.tmp; mv {p}.tmp {p}; exec sleep 60",
-        p = pid_file.display()
-    );
+    let script = record_pid_then_sleep(&pid_file);
     let mut child = std::process::Command::new(crate::support::bin_path("pool-run"))
         .env("SLURM_CONF", &cluster.conf)
         .env_remove("SLURM_JOB_ID")
@@ -168,15 +160,7 @@ fn ctrl_c_cancels_the_slurm_steps() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !pid_file.exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let pid: u32 = std::fs::read_to_string(&pid_file)
-        .expect("the job started under Slurm")
-        .trim()
-        .parse()
-        .unwrap();
+    let pid = recorded_pid(&pid_file);
     // SAFETY: kill(2) on our own child with a valid signal.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = crate::support::wait_bounded(&mut child, Duration::from_secs(20));
@@ -184,11 +168,10 @@ fn ctrl_c_cancels_the_slurm_steps() {
         std::os::unix::process::ExitStatusExt::signal(&status),
         Some(libc::SIGINT)
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while pid_exists(pid) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(!pid_exists(pid), "the Slurm task {pid} outlived Ctrl-C");
+    assert!(
+        wait_until_gone(pid, Duration::from_secs(10)),
+        "the Slurm task {pid} outlived Ctrl-C"
+    );
     assert!(
         cluster.wait_until_idle(),
         "still queued: {:?}",

@@ -244,6 +244,42 @@ pub fn pid_running(pid: u32) -> bool {
         .unwrap_or(false)
 }
 
+/// A job script that records its pid in `path` (whole, by rename) and then
+/// sleeps a minute as that same process.
+pub fn record_pid_then_sleep(path: &std::path::Path) -> String {
+    format!(
+        "echo $$ > {p}.tmp; mv {p}.tmp {p}; exec sleep 60",
+        p = path.display()
+    )
+}
+
+/// The pid a job recorded in `path`, waiting (bounded) for the file.
+#[track_caller]
+pub fn recorded_pid(path: &std::path::Path) -> u32 {
+    let deadline = Instant::now() + CHILD_TIMEOUT;
+    while !path.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("the job recorded no pid in {}: {e}", path.display()))
+        .trim()
+        .parse()
+        .expect("a pid")
+}
+
+/// Waits (bounded) until no process has this pid, not even a zombie; false
+/// if one still does.
+pub fn wait_until_gone(pid: u32, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while pid_exists(pid) {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    true
+}
+
 /// Waits (bounded) until `pid` no longer runs; false if it still does.
 pub fn wait_until_not_running(pid: u32, limit: Duration) -> bool {
     let deadline = Instant::now() + limit;
