@@ -256,10 +256,7 @@ pub fn record_pid_then_sleep(path: &std::path::Path) -> String {
 /// The pid a job recorded in `path`, waiting (bounded) for the file.
 #[track_caller]
 pub fn recorded_pid(path: &std::path::Path) -> u32 {
-    let deadline = Instant::now() + CHILD_TIMEOUT;
-    while !path.exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_while(CHILD_TIMEOUT, || !path.exists());
     std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("the job recorded no pid in {}: {e}", path.display()))
         .trim()
@@ -267,11 +264,11 @@ pub fn recorded_pid(path: &std::path::Path) -> u32 {
         .expect("a pid")
 }
 
-/// Waits (bounded) until no process has this pid, not even a zombie; false
-/// if one still does.
-pub fn wait_until_gone(pid: u32, limit: Duration) -> bool {
+/// Polls `holds` every 10 ms until it is false or `limit` passed; true if
+/// it came to false.
+fn wait_while(limit: Duration, mut holds: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;
-    while pid_exists(pid) {
+    while holds() {
         if Instant::now() >= deadline {
             return false;
         }
@@ -280,16 +277,15 @@ pub fn wait_until_gone(pid: u32, limit: Duration) -> bool {
     true
 }
 
+/// Waits (bounded) until no process has this pid, not even a zombie; false
+/// if one still does.
+pub fn wait_until_gone(pid: u32, limit: Duration) -> bool {
+    wait_while(limit, || pid_exists(pid))
+}
+
 /// Waits (bounded) until `pid` no longer runs; false if it still does.
 pub fn wait_until_not_running(pid: u32, limit: Duration) -> bool {
-    let deadline = Instant::now() + limit;
-    while pid_running(pid) {
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    true
+    wait_while(limit, || pid_running(pid))
 }
 
 /// Asserts that each argument list is a usage error: exit `code`, nothing
