@@ -385,3 +385,39 @@ fn ungrouped_remote_output_carries_no_markers() {
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "out 0\nout 3\n");
     assert_eq!(String::from_utf8(out.stderr).unwrap(), "err 0\nerr 3\n");
 }
+
+#[test]
+fn an_sshloginfile_mixes_this_machine_and_a_host_and_leaves_no_socket_directory() {
+    let Some(ssh) = servers() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let logins = dir.path().join("logins");
+    std::fs::write(
+        &logins,
+        format!(
+            "# this machine, then a server\n1/:\n1/{}\n",
+            ssh.host("127.0.0.3")
+        ),
+    )
+    .unwrap();
+    let joblog = dir.path().join("log");
+    tool("pool-run")
+        .env("TMPDIR", tmp.path())
+        .args(["--ssh", &ssh.ssh])
+        .arg("--sshloginfile")
+        .arg(&logins)
+        .arg("--joblog")
+        .arg(&joblog)
+        .args(["sleep 0.2; echo", ":::", "1", "2", "3", "4"])
+        .assert()
+        .success();
+    let hosts = joblog_hosts(&joblog);
+    assert_eq!(hosts.len(), 4);
+    assert!(hosts.iter().any(|h| h == ":"), "{hosts:?}");
+    assert!(hosts.iter().any(|h| h.contains("127.0.0.3")), "{hosts:?}");
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).unwrap().count(),
+        0,
+        "the control socket directory stayed"
+    );
+}
