@@ -437,13 +437,6 @@ impl Config {
         }
         let hosts = crate::remote::parse_logins(&cli.sshlogin, &cli.sshloginfile)
             .map_err(|e| Failure::new(Exit::Error, format!("{e} (see --help)")))?;
-        let remote = hosts.iter().any(|h| !h.is_local());
-        if remote && cli.pipe {
-            return Err(Failure::new(
-                Exit::Error,
-                "--pipe does not work with remote hosts yet (see --help)",
-            ));
-        }
         let jobs_given = cli.jobs.is_some();
         let in_allocation = std::env::var_os("SLURM_JOB_ID").is_some();
         let slurm = cli.slurm.then(|| Slurm {

@@ -22,14 +22,15 @@ pub const START_MARKER: &[u8] = b"\x1fpool-run: job started\x1f\n";
 /// that exit is the job's and not a lost connection.
 pub const EXIT_255_MARKER: &[u8] = b"\x1fpool-run: job exited 255\x1f\n";
 
-/// The remote side of every job: $1 is the job's command line. The job gets
+/// The remote side of every job: $1 is the job's command line, $2 (if any)
+/// the file its stdin comes from (a --pipe block), removed after it. The job gets
 /// its own session (setsid: not a group leader in a non-interactive sh, so
 /// it does not fork and $! is the group); a watcher in another session reads
 /// the ssh session's stdin, which pool-run never writes, and kills the job's
 /// group at end-of-file, that is when the session ends.
 const WRAPPER: &str = r#"exec 3<&0
 printf '\037pool-run: job started\037\n' >&2
-setsid sh -c "$1" </dev/null 3<&- &
+setsid sh -c "$1" <"${2:-/dev/null}" 3<&- &
 j=$!
 setsid sh -c 'cat >/dev/null 2>&1; kill -TERM -"$1" 2>/dev/null; sleep 2; kill -KILL -"$1" 2>/dev/null' sh "$j" <&3 >/dev/null 2>&1 &
 w=$!
@@ -38,6 +39,7 @@ wait "$j"
 c=$?
 kill -TERM -"$w" 2>/dev/null
 kill -TERM -"$j" 2>/dev/null
+[ -n "$2" ] && rm -f -- "$2"
 [ "$c" = 255 ] && printf '\037pool-run: job exited 255\037\n' >&2
 exit "$c""#;
 
@@ -122,7 +124,7 @@ pub fn parse_logins(values: &[String], files: &[PathBuf]) -> Result<Vec<SshLogin
 /// With `markers` false (-u: output goes straight out, nothing can strip
 /// them) the wrapper writes none, and an exit of 255 cannot be told from a
 /// lost connection.
-pub fn remote_line(invocation: &Invocation, markers: bool) -> String {
+pub fn remote_line(invocation: &Invocation, markers: bool, stdin: Option<&str>) -> String {
     let job = match invocation {
         Invocation::Direct(argv) => argv
             .iter()
@@ -140,7 +142,12 @@ pub fn remote_line(invocation: &Invocation, markers: bool) -> String {
             .collect::<Vec<_>>()
             .join("\n")
     };
-    format!("sh -c {} sh {}", shell_quote(&wrapper), shell_quote(&job))
+    let mut line = format!("sh -c {} sh {}", shell_quote(&wrapper), shell_quote(&job));
+    if let Some(path) = stdin {
+        line.push(' ');
+        line.push_str(&shell_quote(path));
+    }
+    line
 }
 
 /// The files of one remote job, placeholders filled in: sent before it
@@ -151,11 +158,14 @@ pub struct JobFiles {
     pub transfer: Vec<String>,
     pub fetch: Vec<String>,
     pub cleanup: bool,
+    /// --pipe: the block's local file and its name on the host (in the
+    /// remote home), sent before the job and its stdin there.
+    pub block: Option<(PathBuf, String)>,
 }
 
 impl JobFiles {
     pub fn is_empty(&self) -> bool {
-        self.transfer.is_empty() && self.fetch.is_empty()
+        self.transfer.is_empty() && self.fetch.is_empty() && self.block.is_none()
     }
 }
 
@@ -295,7 +305,11 @@ impl Ssh {
         let mut job = self.base(login, host);
         job.args(["-o", "ControlMaster=no", "-T"])
             .arg(&login.target)
-            .arg(remote_line(invocation, self.markers));
+            .arg(remote_line(
+                invocation,
+                self.markers,
+                files.block.as_ref().map(|(_, remote)| remote.as_str()),
+            ));
         if files.is_empty() {
             return job;
         }
@@ -327,6 +341,13 @@ impl Ssh {
                 .arg(remote);
             words(&command)
         };
+        if let Some((local, remote)) = &files.block {
+            let upload = session(&format!("cat > {}", shell_quote(remote)));
+            script.push_str(&format!(
+                "out=$({upload} < {} 2>&1) || {{ c=$?; printf '%s\\n' \"$out\" >&2; exit $c; }}\n",
+                shell_quote(&local.to_string_lossy())
+            ));
+        }
         if !files.transfer.is_empty() {
             // ssh's exit 255 (no connection) passes through as is: the job
             // goes back to the queue. Other failures fail the job.
@@ -506,7 +527,8 @@ impl Hosts {
             .filter(|n| *n > 0)
     }
 
-    /// The directory of the control sockets, if there are remote hosts.
+    /// The private directory of the control sockets (and of --pipe blocks
+    /// on their way to a host), if there are remote hosts.
     pub fn control_dir(&self) -> Option<&std::path::Path> {
         self.ssh.as_ref().map(|ssh| ssh.dir.path())
     }
@@ -621,9 +643,11 @@ mod tests {
         let line = remote_line(
             &Invocation::Direct(vec!["echo".into(), "; rm -rf x".into()]),
             true,
+            None,
         );
         assert!(line.contains("job started"));
-        let plain = remote_line(&Invocation::Direct(vec!["true".into()]), false);
+        let plain = remote_line(&Invocation::Direct(vec!["true".into()]), false, Some("b 1"));
+        assert!(plain.ends_with(" 'b 1'"), "{plain}");
         assert!(!plain.contains("pool-run: job"), "{plain}");
         assert!(plain.contains("setsid"), "{plain}");
         assert!(line.starts_with("sh -c '"), "{line}");

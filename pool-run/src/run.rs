@@ -572,10 +572,21 @@ impl Supervisor<'_> {
                     spread: Spread::Joined,
                 })
             };
+            let block = match (&pending.block, self.hosts.control_dir()) {
+                (Some(block), Some(dir)) => {
+                    let local = dir.join(format!("block-{seq}"));
+                    std::fs::write(&local, block.as_slice())
+                        .map_err(|e| io_failure("storing a --pipe block", &e))?;
+                    let remote = format!(".pool-run-block.{}.{seq}", std::process::id());
+                    Some((local, remote))
+                }
+                _ => None,
+            };
             JobFiles {
                 transfer: self.cfg.transfer.iter().map(fill).collect(),
                 fetch: self.cfg.fetch.iter().map(fill).collect(),
                 cleanup: self.cfg.cleanup,
+                block,
             }
         } else {
             JobFiles::default()
@@ -606,17 +617,18 @@ impl Supervisor<'_> {
             }
         };
         match &pending.block {
-            Some(block) => {
+            Some(block) if !is_remote => {
                 // The block goes through an anonymous file: the job reads it at
                 // its own pace, and the loop never waits on a job's stdin.
                 let file =
                     block_file(block).map_err(|e| io_failure("storing a --pipe block", &e))?;
                 command.stdin(Stdio::from(file));
             }
-            None => {
+            _ => {
                 // A copy of one /dev/null opened at start (a dup is cheaper
                 // than opening the device again for every job), or for ssh
-                // the pipe whose end-of-file stops the remote job.
+                // the pipe whose end-of-file stops the remote job (a --pipe
+                // block goes to the host as a file first).
                 let source = match (&self.keepalive, is_remote) {
                     (Some((reader, _)), true) => reader,
                     _ => &self.null,
@@ -937,6 +949,13 @@ impl Supervisor<'_> {
             }
             let mut err = with_partial(job.err, &job.partial_err)
                 .map_err(|e| io_failure("capturing output", &e))?;
+            // A --pipe block sent to a host is no longer needed here.
+            if job.remote
+                && job.block.is_some()
+                && let Some(dir) = self.hosts.control_dir()
+            {
+                let _ = std::fs::remove_file(dir.join(format!("block-{}", job.seq)));
+            }
             // Under -u there are no markers: every exit is the job's.
             if self.hosts.is_remote(job.host) && !self.cfg.ungroup {
                 let started = job.markers.start

@@ -421,3 +421,46 @@ fn an_sshloginfile_mixes_this_machine_and_a_host_and_leaves_no_socket_directory(
         "the control socket directory stayed"
     );
 }
+
+#[test]
+fn pipe_blocks_reach_remote_jobs_whole_and_in_order() {
+    let Some(ssh) = servers() else { return };
+    let logins = format!("{},{}", ssh.host("127.0.0.2"), ssh.host("127.0.0.3"));
+    let input: String = (1..=2000).map(|n| format!("line {n}\n")).collect();
+    let out = tool("pool-run")
+        .args(["--ssh", &ssh.ssh, "-S", &logins, "-j1", "-k"])
+        .args(["--pipe", "--block", "4k"])
+        // Each block: the number of its first line, and how many lines.
+        .arg("awk 'NR == 1 { first = $2 } END { print first, NR }'")
+        .write_stdin(input)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let blocks: Vec<(usize, usize)> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (first, count) = l.split_once(' ').unwrap();
+            (first.parse().unwrap(), count.parse().unwrap())
+        })
+        .collect();
+    assert!(blocks.len() > 1, "several blocks: {blocks:?}");
+    let mut next = 1;
+    for &(first, count) in &blocks {
+        assert_eq!(first, next, "blocks whole and in order: {blocks:?}");
+        next += count;
+    }
+    assert_eq!(next, 2001, "every line, once: {blocks:?}");
+    // No block file stays in the remote home.
+    let left: Vec<_> = std::fs::read_dir("/root")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".pool-run-block.")
+        })
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
