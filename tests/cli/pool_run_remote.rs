@@ -1,6 +1,7 @@
 //! pool-run over ssh (`-S`), against real sshd servers the suite starts on
 //! loopback addresses (see `support::sshd`).
 
+use std::os::unix::process::ExitStatusExt;
 use std::time::{Duration, Instant};
 
 use crate::support::sshd::{self, SshSetup};
@@ -172,10 +173,7 @@ fn ctrl_c_leaves_no_remote_job_running() {
     assert!(pid_exists(pid));
     running.signal(libc::SIGINT);
     let status = running.wait_status();
-    assert_eq!(
-        std::os::unix::process::ExitStatusExt::signal(&status),
-        Some(libc::SIGINT)
-    );
+    assert_eq!(status.signal(), Some(libc::SIGINT), "{status:?}");
     assert!(
         wait_until_gone(pid, Duration::from_secs(10)),
         "the remote job {pid} outlived Ctrl-C"

@@ -1,10 +1,11 @@
 //! pool-run `--slurm`, against a real single-node Slurm cluster the suite
 //! starts (see `support::slurm`).
 
+use std::os::unix::process::ExitStatusExt;
 use std::time::Duration;
 
 use crate::support::slurm;
-use crate::support::{record_pid_then_sleep, recorded_pid, tool, wait_until_gone};
+use crate::support::{Running, record_pid_then_sleep, recorded_pid, tool, wait_until_gone};
 
 #[test]
 fn twenty_jobs_run_as_slurm_steps_and_the_joblog_names_the_node() {
@@ -152,22 +153,15 @@ fn ctrl_c_cancels_the_slurm_steps() {
     let dir = tempfile::tempdir().unwrap();
     let pid_file = dir.path().join("pid");
     let script = record_pid_then_sleep(&pid_file);
-    let mut child = std::process::Command::new(crate::support::bin_path("pool-run"))
-        .env("SLURM_CONF", &cluster.conf)
-        .env_remove("SLURM_JOB_ID")
-        .args(["--slurm", &script, ":::", "1"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = recorded_pid(&pid_file);
-    // SAFETY: kill(2) on our own child with a valid signal.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let status = crate::support::wait_bounded(&mut child, Duration::from_secs(20));
-    assert_eq!(
-        std::os::unix::process::ExitStatusExt::signal(&status),
-        Some(libc::SIGINT)
+    let mut running = Running::start_with_env(
+        "pool-run",
+        &["--slurm", &script, ":::", "1"],
+        &[("SLURM_CONF", cluster.conf.as_os_str())],
     );
+    let pid = recorded_pid(&pid_file);
+    running.signal(libc::SIGINT);
+    let status = running.wait_status();
+    assert_eq!(status.signal(), Some(libc::SIGINT), "{status:?}");
     assert!(
         wait_until_gone(pid, Duration::from_secs(10)),
         "the Slurm task {pid} outlived Ctrl-C"

@@ -119,19 +119,30 @@ pub struct Running {
 
 impl Running {
     pub fn start(name: &str, args: &[&str]) -> Running {
-        Running::start_with(name, args, Stdio::null()).0
+        Running::start_with(name, args, Stdio::null(), &[]).0
+    }
+
+    /// Started with these environment variables set (`SLURM_CONF`, ...).
+    pub fn start_with_env(name: &str, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Running {
+        Running::start_with(name, args, Stdio::null(), env).0
     }
 
     /// Started with a pipe on stdin, which the test writes and closes.
     pub fn start_with_stdin(name: &str, args: &[&str]) -> (Running, std::process::ChildStdin) {
-        let (mut running, _) = Running::start_with(name, args, Stdio::piped());
+        let (mut running, _) = Running::start_with(name, args, Stdio::piped(), &[]);
         let stdin = running.child.stdin.take().expect("piped stdin");
         (running, stdin)
     }
 
-    fn start_with(name: &str, args: &[&str], stdin: Stdio) -> (Running, ()) {
+    fn start_with(
+        name: &str,
+        args: &[&str],
+        stdin: Stdio,
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> (Running, ()) {
         let mut child = Command::new(bin_path(name))
             .args(args)
+            .envs(env.iter().copied())
             .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
