@@ -348,3 +348,23 @@ pub fn stderr_lines(output: &std::process::Output) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// Waits (bounded) for a child started with piped stdout, and returns its
+/// status and stdout (stderr, if piped, too).
+pub fn output_bounded(mut child: Child) -> Output {
+    let stdout = child.stdout.take().map(read_all_in_background);
+    let stderr = child.stderr.take().map(read_all_in_background);
+    let status = wait_bounded(&mut child, CHILD_TIMEOUT);
+    let collect = |pipe: Option<mpsc::Receiver<Vec<u8>>>| {
+        pipe.map(|r| {
+            r.recv_timeout(CHILD_TIMEOUT)
+                .expect("output closed in time")
+        })
+        .unwrap_or_default()
+    };
+    Output {
+        status,
+        stdout: collect(stdout),
+        stderr: collect(stderr),
+    }
+}
