@@ -44,6 +44,38 @@ pub fn signal_group(pgid: u32, signal: Signal) -> io::Result<bool> {
     }
 }
 
+/// Sends `signal` to group `pgid`, then SIGCONT unless the signal is KILL
+/// or CONT: a stopped process acts on a terminating signal only once it is
+/// continued (coreutils `timeout` does the same). Returns false when the
+/// group has no member left.
+pub fn signal_group_and_continue(pgid: u32, signal: Signal) -> io::Result<bool> {
+    let alive = signal_group(pgid, signal)?;
+    if alive && signal != Signal::KILL && signal != Signal::CONT {
+        signal_group(pgid, Signal::CONT)?;
+    }
+    Ok(alive)
+}
+
+/// Why a program could not be started, as a shell reports it: the exit
+/// code (127 not found, 126 found but not runnable) and the message, which
+/// names `program`, the file that was to be executed.
+pub fn spawn_error(program: &str, err: &io::Error) -> (u8, String) {
+    match err.kind() {
+        io::ErrorKind::NotFound => (
+            crate::exit::NOT_FOUND,
+            format!("cannot run '{program}': command not found"),
+        ),
+        io::ErrorKind::PermissionDenied => (
+            crate::exit::CANNOT_INVOKE,
+            format!("cannot run '{program}': permission denied"),
+        ),
+        _ => (
+            crate::exit::CANNOT_INVOKE,
+            format!("cannot run '{program}': {err}"),
+        ),
+    }
+}
+
 /// Sends `signal` to one process. Returns false when it no longer exists.
 pub fn signal_process(pid: u32, signal: Signal) -> io::Result<bool> {
     match kill(pid_of(pid)?, nix_signal(signal)?) {
@@ -264,6 +296,39 @@ mod tests {
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
     use std::time::Instant;
+
+    #[test]
+    fn spawn_errors_map_to_the_shells_codes() {
+        let missing = io::Error::from(io::ErrorKind::NotFound);
+        assert_eq!(
+            spawn_error("srun", &missing),
+            (127, "cannot run 'srun': command not found".to_string())
+        );
+        let denied = io::Error::from(io::ErrorKind::PermissionDenied);
+        assert_eq!(spawn_error("x", &denied).0, 126);
+        assert!(spawn_error("x", &denied).1.ends_with("permission denied"));
+        let other = io::Error::from_raw_os_error(libc::EMFILE);
+        assert_eq!(spawn_error("sh", &other).0, 126);
+    }
+
+    #[test]
+    fn a_stopped_group_continues_after_a_terminating_signal() {
+        let mut child = Command::new("sleep")
+            .arg("30")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pgid = child.id();
+        assert!(signal_group(pgid, Signal::STOP).unwrap());
+        assert!(signal_group_and_continue(pgid, Signal::TERM).unwrap());
+        let status = child.wait().unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(libc::SIGTERM));
+        assert!(
+            !signal_group_and_continue(pgid, Signal::TERM).unwrap(),
+            "gone"
+        );
+    }
 
     #[test]
     fn new_group_is_led_by_the_child() {

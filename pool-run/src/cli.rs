@@ -4,6 +4,7 @@
 use clap::Parser;
 use common::cli::Failure;
 
+use crate::backend::ssh::{SshLogin, parse_logins};
 use crate::exit::Exit;
 use crate::input::{SourceSpec, split_sources};
 use crate::template::Template;
@@ -355,22 +356,24 @@ fn parse_halt(text: &str) -> Result<Halt, String> {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub jobs: usize,
+    /// -j was given (with -S it is the slots per host; else each host's CPU count).
+    pub jobs_given: bool,
     pub keep_order: bool,
-    pub ungroup: bool,
+    pub output: OutputMode,
     /// --tag / --tagstring: what prefixes each output line.
     pub tag: Option<Tag>,
     /// -S / --sshloginfile: where jobs run; empty: on this machine only.
-    pub hosts: Vec<crate::remote::SshLogin>,
-    /// --ssh, split at spaces.
+    pub hosts: Vec<SshLogin>,
+    /// --ssh: the ssh program and its options, as one string.
     pub ssh: String,
-    /// --transferfile / --return (placeholders filled per job) and --cleanup.
+    /// --transferfile (placeholders filled per job).
     pub transfer: Vec<Template>,
+    /// --return (placeholders filled per job).
+    pub fetch: Vec<Template>,
+    /// --cleanup: remove both kinds of files from the host after the job.
+    pub cleanup: bool,
     /// --slurm: each job an srun step.
     pub slurm: Option<Slurm>,
-    pub fetch: Vec<Template>,
-    pub cleanup: bool,
-    /// -j was given (with -S it is the slots per host; else each host's CPU count).
-    pub jobs_given: bool,
     pub dry_run: bool,
     pub delimiter: u8,
     pub template: Option<Template>,
@@ -380,20 +383,50 @@ pub struct Config {
     pub retries: u32,
     pub delay: std::time::Duration,
     pub halt: Option<Halt>,
-    /// The joblog and whether to append to it.
-    pub joblog: Option<(std::path::PathBuf, bool)>,
+    pub joblog: Option<Joblog>,
     pub resume: Resume,
-    pub json: bool,
     pub termseq: TermSeq,
     pub results: Option<std::path::PathBuf>,
     pub colsep: Option<regex::Regex>,
     pub batch: Batch,
-    /// --pipe: block size and record end.
-    pub pipe: Option<(usize, Vec<u8>)>,
-    pub line_buffer: bool,
+    pub pipe: Option<PipeSpec>,
     pub bar: bool,
     pub memfree: Option<u64>,
     pub load: Option<f64>,
+}
+
+/// How jobs' output reaches pool-run's stdout and stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputMode {
+    /// Each job's output whole when it ends (the default).
+    Grouped,
+    /// -u: jobs write to pool-run's stdout and stderr themselves.
+    Ungrouped,
+    /// --line-buffer: whole lines as jobs write them.
+    LineBuffer,
+    /// --json: one object per finished job instead of its output.
+    Json,
+}
+
+impl OutputMode {
+    /// Whether jobs' output comes through pool-run (not under -u).
+    pub fn captures(self) -> bool {
+        self != OutputMode::Ungrouped
+    }
+}
+
+/// --joblog FILE (or +FILE: append).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Joblog {
+    pub path: std::path::PathBuf,
+    pub append: bool,
+}
+
+/// --pipe: the block size and the record end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PipeSpec {
+    pub block: usize,
+    pub recend: Vec<u8>,
 }
 
 /// How --slurm runs a job.
@@ -427,75 +460,43 @@ pub enum Resume {
 
 impl Config {
     pub fn from_cli(cli: Cli) -> Result<Config, Failure> {
-        let (command, mut sources) = split_sources(&cli.command)
-            .map_err(|e| Failure::new(Exit::Error, format!("{e} (see --help)")))?;
-        for file in cli.arg_file {
+        let usage = |e: String| Failure::new(Exit::Error, format!("{e} (see --help)"));
+        let (command, mut sources) = split_sources(&cli.command).map_err(usage)?;
+        for file in &cli.arg_file {
             sources.push(SourceSpec {
-                source: crate::input::Source::File(file),
+                source: crate::input::Source::File(file.clone()),
                 linked: false,
             });
         }
-        let hosts = crate::remote::parse_logins(&cli.sshlogin, &cli.sshloginfile)
-            .map_err(|e| Failure::new(Exit::Error, format!("{e} (see --help)")))?;
-        let jobs_given = cli.jobs.is_some();
-        let in_allocation = std::env::var_os("SLURM_JOB_ID").is_some();
-        let slurm = cli.slurm.then(|| Slurm {
-            cpus_per_job: cli.cpus_per_job,
-            extra_args: cli
-                .slurm_args
-                .as_deref()
-                .unwrap_or("")
-                .split_whitespace()
-                .map(str::to_string)
-                .collect(),
-            in_allocation,
-        });
-        // Under --slurm inside an allocation, as many jobs as it has tasks.
-        let allocation_tasks = || {
-            ["SLURM_NTASKS", "SLURM_NPROCS"]
-                .iter()
-                .find_map(|v| std::env::var(v).ok()?.parse::<usize>().ok())
-                .filter(|n| *n > 0)
-        };
-        let jobs = cli.jobs.unwrap_or_else(|| {
-            slurm
-                .as_ref()
-                .filter(|s| s.in_allocation)
-                .and_then(|_| allocation_tasks())
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        });
+        let hosts = parse_logins(&cli.sshlogin, &cli.sshloginfile).map_err(usage)?;
+        let slurm = slurm_of(&cli);
         if slurm.is_some() && (cli.pipe || cli.ungroup || cli.line_buffer) {
             return Err(Failure::new(
                 Exit::Error,
                 "--pipe, -u and --line-buffer do not work with --slurm yet (see --help)",
             ));
         }
+        let files = |list: &[String]| -> Vec<Template> {
+            list.iter()
+                .chain(&cli.trc)
+                .map(|f| Template::text(f))
+                .collect()
+        };
         Ok(Config {
-            jobs,
+            jobs: jobs_of(&cli, slurm.as_ref()),
+            jobs_given: cli.jobs.is_some(),
             keep_order: cli.keep_order,
-            ungroup: cli.ungroup,
+            output: output_mode_of(&cli),
             tag: match (&cli.tagstring, cli.tag) {
                 (Some(text), _) => Some(Tag::Text(Template::text(text))),
                 (None, true) => Some(Tag::Values),
                 (None, false) => None,
             },
             hosts,
-            ssh: cli.ssh,
-            transfer: cli
-                .transferfile
-                .iter()
-                .chain(&cli.trc)
-                .map(|f| Template::text(f))
-                .collect(),
-            fetch: cli
-                .return_file
-                .iter()
-                .chain(&cli.trc)
-                .map(|f| Template::text(f))
-                .collect(),
+            transfer: files(&cli.transferfile),
+            fetch: files(&cli.return_file),
             cleanup: cli.cleanup || !cli.trc.is_empty(),
             slurm,
-            jobs_given,
             dry_run: cli.dry_run,
             delimiter: if cli.null { 0 } else { b'\n' },
             template: (!command.is_empty()).then(|| Template::parse(&command, cli.shell)),
@@ -504,33 +505,93 @@ impl Config {
             retries: cli.retries,
             delay: cli.delay.unwrap_or_default(),
             halt: cli.halt,
-            joblog: cli.joblog.map(|path| match path.strip_prefix('+') {
-                Some(rest) => (std::path::PathBuf::from(rest), true),
-                None => (std::path::PathBuf::from(path), false),
-            }),
-            resume: if cli.resume {
-                Resume::Finished
-            } else if cli.resume_failed {
-                Resume::Succeeded
-            } else {
-                Resume::No
+            joblog: cli
+                .joblog
+                .as_deref()
+                .map(|path| match path.strip_prefix('+') {
+                    Some(rest) => Joblog {
+                        path: rest.into(),
+                        append: true,
+                    },
+                    None => Joblog {
+                        path: path.into(),
+                        append: false,
+                    },
+                }),
+            resume: match (cli.resume, cli.resume_failed) {
+                (true, _) => Resume::Finished,
+                (false, true) => Resume::Succeeded,
+                (false, false) => Resume::No,
             },
-            json: cli.json,
+            batch: batch_of(&cli),
+            pipe: cli.pipe.then(|| PipeSpec {
+                block: cli.block,
+                recend: unescape(&cli.recend),
+            }),
+            ssh: cli.ssh,
             termseq: cli.termseq,
             results: cli.results,
             colsep: cli.colsep,
-            batch: match (cli.max_args, cli.xargs_context, cli.xargs_words) {
-                (Some(n), _, _) => Batch::Max(n as usize),
-                (None, true, _) => Batch::Fit { context: true },
-                (None, false, true) => Batch::Fit { context: false },
-                _ => Batch::One,
-            },
-            pipe: cli.pipe.then(|| (cli.block, unescape(&cli.recend))),
-            line_buffer: cli.line_buffer,
             bar: cli.bar,
             memfree: cli.memfree.map(|n| n as u64),
             load: cli.load,
         })
+    }
+}
+
+/// --slurm: how each job runs as a step (inside an allocation when
+/// SLURM_JOB_ID is set).
+fn slurm_of(cli: &Cli) -> Option<Slurm> {
+    cli.slurm.then(|| Slurm {
+        cpus_per_job: cli.cpus_per_job,
+        extra_args: cli
+            .slurm_args
+            .as_deref()
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
+        in_allocation: std::env::var_os("SLURM_JOB_ID").is_some(),
+    })
+}
+
+/// Jobs at once: -j, else under --slurm inside an allocation as many as it
+/// has tasks, else the CPU count.
+fn jobs_of(cli: &Cli, slurm: Option<&Slurm>) -> usize {
+    let allocation_tasks = || {
+        ["SLURM_NTASKS", "SLURM_NPROCS"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok()?.parse::<usize>().ok())
+            .filter(|n| *n > 0)
+    };
+    cli.jobs.unwrap_or_else(|| {
+        slurm
+            .filter(|s| s.in_allocation)
+            .and_then(|_| allocation_tasks())
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    })
+}
+
+/// How many records make a job: -n, -X, -m, or one.
+fn batch_of(cli: &Cli) -> Batch {
+    match (cli.max_args, cli.xargs_context, cli.xargs_words) {
+        (Some(n), _, _) => Batch::Max(n as usize),
+        (None, true, _) => Batch::Fit { context: true },
+        (None, false, true) => Batch::Fit { context: false },
+        _ => Batch::One,
+    }
+}
+
+/// The output mode the flags choose (clap keeps them exclusive).
+fn output_mode_of(cli: &Cli) -> OutputMode {
+    if cli.ungroup {
+        OutputMode::Ungrouped
+    } else if cli.line_buffer {
+        OutputMode::LineBuffer
+    } else if cli.json {
+        OutputMode::Json
+    } else {
+        OutputMode::Grouped
     }
 }
 

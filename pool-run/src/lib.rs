@@ -2,13 +2,21 @@
 //! arguments, like GNU parallel (the tutorial's `Pool(4)` with `apply_async`
 //! and `Pool.map`, whose results come back in input order: `-k`).
 
+mod backend;
 mod capture;
 mod cli;
 mod exit;
+mod frames;
+mod gate;
 mod input;
-mod remote;
-mod run;
-mod slurm;
+mod job;
+mod jobs;
+mod output;
+mod progress;
+mod slots;
+mod source;
+mod supervisor;
+mod tally;
 mod template;
 mod watchdog;
 
@@ -26,5 +34,5 @@ pub fn main() -> ExitCode {
 fn run_cli() -> Result<u8, Failure> {
     let cli: Cli = parse_args(Exit::Error)?;
     let cfg = Config::from_cli(cli)?;
-    run::run(&cfg)
+    supervisor::run(&cfg)
 }

@@ -5,22 +5,75 @@
 //! the default partition, named after this run so that whatever an
 //! interrupted run leaves can be cancelled by name.
 //!
-//! The task prints the node it landed on as a marker line first on stderr
-//! (`$SLURMD_NODENAME`); pool-run strips it and puts the node in the joblog.
+//! The task prints the node it landed on as a control line first on stderr
+//! (`$SLURMD_NODENAME`); pool-run takes it out and puts the node in the joblog.
 
-use std::io;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::capture::Capture;
+use common::cli::Failure;
+
+use super::local::Local;
+use super::{Backend, Ended, Launch, Place, Spawn, Verdict};
 use crate::cli::Slurm;
 use crate::template::Invocation;
 
-const NODE_PREFIX: &[u8] = b"\x1fpool-run: node=";
-const NODE_END: &[u8] = b"\x1f\n";
-
-/// Prints the node marker, then becomes the job: `$@` is its argv.
+/// Prints the node line (`frames::NODE_PREFIX`), then becomes the job: `$@`
+/// is its argv.
 const TASK: &str = r#"printf '\037pool-run: node=%s\037\n' "$SLURMD_NODENAME" >&2; exec "$@""#;
+
+#[derive(Debug)]
+pub struct SlurmBackend {
+    slurm: Slurm,
+    local: Local,
+}
+
+impl SlurmBackend {
+    pub fn new(slurm: Slurm, jobs: usize) -> Result<SlurmBackend, Failure> {
+        Ok(SlurmBackend {
+            slurm,
+            local: Local::new(jobs)?,
+        })
+    }
+}
+
+impl Backend for SlurmBackend {
+    fn places(&self) -> &[Place] {
+        self.local.places()
+    }
+
+    fn prepare(&mut self, launch: &Launch<'_>) -> Result<Spawn, Failure> {
+        let srun = self.local.program("srun");
+        let mut command = job_command(&srun, &self.slurm, launch.invocation);
+        command.stdin(self.local.null()?);
+        Ok(Spawn {
+            command,
+            program: "srun".to_string(),
+            framed: true,
+        })
+    }
+
+    fn conclude(&mut self, ended: Ended<'_>) -> Result<Verdict, Failure> {
+        let node = ended.captured.frames.node.take();
+        Ok(Verdict::Ran {
+            host: node.unwrap_or_else(|| ":".to_string()),
+        })
+    }
+
+    /// Outside an allocation: cancels whatever jobs of this run Slurm still
+    /// holds (a step whose srun was killed before it could cancel it).
+    fn stopped(&mut self) {
+        if !self.slurm.in_allocation {
+            let scancel = self.local.program("scancel");
+            let _ = Command::new(scancel)
+                .arg(format!("--name={}", run_name()))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
 
 /// The Slurm job name of every job of this run.
 pub fn run_name() -> String {
@@ -48,45 +101,28 @@ pub fn job_command(srun: &Path, slurm: &Slurm, invocation: &Invocation) -> Comma
     command
 }
 
-/// Takes the node marker off the front of a job's stderr: the node's name,
-/// or None when the task never started (srun failed before it).
-pub fn take_node(err: &mut Capture) -> io::Result<Option<String>> {
-    let head = err.head(NODE_PREFIX.len() + 256)?;
-    let Some(rest) = head.strip_prefix(NODE_PREFIX) else {
-        return Ok(None);
-    };
-    let Some(end) = rest.windows(NODE_END.len()).position(|w| w == NODE_END) else {
-        return Ok(None);
-    };
-    let node = String::from_utf8_lossy(&rest[..end]).into_owned();
-    let marker = head[..NODE_PREFIX.len() + end + NODE_END.len()].to_vec();
-    err.strip_prefix(&marker)?;
-    Ok(Some(node))
-}
-
-/// Outside an allocation: cancels whatever jobs of this run Slurm still
-/// holds (a step whose srun was killed before it could cancel it).
-pub fn cancel_leftovers(scancel: &Path) {
-    let _ = Command::new(scancel)
-        .arg(format!("--name={}", run_name()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::frames::Frames;
 
     #[test]
-    fn the_node_marker_comes_off_the_front() {
-        let mut err = Capture::from_bytes(b"\x1fpool-run: node=n07\x1f\nwarning\n".to_vec());
-        assert_eq!(take_node(&mut err).unwrap().as_deref(), Some("n07"));
-        assert_eq!(err.read_all().unwrap(), b"warning\n");
-        let mut plain = Capture::from_bytes(b"srun: error: no partition\n".to_vec());
-        assert_eq!(take_node(&mut plain).unwrap(), None);
-        assert_eq!(plain.len(), 26);
+    fn the_task_writes_the_node_line_frames_reads() {
+        let out = Command::new("sh")
+            .args(["-c", TASK, "sh", "echo", "job"])
+            .env("SLURMD_NODENAME", "n07")
+            .output()
+            .unwrap();
+        assert_eq!(out.stdout, b"job\n");
+        let mut lines = out.stderr.clone();
+        let mut frames = Frames::default();
+        frames.take_from_lines(&mut lines);
+        assert_eq!(frames.node.as_deref(), Some("n07"));
+        assert!(
+            lines.is_empty(),
+            "{:?}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     #[test]

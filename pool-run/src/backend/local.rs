@@ -1,0 +1,183 @@
+//! Jobs on this machine: the job's words executed directly, or through
+//! `sh -c`; stdin from `/dev/null` or, under `--pipe`, its block. Programs
+//! are looked up on PATH once per run (posix_spawnp would try every PATH
+//! entry for every job), and `/dev/null` is opened once.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, Seek, Write};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use common::cli::Failure;
+
+use super::{Backend, Ended, Launch, Place, Spawn, Verdict};
+use crate::exit::Exit;
+use crate::template::Invocation;
+
+#[derive(Debug)]
+pub struct Local {
+    places: Vec<Place>,
+    /// Programs found on PATH.
+    programs: HashMap<String, PathBuf>,
+    null: File,
+}
+
+impl Local {
+    /// This machine, with `jobs` slots.
+    pub fn new(jobs: usize) -> Result<Local, Failure> {
+        let null = File::open("/dev/null")
+            .map_err(|e| Failure::io(Exit::Error, "opening /dev/null", &e))?;
+        Ok(Local {
+            places: vec![Place {
+                name: ":".to_string(),
+                slots: jobs,
+            }],
+            programs: HashMap::new(),
+            null,
+        })
+    }
+
+    /// The file `name` runs: looked up on PATH once, then remembered. A name
+    /// with a slash, or one not found, is left to exec as is (a missing
+    /// command then fails its job with "command not found").
+    pub fn program(&mut self, name: &str) -> PathBuf {
+        if name.contains('/') {
+            return PathBuf::from(name);
+        }
+        if let Some(path) = self.programs.get(name) {
+            return path.clone();
+        }
+        let found = std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join(name))
+                .find(|candidate| is_executable(candidate))
+        });
+        let path = found.unwrap_or_else(|| PathBuf::from(name));
+        self.programs.insert(name.to_string(), path.clone());
+        path
+    }
+
+    /// The job's own command: its argv, or its line for `sh -c`; and the
+    /// program's name.
+    pub fn command(&mut self, invocation: &Invocation) -> (Command, String) {
+        let (name, args): (&str, Vec<&str>) = match invocation {
+            Invocation::Direct(argv) => (&argv[0], argv[1..].iter().map(String::as_str).collect()),
+            Invocation::Shell(line) => ("sh", vec!["-c", line]),
+        };
+        let mut command = Command::new(self.program(name));
+        command.arg0(name).args(args);
+        (command, name.to_string())
+    }
+
+    /// A copy of the one /dev/null (a dup is cheaper than an open per job).
+    pub fn null(&self) -> Result<Stdio, Failure> {
+        let null = self
+            .null
+            .try_clone()
+            .map_err(|e| Failure::io(Exit::Error, "setting up a job", &e))?;
+        Ok(Stdio::from(null))
+    }
+
+    /// The job's stdin: its --pipe block in an anonymous file (the job
+    /// reads it at its own pace, the loop never waits on a job's stdin),
+    /// else /dev/null.
+    pub fn stdin(&self, block: Option<&[u8]>) -> Result<Stdio, Failure> {
+        match block {
+            Some(block) => block_file(block)
+                .map(Stdio::from)
+                .map_err(|e| Failure::io(Exit::Error, "storing a --pipe block", &e)),
+            None => self.null(),
+        }
+    }
+}
+
+impl Backend for Local {
+    fn places(&self) -> &[Place] {
+        &self.places
+    }
+
+    fn prepare(&mut self, launch: &Launch<'_>) -> Result<Spawn, Failure> {
+        let (mut command, program) = self.command(launch.invocation);
+        command.stdin(self.stdin(launch.spec.block.as_deref().map(Vec::as_slice))?);
+        Ok(Spawn {
+            command,
+            program,
+            framed: false,
+        })
+    }
+
+    fn conclude(&mut self, _ended: Ended<'_>) -> Result<Verdict, Failure> {
+        Ok(Verdict::Ran {
+            host: ":".to_string(),
+        })
+    }
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// A --pipe block in an anonymous temporary file, rewound for reading.
+fn block_file(block: &[u8]) -> io::Result<File> {
+    let mut file = tempfile::tempfile()?;
+    file.write_all(block)?;
+    file.rewind()?;
+    Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(command: &Command) -> Vec<String> {
+        command
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn direct_words_run_as_they_are_and_lines_through_sh() {
+        let mut local = Local::new(2).unwrap();
+        assert_eq!(
+            local.places(),
+            [Place {
+                name: ":".into(),
+                slots: 2
+            }]
+        );
+        let (direct, name) = local.command(&Invocation::Direct(vec!["echo".into(), "a b".into()]));
+        assert_eq!(
+            (name.as_str(), args(&direct)),
+            ("echo", vec!["a b".to_string()])
+        );
+        assert!(direct.get_program().to_string_lossy().ends_with("/echo"));
+        let (shell, name) = local.command(&Invocation::Shell("echo a | wc".into()));
+        assert_eq!(name, "sh");
+        assert_eq!(args(&shell), ["-c", "echo a | wc"]);
+    }
+
+    #[test]
+    fn a_program_not_on_path_is_left_to_exec() {
+        let mut local = Local::new(1).unwrap();
+        assert_eq!(
+            local.program("no-such-program-here"),
+            PathBuf::from("no-such-program-here")
+        );
+        assert_eq!(local.program("./x"), PathBuf::from("./x"));
+        let sh = local.program("sh");
+        assert!(sh.is_absolute() && is_executable(&sh));
+    }
+
+    #[test]
+    fn a_block_becomes_a_file_read_from_its_start() {
+        use std::io::Read;
+        let mut file = block_file(b"one\ntwo\n").unwrap();
+        let mut text = String::new();
+        file.read_to_string(&mut text).unwrap();
+        assert_eq!(text, "one\ntwo\n");
+    }
+}

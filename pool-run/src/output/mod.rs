@@ -1,0 +1,593 @@
+//! The output sink: the only writer of pool-run's stdout and stderr on
+//! behalf of jobs, of the joblog and of `--results`, and the only counter of
+//! the bytes jobs wrote. The output mode is chosen once, here: grouped (each
+//! job's output whole when it ends), `--line-buffer` (whole lines as they
+//! come), `--json` (one object per job), or `-u` (jobs write themselves).
+//! `-k` holds finished outputs until their turn; `--tag` prefixes lines.
+//!
+//! Per-job state is keyed by slot (dense and unique among running jobs), so
+//! the hot path, `data`, is a vector index.
+
+pub mod report;
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use common::cli::Failure;
+use common::exit::ChildExit;
+
+use crate::capture::Capture;
+use crate::cli::{Config, OutputMode};
+use crate::exit::Exit;
+use crate::frames::Frames;
+use crate::job::Record;
+
+/// Which of a job's streams bytes came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Out,
+    Err,
+}
+
+/// A finished job's output, as the sink hands it back at `close`: what has
+/// not been printed yet, and what the wrappers said.
+#[derive(Debug, Default)]
+pub struct Captured {
+    pub out: Capture,
+    pub err: Capture,
+    pub frames: Frames,
+    tag: Option<String>,
+    /// Bytes the job wrote (control lines not counted).
+    received: u64,
+    /// --results under --line-buffer: the lines already printed.
+    printed: Option<(Capture, Capture)>,
+}
+
+impl Captured {
+    /// Output pool-run writes in a job's place (it could not start).
+    pub fn message(line: String, tag: Option<String>) -> Captured {
+        let err = Capture::from_bytes(line.into_bytes());
+        Captured {
+            received: 0,
+            err,
+            tag,
+            ..Captured::default()
+        }
+    }
+}
+
+/// One stream of a running job.
+#[derive(Debug, Default)]
+struct Flow {
+    /// Bytes not printed yet (all of them unless the job streams).
+    held: Capture,
+    /// --line-buffer: the unfinished last line.
+    partial: Vec<u8>,
+    /// Bytes printed as lines, counted; kept too under --results.
+    printed: u64,
+    saved: Option<Capture>,
+}
+
+/// A running job's output state.
+#[derive(Debug)]
+struct Live {
+    seq: u64,
+    tag: Option<String>,
+    /// Its stderr carries a wrapper's control lines.
+    framed: bool,
+    /// It prints whole lines as they come (--line-buffer, its turn under -k).
+    streaming: bool,
+    out: Flow,
+    err: Flow,
+    frames: Frames,
+}
+
+/// A finished output waiting for its turn under -k.
+#[derive(Debug)]
+struct Held {
+    out: Capture,
+    err: Capture,
+    tag: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Output<O: Write = io::Stdout, E: Write = io::Stderr> {
+    stdout: O,
+    stderr: E,
+    mode: OutputMode,
+    keep_order: bool,
+    results: Option<PathBuf>,
+    joblog: Option<File>,
+    /// --resume: jobs the joblog says are done.
+    skip: HashSet<u64>,
+    live: Vec<Option<Live>>,
+    waiting: BTreeMap<u64, Held>,
+    next_to_print: u64,
+}
+
+impl Output {
+    /// The sink of a run: its mode, the joblog opened, `--resume` read.
+    pub fn new(cfg: &Config) -> Result<Output, Failure> {
+        let mut output =
+            Output::with_writers(io::stdout(), io::stderr(), cfg.output, cfg.keep_order);
+        output.results = cfg.results.clone();
+        if let Some(joblog) = &cfg.joblog {
+            let (file, skip) = report::open_joblog(joblog, cfg.resume).map_err(|e| {
+                let what = format!("opening the joblog '{}'", joblog.path.display());
+                Failure::io(Exit::Error, what, &e)
+            })?;
+            output.joblog = Some(file);
+            output.skip = skip;
+        }
+        Ok(output)
+    }
+}
+
+impl<O: Write, E: Write> Output<O, E> {
+    pub fn with_writers(stdout: O, stderr: E, mode: OutputMode, keep_order: bool) -> Self {
+        Output {
+            stdout,
+            stderr,
+            mode,
+            keep_order,
+            results: None,
+            joblog: None,
+            skip: HashSet::new(),
+            live: Vec::new(),
+            waiting: BTreeMap::new(),
+            next_to_print: 1,
+        }
+    }
+
+    /// Whether jobs' output comes through pool-run (not under -u).
+    pub fn captures(&self) -> bool {
+        self.mode != OutputMode::Ungrouped
+    }
+
+    /// --resume: job `seq` finished in an earlier run.
+    pub fn resumed(&self, seq: u64) -> bool {
+        self.skip.contains(&seq)
+    }
+
+    /// Job `seq` started on `slot`.
+    pub fn open(&mut self, slot: usize, seq: u64, tag: Option<String>, framed: bool) {
+        if self.live.len() <= slot {
+            self.live.resize_with(slot + 1, || None);
+        }
+        let streaming =
+            self.mode == OutputMode::LineBuffer && (!self.keep_order || seq == self.next_to_print);
+        self.live[slot] = Some(Live {
+            seq,
+            tag,
+            framed,
+            streaming,
+            out: Flow::default(),
+            err: Flow::default(),
+            frames: Frames::default(),
+        });
+    }
+
+    /// Bytes a job on `slot` wrote.
+    pub fn data(&mut self, slot: usize, stream: Stream, bytes: &[u8]) -> Result<(), Failure> {
+        let Some(live) = self.live.get_mut(slot).and_then(Option::as_mut) else {
+            return Ok(());
+        };
+        let flow = match stream {
+            Stream::Out => &mut live.out,
+            Stream::Err => &mut live.err,
+        };
+        if !live.streaming {
+            return flow.held.push(bytes).map_err(capture_failure);
+        }
+        flow.partial.extend_from_slice(bytes);
+        let Some(last) = flow.partial.iter().rposition(|&b| b == b'\n') else {
+            return Ok(());
+        };
+        let rest = flow.partial.split_off(last + 1);
+        let mut lines = std::mem::replace(&mut flow.partial, rest);
+        if stream == Stream::Err && live.framed {
+            live.frames.take_from_lines(&mut lines);
+        }
+        let tag = live.tag.as_deref();
+        match stream {
+            Stream::Out => write_lines(&mut self.stdout, lines, tag, &mut live.out, true),
+            Stream::Err => write_lines(&mut self.stderr, lines, tag, &mut live.err, true),
+        }
+    }
+
+    /// The job on `slot` ended: its output, for the back-end to read and
+    /// for `record`.
+    pub fn close(&mut self, slot: usize, exit: ChildExit) -> Result<Captured, Failure> {
+        let Some(live) = self.live.get_mut(slot).and_then(Option::take) else {
+            return Ok(Captured::default());
+        };
+        let finish = |flow: Flow| -> io::Result<(Capture, u64, Option<Capture>)> {
+            let mut rest = flow.held;
+            rest.push(&flow.partial)?;
+            Ok((rest, flow.printed, flow.saved))
+        };
+        let (out, printed_out, saved_out) = finish(live.out).map_err(capture_failure)?;
+        let (mut err, printed_err, saved_err) = finish(live.err).map_err(capture_failure)?;
+        let mut frames = live.frames;
+        if live.framed {
+            frames
+                .take_from_capture(&mut err, exit)
+                .map_err(capture_failure)?;
+        }
+        let _ = (printed_out, printed_err, saved_out, saved_err);
+        Ok(Captured {
+            received: out.len() + err.len(),
+            out,
+            err,
+            frames,
+            tag: live.tag,
+            printed: None,
+        })
+    }
+
+    /// A job is over for good: log it, save it, print it or hold it.
+    pub fn record(&mut self, record: &Record, mut captured: Captured) -> Result<(), Failure> {
+        if let Some(file) = self.joblog.as_mut() {
+            file.write_all(report::joblog_line(record, captured.received).as_bytes())
+                .map_err(|e| Failure::io(Exit::Error, "writing the joblog", &e))?;
+        }
+        if let Some(dir) = &self.results {
+            let (out, err) = match captured.printed.take() {
+                Some((mut out, mut err)) => {
+                    append(&mut out, &mut captured.out)?;
+                    append(&mut err, &mut captured.err)?;
+                    (out, err)
+                }
+                None => (
+                    std::mem::take(&mut captured.out),
+                    std::mem::take(&mut captured.err),
+                ),
+            };
+            let (mut out, mut err) = (out, err);
+            report::save_results(dir, record, &mut out, &mut err)
+                .map_err(|e| Failure::io(Exit::Error, "writing --results", &e))?;
+            if captured.out.is_empty() && captured.err.is_empty() {
+                captured.out = out;
+                captured.err = err;
+            }
+        }
+        let held = if self.mode == OutputMode::Json {
+            let line = report::json_line(record, &mut captured.out, &mut captured.err)
+                .map_err(|e| Failure::io(Exit::Error, "reading captured output", &e))?;
+            Held {
+                out: Capture::from_bytes(line.into_bytes()),
+                err: Capture::new(),
+                tag: None,
+            }
+        } else {
+            Held {
+                out: captured.out,
+                err: captured.err,
+                tag: captured.tag,
+            }
+        };
+        self.print_or_hold(record.spec.seq, held)
+    }
+
+    /// A job that takes its turn without running: skipped by --resume
+    /// (nothing), or shown by --dry-run (its command line).
+    pub fn placeholder(&mut self, seq: u64, line: Option<String>) -> Result<(), Failure> {
+        let out = line.map_or_else(Capture::new, |l| Capture::from_bytes(l.into_bytes()));
+        self.print_or_hold(
+            seq,
+            Held {
+                out,
+                err: Capture::new(),
+                tag: None,
+            },
+        )
+    }
+
+    /// Writes an output now, or (with -k) when its turn comes.
+    fn print_or_hold(&mut self, seq: u64, held: Held) -> Result<(), Failure> {
+        if !self.keep_order {
+            return self.write_whole(held);
+        }
+        self.waiting.insert(seq, held);
+        let before = self.next_to_print;
+        while let Some(held) = self.waiting.remove(&self.next_to_print) {
+            self.next_to_print += 1;
+            self.write_whole(held)?;
+        }
+        if self.next_to_print != before {
+            self.promote_next()?;
+        }
+        Ok(())
+    }
+
+    /// --line-buffer -k: the running job whose turn it is now prints the
+    /// whole lines it has held back, and from now on prints as they come.
+    fn promote_next(&mut self) -> Result<(), Failure> {
+        if self.mode != OutputMode::LineBuffer {
+            return Ok(());
+        }
+        let next = self.next_to_print;
+        let Some(live) = self.live.iter_mut().flatten().find(|l| l.seq == next) else {
+            return Ok(());
+        };
+        live.streaming = true;
+        let tag = live.tag.as_deref();
+        for stream in [Stream::Out, Stream::Err] {
+            let flow = match stream {
+                Stream::Out => &mut live.out,
+                Stream::Err => &mut live.err,
+            };
+            let mut bytes = std::mem::take(&mut flow.held)
+                .read_all()
+                .map_err(capture_failure)?;
+            bytes.append(&mut flow.partial);
+            let cut = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            flow.partial = bytes.split_off(cut);
+            if stream == Stream::Err && live.framed {
+                live.frames.take_from_lines(&mut bytes);
+            }
+            match stream {
+                Stream::Out => write_lines(&mut self.stdout, bytes, tag, flow, true)?,
+                Stream::Err => write_lines(&mut self.stderr, bytes, tag, flow, true)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// One job's stdout, then its stderr, each whole. A stdout that cannot
+    /// be written ends the run; a stderr that cannot is skipped.
+    fn write_whole(&mut self, mut held: Held) -> Result<(), Failure> {
+        if !held.out.is_empty() {
+            held.out
+                .write_to(&mut self.stdout, held.tag.as_deref())
+                .and_then(|()| self.stdout.flush())
+                .map_err(|e| Failure::io(Exit::Error, "writing output", &e))?;
+        }
+        if !held.err.is_empty() {
+            let _ = held
+                .err
+                .write_to(&mut self.stderr, held.tag.as_deref())
+                .and_then(|()| self.stderr.flush());
+        }
+        Ok(())
+    }
+
+    #[cfg(test)]
+    fn writers(&self) -> (&O, &E) {
+        (&self.stdout, &self.stderr)
+    }
+}
+
+/// Writes whole lines a job streams, counting them (and keeping a copy
+/// under --results).
+fn write_lines(
+    to: &mut impl Write,
+    lines: Vec<u8>,
+    tag: Option<&str>,
+    flow: &mut Flow,
+    fatal: bool,
+) -> Result<(), Failure> {
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let _ = &flow.saved;
+    let written = Capture::from_bytes(lines)
+        .write_to(to, tag)
+        .and_then(|()| to.flush());
+    match written {
+        Err(e) if fatal => Err(Failure::io(Exit::Error, "writing output", &e)),
+        _ => Ok(()),
+    }
+}
+
+/// Appends all of `from` to `to`.
+fn append(to: &mut Capture, from: &mut Capture) -> Result<(), Failure> {
+    from.for_each_chunk(|chunk| to.push(chunk))
+        .map_err(capture_failure)
+}
+
+fn capture_failure(err: io::Error) -> Failure {
+    Failure::io(Exit::Error, "capturing output", &err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frames;
+    use crate::job::tests::record;
+
+    type TestOutput = Output<Vec<u8>, Vec<u8>>;
+
+    fn sink(mode: OutputMode, keep_order: bool) -> TestOutput {
+        Output::with_writers(Vec::new(), Vec::new(), mode, keep_order)
+    }
+
+    fn text(bytes: &[u8]) -> &str {
+        std::str::from_utf8(bytes).unwrap()
+    }
+
+    /// Runs job `seq` on `slot` start to end: open, `chunks`, close, record.
+    fn job(out: &mut TestOutput, slot: usize, seq: u64, chunks: &[(Stream, &[u8])]) {
+        out.open(slot, seq, None, false);
+        for (stream, bytes) in chunks {
+            out.data(slot, *stream, bytes).unwrap();
+        }
+        end(out, slot, seq);
+    }
+
+    fn end(out: &mut TestOutput, slot: usize, seq: u64) {
+        let captured = out.close(slot, ChildExit::Exited(0)).unwrap();
+        out.record(&record(seq, 0), captured).unwrap();
+    }
+
+    #[test]
+    fn grouped_output_is_written_whole_when_a_job_ends() {
+        let mut out = sink(OutputMode::Grouped, false);
+        out.open(1, 1, None, false);
+        out.open(2, 2, None, false);
+        out.data(1, Stream::Out, b"a1 ").unwrap();
+        out.data(2, Stream::Out, b"b1 ").unwrap();
+        out.data(1, Stream::Out, b"a2\n").unwrap();
+        out.data(2, Stream::Err, b"b-err\n").unwrap();
+        assert!(out.writers().0.is_empty(), "nothing before a job ends");
+        end(&mut out, 2, 2);
+        end(&mut out, 1, 1);
+        assert_eq!(text(out.writers().0), "b1 a1 a2\n");
+        assert_eq!(text(out.writers().1), "b-err\n");
+    }
+
+    #[test]
+    fn keep_order_prints_in_input_order_whatever_the_completion_order() {
+        let mut out = sink(OutputMode::Grouped, true);
+        job(&mut out, 3, 3, &[(Stream::Out, b"three\n")]);
+        job(&mut out, 2, 2, &[(Stream::Out, b"two\n")]);
+        assert!(out.writers().0.is_empty(), "held behind job 1");
+        job(&mut out, 1, 1, &[(Stream::Out, b"one\n")]);
+        assert_eq!(text(out.writers().0), "one\ntwo\nthree\n");
+    }
+
+    #[test]
+    fn placeholders_keep_the_order_moving() {
+        let mut out = sink(OutputMode::Grouped, true);
+        job(&mut out, 1, 2, &[(Stream::Out, b"two\n")]);
+        out.placeholder(3, Some("echo 3\n".into())).unwrap();
+        out.placeholder(1, None).unwrap();
+        assert_eq!(text(out.writers().0), "two\necho 3\n");
+    }
+
+    #[test]
+    fn line_buffer_prints_whole_lines_as_they_come() {
+        let mut out = sink(OutputMode::LineBuffer, false);
+        out.open(1, 1, None, false);
+        out.data(1, Stream::Out, b"first\nsec").unwrap();
+        assert_eq!(text(out.writers().0), "first\n");
+        out.data(1, Stream::Out, b"ond\nthird").unwrap();
+        assert_eq!(text(out.writers().0), "first\nsecond\n");
+        end(&mut out, 1, 1);
+        assert_eq!(
+            text(out.writers().0),
+            "first\nsecond\nthird",
+            "the unfinished line at the end"
+        );
+    }
+
+    #[test]
+    fn line_buffer_with_keep_order_streams_only_the_job_whose_turn_it_is() {
+        let mut out = sink(OutputMode::LineBuffer, true);
+        out.open(1, 1, None, false);
+        out.open(2, 2, None, false);
+        out.data(2, Stream::Out, b"b1\nb2").unwrap();
+        out.data(1, Stream::Out, b"a1\n").unwrap();
+        assert_eq!(text(out.writers().0), "a1\n", "job 2 waits for its turn");
+        end(&mut out, 1, 1);
+        assert_eq!(
+            text(out.writers().0),
+            "a1\nb1\n",
+            "job 2's whole lines, at once"
+        );
+        out.data(2, Stream::Out, b"\nb3\n").unwrap();
+        assert_eq!(
+            text(out.writers().0),
+            "a1\nb1\nb2\nb3\n",
+            "then as they come"
+        );
+        end(&mut out, 2, 2);
+        assert_eq!(text(out.writers().0), "a1\nb1\nb2\nb3\n");
+    }
+
+    #[test]
+    fn tags_prefix_every_line_in_each_mode() {
+        for mode in [OutputMode::Grouped, OutputMode::LineBuffer] {
+            let mut out = sink(mode, false);
+            out.open(1, 1, Some("t".into()), false);
+            out.data(1, Stream::Out, b"x\ny\n").unwrap();
+            out.data(1, Stream::Err, b"e\n").unwrap();
+            end(&mut out, 1, 1);
+            assert_eq!(text(out.writers().0), "t\tx\nt\ty\n", "{mode:?}");
+            assert_eq!(text(out.writers().1), "t\te\n", "{mode:?}");
+        }
+    }
+
+    #[test]
+    fn json_prints_one_object_per_job_and_no_raw_output() {
+        let mut out = sink(OutputMode::Json, false);
+        job(
+            &mut out,
+            1,
+            1,
+            &[(Stream::Out, b"hi\n"), (Stream::Err, b"oops\n")],
+        );
+        let line = text(out.writers().0);
+        assert_eq!(line.lines().count(), 1);
+        let value: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(
+            (value["stdout"].as_str(), value["stderr"].as_str()),
+            (Some("hi\n"), Some("oops\n"))
+        );
+        assert!(out.writers().1.is_empty());
+    }
+
+    #[test]
+    fn control_lines_never_reach_the_user() {
+        for mode in [OutputMode::Grouped, OutputMode::LineBuffer] {
+            let mut out = sink(mode, false);
+            out.open(1, 1, None, true);
+            out.data(1, Stream::Err, frames::START).unwrap();
+            out.data(1, Stream::Err, b"real\n").unwrap();
+            out.data(1, Stream::Err, frames::EXIT_255).unwrap();
+            let captured = out.close(1, ChildExit::Exited(255)).unwrap();
+            assert!(
+                captured.frames.started && captured.frames.exited_255,
+                "{mode:?}"
+            );
+            out.record(&record(1, 255), captured).unwrap();
+            assert_eq!(text(out.writers().1), "real\n", "{mode:?}");
+        }
+    }
+
+    #[test]
+    fn a_job_that_could_not_start_prints_its_line_in_its_place() {
+        let mut out = sink(OutputMode::Grouped, true);
+        job(&mut out, 2, 2, &[(Stream::Out, b"two\n")]);
+        let line = "pool-run: job 1: cannot run 'x': command not found\n".to_string();
+        out.record(&record(1, 127), Captured::message(line.clone(), None))
+            .unwrap();
+        assert_eq!(text(out.writers().1), line);
+        assert_eq!(text(out.writers().0), "two\n");
+    }
+
+    #[test]
+    fn ungrouped_jobs_write_for_themselves() {
+        let out = sink(OutputMode::Ungrouped, false);
+        assert!(!out.captures());
+        assert!(sink(OutputMode::Json, false).captures());
+    }
+
+    /// A writer that refuses everything, as a closed pipe does.
+    struct Closed;
+
+    impl Write for Closed {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::Error::from(io::ErrorKind::BrokenPipe))
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_stdout_ends_the_run_quietly() {
+        let mut out = Output::with_writers(Closed, Vec::new(), OutputMode::Grouped, false);
+        out.open(1, 1, None, false);
+        out.data(1, Stream::Out, b"x\n").unwrap();
+        let captured = out.close(1, ChildExit::Exited(0)).unwrap();
+        let failure = out.record(&record(1, 0), captured).unwrap_err();
+        assert_eq!(
+            (failure.code, failure.message.as_str()),
+            (0, ""),
+            "broken pipe policy"
+        );
+    }
+}

@@ -1,0 +1,111 @@
+//! Job slots and the places they belong to. Slot numbers (`{%}`) are dense
+//! from 1; each belongs to one place (this machine, a host of `-S`, the
+//! Slurm cluster). A start takes the free slot of the least busy place, so
+//! jobs spread over every host instead of filling the first one's slots; a
+//! dropped place's slots never come back.
+
+use std::collections::BTreeSet;
+
+use crate::backend::PlaceId;
+
+#[derive(Debug)]
+pub struct Slots {
+    /// The place of each slot; index 0 is unused (slots count from 1).
+    place_of: Vec<PlaceId>,
+    free: BTreeSet<usize>,
+    /// Running jobs per place.
+    busy: Vec<usize>,
+    dropped: Vec<bool>,
+}
+
+impl Slots {
+    /// `per_place[p]`: the number of slots of place `p` (0: none).
+    pub fn new(per_place: &[usize]) -> Slots {
+        let mut place_of = vec![0];
+        for (place, &n) in per_place.iter().enumerate() {
+            place_of.extend(std::iter::repeat_n(place, n));
+        }
+        Slots {
+            free: (1..place_of.len()).collect(),
+            place_of,
+            busy: vec![0; per_place.len()],
+            dropped: per_place.iter().map(|&n| n == 0).collect(),
+        }
+    }
+
+    /// Slots of places not dropped.
+    pub fn capacity(&self) -> usize {
+        (1..self.place_of.len())
+            .filter(|&s| !self.dropped[self.place_of[s]])
+            .count()
+    }
+
+    pub fn any_free(&self) -> bool {
+        !self.free.is_empty()
+    }
+
+    /// A free slot on the place with the fewest running jobs, and its place.
+    pub fn take(&mut self) -> Option<(usize, PlaceId)> {
+        let slot = self
+            .free
+            .iter()
+            .copied()
+            .min_by_key(|&slot| (self.busy[self.place_of[slot]], slot))?;
+        self.free.remove(&slot);
+        let place = self.place_of[slot];
+        self.busy[place] += 1;
+        Some((slot, place))
+    }
+
+    /// A job on `slot` ended: the slot is free again, unless its place was dropped.
+    pub fn put(&mut self, slot: usize) {
+        let place = self.place_of[slot];
+        self.busy[place] = self.busy[place].saturating_sub(1);
+        if !self.dropped[place] {
+            self.free.insert(slot);
+        }
+    }
+
+    /// The place is gone for the run: its slots are never used again.
+    pub fn drop_place(&mut self, place: PlaceId) {
+        self.dropped[place] = true;
+        let place_of = &self.place_of;
+        self.free.retain(|&s| place_of[s] != place);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn starts_spread_over_places_least_busy_first() {
+        let mut slots = Slots::new(&[2, 2]);
+        assert_eq!(slots.capacity(), 4);
+        let taken: Vec<(usize, PlaceId)> = (0..4).map(|_| slots.take().unwrap()).collect();
+        assert_eq!(taken, [(1, 0), (3, 1), (2, 0), (4, 1)]);
+        assert!(!slots.any_free());
+        assert_eq!(slots.take(), None);
+        slots.put(3);
+        assert_eq!(slots.take(), Some((3, 1)));
+    }
+
+    #[test]
+    fn a_dropped_place_gives_no_slot_back() {
+        let mut slots = Slots::new(&[1, 2]);
+        let (slot, place) = slots.take().unwrap();
+        assert_eq!(place, 0);
+        slots.drop_place(1);
+        assert_eq!(slots.capacity(), 1);
+        assert!(!slots.any_free(), "place 1's free slots went with it");
+        slots.put(slot);
+        assert_eq!(slots.take(), Some((1, 0)));
+    }
+
+    #[test]
+    fn a_place_without_slots_counts_as_dropped() {
+        let mut slots = Slots::new(&[0, 1]);
+        assert_eq!(slots.capacity(), 1);
+        assert_eq!(slots.take(), Some((1, 1)));
+    }
+}

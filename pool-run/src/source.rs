@@ -1,0 +1,299 @@
+//! The source of job specs: what runs next. Jobs sent back by a lost host
+//! come first, then failed jobs to retry, then `--pipe` blocks, then input
+//! records batched by `-n`/`-X`/`-m` and split by `--colsep`. It numbers new
+//! jobs in input order and knows when the input is over. Stdin is read by
+//! the thread in `input.rs`; this side takes what it has handed over.
+
+use std::collections::VecDeque;
+use std::io::Read;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::rc::Rc;
+use std::sync::mpsc::TryRecvError;
+
+use common::cli::Failure;
+
+use crate::cli::{Batch, Config};
+use crate::exit::Exit;
+use crate::input::{self, Chunk, StdinFeed};
+use crate::job::JobSpec;
+
+/// Bytes of arguments -X and -m put into one command: far below the
+/// kernel's limit (ARG_MAX, 2 MiB here, shared with the environment).
+const FIT_BUDGET: usize = 128 * 1024;
+
+/// Input records held from the stdin thread at least, whatever `-j` is.
+const MIN_PENDING: usize = 64;
+
+#[derive(Debug)]
+pub struct Source {
+    batch: Batch,
+    colsep: Option<regex::Regex>,
+    /// Jobs to run again, first to last: lost ones go in front, retries at the back.
+    again: VecDeque<JobSpec>,
+    blocks: VecDeque<Vec<u8>>,
+    pending: VecDeque<Vec<String>>,
+    /// The stdin thread, until it has handed over its last input.
+    feed: Option<StdinFeed>,
+    next_seq: u64,
+    /// Jobs in all, when the input was known up front (for --bar).
+    total: Option<u64>,
+}
+
+impl Source {
+    /// Reads `:::`/`::::` sources now, or starts the stdin thread. Call it
+    /// after every fork pool-run makes (the thread must not be cloned).
+    pub fn open(cfg: &Config) -> Result<Source, Failure> {
+        let io_failure = |what: &str, e: &std::io::Error| Failure::io(Exit::Error, what, e);
+        let mut pending = VecDeque::new();
+        let feed = if let Some(pipe) = &cfg.pipe {
+            Some(
+                input::stream_blocks(pipe.block, pipe.recend.clone())
+                    .map_err(|e| io_failure("reading stdin", &e))?,
+            )
+        } else if cfg.sources.is_empty() {
+            Some(input::stream_stdin(cfg.delimiter).map_err(|e| io_failure("reading stdin", &e))?)
+        } else {
+            pending = input::combine(&cfg.sources, cfg.delimiter)
+                .map_err(|e| io_failure("reading the input", &e))?
+                .into();
+            None
+        };
+        let mut source = Source::from_records(cfg.batch, cfg.colsep.clone(), pending);
+        if feed.is_some() {
+            source.total = None;
+        }
+        source.feed = feed;
+        Ok(source)
+    }
+
+    /// A source of records known up front (no stdin thread).
+    pub fn from_records(
+        batch: Batch,
+        colsep: Option<regex::Regex>,
+        pending: VecDeque<Vec<String>>,
+    ) -> Source {
+        Source {
+            total: (batch == Batch::One).then_some(pending.len() as u64),
+            batch,
+            colsep,
+            again: VecDeque::new(),
+            blocks: VecDeque::new(),
+            pending,
+            feed: None,
+            next_seq: 1,
+        }
+    }
+
+    pub fn total(&self) -> Option<u64> {
+        self.total
+    }
+
+    /// Takes what the stdin thread has read, while there is room for it.
+    pub fn fill(&mut self, capacity: usize) -> Result<(), Failure> {
+        while let Some(feed) = &self.feed {
+            if !self.wants_input(capacity) {
+                break;
+            }
+            match feed.batches.try_recv() {
+                Ok(Ok(Chunk::Records(batch))) => {
+                    self.pending.extend(batch.into_iter().map(|r| vec![r]))
+                }
+                Ok(Ok(Chunk::Block(block))) => self.blocks.push_back(block),
+                Ok(Err(err)) => return Err(Failure::io(Exit::Error, "reading stdin", &err)),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => self.feed = None,
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether to take more from the stdin thread now.
+    fn wants_input(&self, capacity: usize) -> bool {
+        self.pending.len() < capacity.max(MIN_PENDING) && self.blocks.len() < capacity
+    }
+
+    /// The stdin thread's wake-up pipe, while this source wants more input.
+    pub fn wake_fd(&self, capacity: usize) -> Option<BorrowedFd<'_>> {
+        let feed = self.feed.as_ref()?;
+        (self.pending.len() < capacity && self.blocks.len() < capacity).then(|| feed.wake.as_fd())
+    }
+
+    /// Empties the wake-up pipe after a poll.
+    pub fn drain_wake(&mut self) {
+        if let Some(feed) = &self.feed {
+            let mut drain = [0u8; 256];
+            while matches!((&feed.wake).read(&mut drain), Ok(n) if n > 0) {}
+        }
+    }
+
+    /// The next job to start, or None until more input comes (or ever).
+    pub fn next(&mut self) -> Option<JobSpec> {
+        if let Some(spec) = self.again.pop_front() {
+            return Some(spec);
+        }
+        if let Some(block) = self.blocks.pop_front() {
+            let mut spec = self.new_spec(Vec::new());
+            spec.block = Some(Rc::new(block));
+            return Some(spec);
+        }
+        let values = self.take_values()?;
+        Some(self.new_spec(values))
+    }
+
+    fn new_spec(&mut self, values: Vec<String>) -> JobSpec {
+        let spec = JobSpec::new(self.next_seq, values);
+        self.next_seq += 1;
+        spec
+    }
+
+    /// A job whose host was lost: it runs next, on any host.
+    pub fn requeue(&mut self, spec: JobSpec) {
+        self.again.push_front(spec);
+    }
+
+    /// A failed job to try again, after the others waiting to.
+    pub fn retry(&mut self, spec: JobSpec) {
+        self.again.push_back(spec);
+    }
+
+    /// Nothing left to start, now or later.
+    pub fn is_done(&self) -> bool {
+        self.again.is_empty()
+            && self.blocks.is_empty()
+            && self.pending.is_empty()
+            && self.feed.is_none()
+    }
+
+    /// The values of the next job from the pending records, or None to
+    /// wait for more input (a batch is not cut short while input may come).
+    fn take_values(&mut self) -> Option<Vec<String>> {
+        let input_done = self.feed.is_none();
+        let take = match self.batch {
+            Batch::One => usize::from(!self.pending.is_empty()),
+            Batch::Max(n) => {
+                if self.pending.len() < n && !input_done {
+                    return None;
+                }
+                n.min(self.pending.len())
+            }
+            Batch::Fit { .. } => {
+                let fit = records_that_fit(&self.pending);
+                if fit == self.pending.len() && !input_done {
+                    return None;
+                }
+                fit
+            }
+        };
+        if take == 0 {
+            return None;
+        }
+        let colsep = &self.colsep;
+        Some(
+            self.pending
+                .drain(..take)
+                .flat_map(|record| split_columns(colsep.as_ref(), record))
+                .collect(),
+        )
+    }
+}
+
+/// How many of the first records fit `FIT_BUDGET` (at least one).
+fn records_that_fit(pending: &VecDeque<Vec<String>>) -> usize {
+    let mut bytes = 0;
+    let mut take = 0;
+    for record in pending {
+        let size: usize = record.iter().map(|v| v.len() + 1).sum();
+        if take > 0 && bytes + size > FIT_BUDGET {
+            break;
+        }
+        bytes += size;
+        take += 1;
+    }
+    take
+}
+
+/// --colsep: a record's values cut into columns.
+fn split_columns(colsep: Option<&regex::Regex>, record: Vec<String>) -> Vec<String> {
+    match colsep {
+        Some(colsep) => record
+            .iter()
+            .flat_map(|value| colsep.split(value).map(str::to_string))
+            .collect(),
+        None => record,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records(values: &[&str]) -> VecDeque<Vec<String>> {
+        values.iter().map(|v| vec![v.to_string()]).collect()
+    }
+
+    fn drain(source: &mut Source) -> Vec<(u64, Vec<String>)> {
+        std::iter::from_fn(|| source.next())
+            .map(|s| (s.seq, s.values))
+            .collect()
+    }
+
+    #[test]
+    fn one_record_per_job_numbered_in_input_order() {
+        let mut source = Source::from_records(Batch::One, None, records(&["a", "b", "c"]));
+        assert_eq!(source.total(), Some(3));
+        let got = drain(&mut source);
+        assert_eq!(
+            got,
+            [
+                (1, vec!["a".to_string()]),
+                (2, vec!["b".to_string()]),
+                (3, vec!["c".to_string()])
+            ]
+        );
+        assert!(source.is_done());
+    }
+
+    #[test]
+    fn max_args_cuts_batches_and_the_last_one_short() {
+        let mut source = Source::from_records(Batch::Max(2), None, records(&["a", "b", "c"]));
+        assert_eq!(source.total(), None, "jobs in all is not known with -n");
+        let got: Vec<Vec<String>> = drain(&mut source).into_iter().map(|j| j.1).collect();
+        assert_eq!(got, [vec!["a", "b"], vec!["c"]]);
+    }
+
+    #[test]
+    fn fit_batches_stay_within_the_budget() {
+        let long = "x".repeat(FIT_BUDGET / 3);
+        let many: VecDeque<Vec<String>> = (0..7).map(|_| vec![long.clone()]).collect();
+        let mut source = Source::from_records(Batch::Fit { context: false }, None, many);
+        let sizes: Vec<usize> = drain(&mut source).iter().map(|j| j.1.len()).collect();
+        assert_eq!(sizes, [2, 2, 2, 1]);
+        let mut huge = Source::from_records(
+            Batch::Fit { context: true },
+            None,
+            records(&[&"y".repeat(FIT_BUDGET * 2)]),
+        );
+        assert_eq!(drain(&mut huge).len(), 1, "one record always makes a job");
+    }
+
+    #[test]
+    fn colsep_splits_every_record_into_columns() {
+        let colsep = regex::Regex::new(",").unwrap();
+        let mut source = Source::from_records(Batch::Max(2), Some(colsep), records(&["a,b", "c"]));
+        assert_eq!(drain(&mut source)[0].1, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn lost_jobs_come_first_then_retries_then_new_input() {
+        let mut source = Source::from_records(Batch::One, None, records(&["a", "b", "c"]));
+        let first = source.next().unwrap();
+        let second = source.next().unwrap();
+        source.retry(first.clone().next_attempt());
+        source.requeue(second.clone());
+        assert!(!source.is_done());
+        let order: Vec<(u64, u32)> = std::iter::from_fn(|| source.next())
+            .map(|s| (s.seq, s.attempt))
+            .collect();
+        assert_eq!(order, [(2, 1), (1, 2), (3, 1)]);
+    }
+}

@@ -1,0 +1,324 @@
+//! The supervisor: the loop that moves jobs through the stages. It takes
+//! job specs from the source while a slot is free and admission allows,
+//! has the back-end prepare each and the job table spawn it, sleeps in one
+//! poll until something happens, and hands every finished job to the
+//! back-end (did it run?), the tally (count it, retry it, stop?) and the
+//! output sink (log it, print it). It names no back-end and no output mode.
+
+use std::io::{self, Write};
+use std::time::Instant;
+
+use common::cli::Failure;
+use common::proc;
+use common::signal::{Signal, SignalWatcher};
+
+use crate::backend::{self, Backend, Ended, Launch, Verdict};
+use crate::cli::{Batch, Config, Tag};
+use crate::exit::Exit;
+use crate::gate::Gate;
+use crate::job::{JobSpec, Record};
+use crate::jobs::{Finished, Jobs};
+use crate::output::{Captured, Output};
+use crate::progress::{Counts, Progress};
+use crate::slots::Slots;
+use crate::source::Source;
+use crate::tally::Tally;
+use crate::template::{Fill, Invocation, Spread};
+use crate::watchdog::Watchdog;
+
+struct Supervisor<'a> {
+    cfg: &'a Config,
+    signals: SignalWatcher,
+    source: Source,
+    slots: Slots,
+    gate: Gate,
+    tally: Tally,
+    jobs: Jobs,
+    out: Output,
+    backend: Box<dyn Backend>,
+    progress: Progress,
+}
+
+/// How the loop ended.
+enum End {
+    /// Every job is done (or the run halted): exit with this code.
+    Code(u8),
+    /// Ctrl-C or SIGTERM: the jobs are stopped; die of the same signal.
+    Signal(Signal),
+}
+
+fn io_failure(what: &str, err: &io::Error) -> Failure {
+    Failure::io(Exit::Error, what, err)
+}
+
+pub fn run(cfg: &Config) -> Result<u8, Failure> {
+    let signals = SignalWatcher::new(&[Signal::INT, Signal::TERM, Signal::HUP, Signal::CHLD])
+        .map_err(|e| io_failure("watching signals", &e))?;
+    // Orphans of a job (its background grandchildren) become ours, so a
+    // stopped run can reap them too.
+    let _ = proc::become_subreaper();
+    // Jobs get stdin, stdout and stderr, and nothing else we inherited.
+    let _ = proc::close_inherited_fds_on_exec();
+    let out = Output::new(cfg)?;
+    // The order matters: the watchdog is forked, and the ssh masters are
+    // spawned, while pool-run has one thread; the stdin thread comes last.
+    let mut watchdog = if cfg.dry_run {
+        None
+    } else {
+        Some(Watchdog::start().map_err(|e| io_failure("starting the watchdog", &e))?)
+    };
+    let backend = backend::from_config(cfg)?;
+    if let Some(watchdog) = watchdog.as_mut() {
+        backend.guard(watchdog);
+    }
+    let per_place: Vec<usize> = backend.places().iter().map(|p| p.slots).collect();
+    let source = Source::open(cfg)?;
+    let mut sup = Supervisor {
+        cfg,
+        signals,
+        slots: Slots::new(&per_place),
+        gate: Gate::new(cfg),
+        tally: Tally::new(cfg),
+        jobs: Jobs::new(cfg.timeout, cfg.termseq.clone(), out.captures(), watchdog),
+        progress: Progress::new(cfg.bar, source.total()),
+        source,
+        out,
+        backend,
+    };
+    match sup.run_loop() {
+        Ok(End::Code(code)) => Ok(code),
+        Ok(End::Signal(signal)) => {
+            // Dying of the signal skips destructors: end the ssh masters
+            // (and their socket directory) first.
+            sup.backend.close();
+            drop(sup);
+            Ok(common::signal::reraise(signal))
+        }
+        Err(failure) => {
+            sup.stop_all();
+            Err(failure)
+        }
+    }
+}
+
+impl Supervisor<'_> {
+    fn run_loop(&mut self) -> Result<End, Failure> {
+        loop {
+            self.source.fill(self.slots.capacity())?;
+            while !self.tally.stopping()
+                && self.slots.any_free()
+                && self.gate.may_start(self.jobs.len())
+            {
+                let Some(spec) = self.source.next() else {
+                    break;
+                };
+                self.start(spec)?;
+            }
+            if self.jobs.is_empty() && (self.tally.stopping() || self.source.is_done()) {
+                break;
+            }
+            let due = [
+                self.jobs.next_due(),
+                self.gate.next_due(self.slots.any_free()),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            let wake = self.source.wake_fd(self.slots.capacity());
+            self.jobs.wait(&self.signals, wake, due, &mut self.out)?;
+            self.source.drain_wake();
+            while let Some(received) = self
+                .signals
+                .try_next()
+                .map_err(|e| io_failure("reading signals", &e))?
+            {
+                match received.signal {
+                    Signal::CHLD => {}
+                    // GNU parallel: on SIGHUP finish running jobs, start no new ones.
+                    Signal::HUP => self.tally.hang_up(),
+                    signal => return Ok(self.die_of(signal)),
+                }
+            }
+            self.jobs.reap(&mut self.out)?;
+            self.jobs.enforce_timeouts();
+            while let Some(finished) = self.jobs.next_finished(&mut self.out)? {
+                self.finish(finished)?;
+            }
+            if self.tally.kill_now() && !self.jobs.is_empty() {
+                self.stop_all();
+            }
+        }
+        self.jobs.wait_for_killed_groups(&self.signals);
+        self.backend.stopped();
+        self.progress.finish(self.counts());
+        Ok(End::Code(self.tally.exit_code()))
+    }
+
+    /// Starts one job: a placeholder for --resume and --dry-run, else the
+    /// back-end's command, spawned.
+    fn start(&mut self, spec: JobSpec) -> Result<(), Failure> {
+        let seq = spec.seq;
+        if self.out.resumed(seq) {
+            // Done in an earlier run; keep -k's order moving.
+            return self.out.placeholder(seq, None);
+        }
+        let Some((slot, place)) = self.slots.take() else {
+            self.source.requeue(spec);
+            return Ok(());
+        };
+        self.gate.started();
+        let host = self.backend.places()[place].name.clone();
+        let fill = Fill {
+            values: &spec.values,
+            seq,
+            slot,
+            host: &host,
+            spread: Spread::Joined,
+        };
+        let tag = self.tag(fill);
+        let invocation = self.invocation(fill);
+        let command_line = invocation.display();
+        if self.cfg.dry_run {
+            self.slots.put(slot);
+            return self.out.placeholder(seq, Some(format!("{command_line}\n")));
+        }
+        let launch = Launch {
+            spec: &spec,
+            place,
+            invocation: &invocation,
+            fill,
+        };
+        let spawn = self.backend.prepare(&launch)?;
+        let program = match &invocation {
+            Invocation::Direct(argv) => argv[0].clone(),
+            Invocation::Shell(_) => "sh".to_string(),
+        };
+        let _ = &spawn.program;
+        let framed = spawn.framed;
+        let started_wall = std::time::SystemTime::now();
+        let started = Instant::now();
+        match self
+            .jobs
+            .spawn(spec, (slot, place), command_line.clone(), spawn.command)
+        {
+            Ok(()) => {
+                self.out.open(slot, seq, tag, framed);
+                Ok(())
+            }
+            Err((spec, err)) => {
+                // The job could not start: a failed job with the shell's
+                // code, and a line in its place in the output.
+                self.slots.put(slot);
+                let (code, why) = proc::spawn_error(&program, &err);
+                let record = Record {
+                    spec,
+                    command: command_line,
+                    host,
+                    exit: common::exit::ChildExit::Exited(code),
+                    timed_out: false,
+                    started_wall,
+                    runtime: started.elapsed(),
+                };
+                let line = format!("pool-run: job {seq}: {why}\n");
+                self.settle(record, Captured::message(line, tag))
+            }
+        }
+    }
+
+    /// --tag / --tagstring: the prefix of the job's output lines.
+    fn tag(&self, fill: Fill<'_>) -> Option<String> {
+        match &self.cfg.tag {
+            None => None,
+            Some(Tag::Values) => Some(fill.values.join(" ")),
+            Some(Tag::Text(text)) => Some(text.fill_text(fill)),
+        }
+    }
+
+    /// The job's command: the template filled in, or (no command) its
+    /// values as a command line.
+    fn invocation(&self, fill: Fill<'_>) -> Invocation {
+        let Some(template) = &self.cfg.template else {
+            return Invocation::Shell(fill.values.join(" "));
+        };
+        let spread = match self.cfg.batch {
+            Batch::One => Spread::Joined,
+            Batch::Max(_) | Batch::Fit { context: false } => Spread::Words,
+            Batch::Fit { context: true } => Spread::Context,
+        };
+        template.fill(Fill { spread, ..fill })
+    }
+
+    /// A job's process ended: the back-end says whether it ran; if it did,
+    /// it is settled, else it goes back to the queue.
+    fn finish(&mut self, finished: Finished) -> Result<(), Failure> {
+        let Finished {
+            slot,
+            place,
+            mut record,
+        } = finished;
+        let mut captured = self.out.close(slot, record.exit)?;
+        let verdict = self.backend.conclude(Ended {
+            spec: &record.spec,
+            place,
+            exit: record.exit,
+            timed_out: record.timed_out,
+            captured: &mut captured,
+            jobs_done: self.tally.done(),
+        })?;
+        match verdict {
+            Verdict::Lost { drop_place } => {
+                if drop_place {
+                    self.slots.drop_place(place);
+                }
+                self.slots.put(slot);
+                self.source.requeue(record.spec);
+                Ok(())
+            }
+            Verdict::Ran { host } => {
+                self.slots.put(slot);
+                record.host = host;
+                self.settle(record, captured)
+            }
+        }
+    }
+
+    /// A job ended: run it again, or count it and hand it to the output.
+    fn settle(&mut self, record: Record, captured: Captured) -> Result<(), Failure> {
+        if self.tally.wants_retry(&record) {
+            self.source.retry(record.spec.next_attempt());
+            return Ok(());
+        }
+        self.tally.count(&record);
+        self.out.record(&record, captured)?;
+        self.progress.tick(self.counts());
+        Ok(())
+    }
+
+    fn counts(&self) -> Counts {
+        Counts {
+            done: self.tally.done(),
+            running: self.jobs.len(),
+            failed: self.tally.failed(),
+        }
+    }
+
+    /// Ctrl-C, SIGTERM, `--halt now` or an error: every job's group goes,
+    /// and nothing of the run stays queued.
+    fn stop_all(&mut self) {
+        self.jobs.stop_all(&self.signals, &mut self.out);
+        self.backend.stopped();
+    }
+
+    /// Ctrl-C or SIGTERM: stop the jobs, say what was done.
+    fn die_of(&mut self, signal: Signal) -> End {
+        let stopped = self.jobs.len();
+        self.stop_all();
+        let summary = format!(
+            "pool-run: stopped by {signal}: {} jobs done ({} failed), {stopped} running jobs stopped\n",
+            self.tally.done(),
+            self.tally.failed()
+        );
+        let _ = io::stderr().write_all(summary.as_bytes());
+        End::Signal(signal)
+    }
+}
