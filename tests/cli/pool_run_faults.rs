@@ -12,7 +12,6 @@ use crate::support::{Running, shell, tool};
 /// Bug 1: live lines must reach `--results` and the joblog's Receive column
 /// as grouped output does (GNU parallel saves `a`, `xa` and logs 5 bytes).
 #[test]
-#[ignore = "bug 1: fails until its fix lands"]
 fn line_buffer_saves_results_and_counts_received_bytes() {
     for keep_order in [false, true] {
         let dir = tempfile::tempdir().unwrap();

@@ -156,15 +156,20 @@ impl<O: Write, E: Write> Output<O, E> {
         if self.live.len() <= slot {
             self.live.resize_with(slot + 1, || None);
         }
-        let streaming =
-            self.mode == OutputMode::LineBuffer && (!self.keep_order || seq == self.next_to_print);
+        let line_buffer = self.mode == OutputMode::LineBuffer;
+        let streaming = line_buffer && (!self.keep_order || seq == self.next_to_print);
+        // --results must get the lines printed as they came too.
+        let flow = || Flow {
+            saved: (line_buffer && self.results.is_some()).then(Capture::new),
+            ..Flow::default()
+        };
         self.live[slot] = Some(Live {
             seq,
             tag,
             framed,
             streaming,
-            out: Flow::default(),
-            err: Flow::default(),
+            out: flow(),
+            err: flow(),
             frames: Frames::default(),
         });
     }
@@ -216,14 +221,13 @@ impl<O: Write, E: Write> Output<O, E> {
                 .take_from_capture(&mut err, exit)
                 .map_err(capture_failure)?;
         }
-        let _ = (printed_out, printed_err, saved_out, saved_err);
         Ok(Captured {
-            received: out.len() + err.len(),
+            received: printed_out + printed_err + out.len() + err.len(),
             out,
             err,
             frames,
             tag: live.tag,
-            printed: None,
+            printed: saved_out.zip(saved_err),
         })
     }
 
@@ -234,24 +238,16 @@ impl<O: Write, E: Write> Output<O, E> {
                 .map_err(|e| Failure::io(Exit::Error, "writing the joblog", &e))?;
         }
         if let Some(dir) = &self.results {
-            let (out, err) = match captured.printed.take() {
+            let saved = match captured.printed.take() {
+                // --line-buffer: what was printed, then what is left.
                 Some((mut out, mut err)) => {
                     append(&mut out, &mut captured.out)?;
                     append(&mut err, &mut captured.err)?;
-                    (out, err)
+                    report::save_results(dir, record, &mut out, &mut err)
                 }
-                None => (
-                    std::mem::take(&mut captured.out),
-                    std::mem::take(&mut captured.err),
-                ),
+                None => report::save_results(dir, record, &mut captured.out, &mut captured.err),
             };
-            let (mut out, mut err) = (out, err);
-            report::save_results(dir, record, &mut out, &mut err)
-                .map_err(|e| Failure::io(Exit::Error, "writing --results", &e))?;
-            if captured.out.is_empty() && captured.err.is_empty() {
-                captured.out = out;
-                captured.err = err;
-            }
+            saved.map_err(|e| Failure::io(Exit::Error, "writing --results", &e))?;
         }
         let held = if self.mode == OutputMode::Json {
             let line = report::json_line(record, &mut captured.out, &mut captured.err)
@@ -372,7 +368,10 @@ fn write_lines(
     if lines.is_empty() {
         return Ok(());
     }
-    let _ = &flow.saved;
+    flow.printed += lines.len() as u64;
+    if let Some(saved) = flow.saved.as_mut() {
+        saved.push(&lines).map_err(capture_failure)?;
+    }
     let written = Capture::from_bytes(lines)
         .write_to(to, tag)
         .and_then(|()| to.flush());
@@ -495,6 +494,32 @@ mod tests {
         );
         end(&mut out, 2, 2);
         assert_eq!(text(out.writers().0), "a1\nb1\nb2\nb3\n");
+    }
+
+    #[test]
+    fn streamed_lines_are_counted_and_saved_for_results() {
+        let dir = tempfile::tempdir().unwrap();
+        for keep_order in [false, true] {
+            let mut out = sink(OutputMode::LineBuffer, keep_order);
+            out.results = Some(dir.path().join(format!("r{keep_order}")));
+            out.open(1, 1, Some("t".into()), false);
+            out.data(1, Stream::Out, b"one\ntw").unwrap();
+            out.data(1, Stream::Err, b"e\n").unwrap();
+            out.data(1, Stream::Out, b"o\n").unwrap();
+            let captured = out.close(1, ChildExit::Exited(0)).unwrap();
+            assert_eq!(captured.received, 10, "every byte counts, tags do not");
+            out.record(&record(1, 0), captured).unwrap();
+            let saved = dir.path().join(format!("r{keep_order}/1/v1"));
+            assert_eq!(
+                std::fs::read_to_string(saved.join("stdout")).unwrap(),
+                "one\ntwo\n"
+            );
+            assert_eq!(
+                std::fs::read_to_string(saved.join("stderr")).unwrap(),
+                "e\n"
+            );
+            assert_eq!(text(out.writers().0), "t\tone\nt\ttwo\n", "printed once");
+        }
     }
 
     #[test]
