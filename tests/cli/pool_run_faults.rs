@@ -45,7 +45,6 @@ fn line_buffer_saves_results_and_counts_received_bytes() {
 /// Bug 2: a stderr nobody reads loses the stderr lines, never the run:
 /// every job runs and prints its stdout, as in grouped mode.
 #[test]
-#[ignore = "bug 2: fails until its fix lands"]
 fn line_buffer_with_a_closed_stderr_runs_every_job() {
     for mode in ["--line-buffer", "--group"] {
         let (reader, writer) = std::io::pipe().unwrap();

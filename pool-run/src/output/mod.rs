@@ -198,7 +198,7 @@ impl<O: Write, E: Write> Output<O, E> {
         let tag = live.tag.as_deref();
         match stream {
             Stream::Out => write_lines(&mut self.stdout, lines, tag, &mut live.out, true),
-            Stream::Err => write_lines(&mut self.stderr, lines, tag, &mut live.err, true),
+            Stream::Err => write_lines(&mut self.stderr, lines, tag, &mut live.err, false),
         }
     }
 
@@ -326,7 +326,7 @@ impl<O: Write, E: Write> Output<O, E> {
             }
             match stream {
                 Stream::Out => write_lines(&mut self.stdout, bytes, tag, flow, true)?,
-                Stream::Err => write_lines(&mut self.stderr, bytes, tag, flow, true)?,
+                Stream::Err => write_lines(&mut self.stderr, bytes, tag, flow, false)?,
             }
         }
         Ok(())
@@ -357,7 +357,9 @@ impl<O: Write, E: Write> Output<O, E> {
 }
 
 /// Writes whole lines a job streams, counting them (and keeping a copy
-/// under --results).
+/// under --results). The one error policy of every output path: a stdout
+/// that cannot be written ends the run (`fatal`); a stderr that cannot is
+/// skipped, and the jobs go on.
 fn write_lines(
     to: &mut impl Write,
     lines: Vec<u8>,
@@ -599,6 +601,21 @@ mod tests {
         }
         fn flush(&mut self) -> io::Result<()> {
             Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_stderr_loses_stderr_lines_only_in_every_mode() {
+        for mode in [OutputMode::Grouped, OutputMode::LineBuffer] {
+            let mut out = Output::with_writers(Vec::new(), Closed, mode, true);
+            for seq in 1..=3 {
+                out.open(seq as usize, seq, None, false);
+                out.data(seq as usize, Stream::Err, b"e\n").unwrap();
+                out.data(seq as usize, Stream::Out, b"o\n").unwrap();
+                let captured = out.close(seq as usize, ChildExit::Exited(0)).unwrap();
+                out.record(&record(seq, 0), captured).unwrap();
+            }
+            assert_eq!(text(out.writers().0), "o\no\no\n", "{mode:?}");
         }
     }
 
