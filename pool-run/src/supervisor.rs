@@ -189,12 +189,7 @@ impl Supervisor<'_> {
             fill,
         };
         let spawn = self.backend.prepare(&launch)?;
-        let program = match &invocation {
-            Invocation::Direct(argv) => argv[0].clone(),
-            Invocation::Shell(_) => "sh".to_string(),
-        };
-        let _ = &spawn.program;
-        let framed = spawn.framed;
+        let (program, framed) = (spawn.program, spawn.framed);
         let started_wall = std::time::SystemTime::now();
         let started = Instant::now();
         match self

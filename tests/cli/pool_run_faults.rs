@@ -71,7 +71,6 @@ fn line_buffer_with_a_closed_stderr_runs_every_job() {
 
 /// Bug 3: the spawn error names the program that could not be started.
 #[test]
-#[ignore = "bug 3: fails until its fix lands"]
 fn a_missing_srun_is_named_not_the_users_program() {
     let dir = tempfile::tempdir().unwrap();
     let out = tool("pool-run")

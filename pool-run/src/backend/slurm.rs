@@ -126,6 +126,35 @@ mod tests {
     }
 
     #[test]
+    fn a_job_is_started_by_srun_and_says_so() {
+        use crate::job::JobSpec;
+        use crate::template::{Fill, Spread};
+        let slurm = Slurm {
+            cpus_per_job: 1,
+            extra_args: Vec::new(),
+            in_allocation: false,
+        };
+        let mut backend = SlurmBackend::new(slurm, 2).unwrap();
+        let spec = JobSpec::new(1, vec!["a".into()]);
+        let invocation = Invocation::Direct(vec!["echo".into(), "a".into()]);
+        let launch = Launch {
+            spec: &spec,
+            place: 0,
+            invocation: &invocation,
+            fill: Fill {
+                values: &spec.values,
+                seq: 1,
+                slot: 1,
+                host: ":",
+                spread: Spread::Joined,
+            },
+        };
+        let spawn = backend.prepare(&launch).unwrap();
+        assert_eq!(spawn.program, "srun", "a spawn error names srun, not echo");
+        assert!(spawn.framed);
+    }
+
+    #[test]
     fn steps_are_exclusive_only_inside_an_allocation() {
         let slurm = |in_allocation| Slurm {
             cpus_per_job: 2,
