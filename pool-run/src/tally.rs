@@ -120,9 +120,10 @@ impl Tally {
         self.stop() != Stop::No
     }
 
-    /// The running jobs are to be killed (`--halt now`).
+    /// The running jobs are to be killed: a `--halt now` rule was met (a
+    /// SIGHUP lets them finish, whatever `--halt` says).
     pub fn kill_now(&self) -> bool {
-        self.stopping() && self.halt.is_some_and(|h| h.now)
+        matches!(self.stop, Stop::Now(_))
     }
 
     pub fn exit_code(&self) -> u8 {
@@ -207,6 +208,18 @@ mod tests {
         assert!(!tally.stopping());
         tally.count(&record(2, 0));
         assert!(tally.stopping());
+    }
+
+    #[test]
+    fn a_hang_up_under_halt_now_lets_running_jobs_finish() {
+        let mut tally = Tally::with(0, halt(true, HaltCondition::Failed(1)));
+        tally.hang_up();
+        assert!(tally.stopping());
+        assert!(!tally.kill_now(), "SIGHUP is not a --halt rule");
+        tally.count(&record(1, 3));
+        assert_eq!(tally.stop(), Stop::Soon(Why::HangUp), "the reason stays");
+        assert!(!tally.kill_now());
+        assert_eq!(tally.exit_code(), 1);
     }
 
     #[test]

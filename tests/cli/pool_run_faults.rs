@@ -110,7 +110,6 @@ fn held_output_under_keep_order_never_starves_job_starts() {
 /// Bug 5: SIGHUP means "start no new job, let the running ones finish",
 /// whatever `--halt` says: their output is printed and the run exits 0.
 #[test]
-#[ignore = "bug 5: fails until its fix lands"]
 fn sighup_under_halt_now_still_lets_running_jobs_finish() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display();
