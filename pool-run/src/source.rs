@@ -32,6 +32,8 @@ pub struct Source {
     again: VecDeque<JobSpec>,
     blocks: VecDeque<Vec<u8>>,
     pending: VecDeque<Vec<String>>,
+    /// Bytes of the pending records, as -X/-m count them.
+    pending_bytes: usize,
     /// The stdin thread, until it has handed over its last input.
     feed: Option<StdinFeed>,
     next_seq: u64,
@@ -78,6 +80,7 @@ impl Source {
             colsep,
             again: VecDeque::new(),
             blocks: VecDeque::new(),
+            pending_bytes: pending.iter().map(|r| record_size(r)).sum(),
             pending,
             feed: None,
             next_seq: 1,
@@ -96,7 +99,8 @@ impl Source {
             }
             match feed.batches.try_recv() {
                 Ok(Ok(Chunk::Records(batch))) => {
-                    self.pending.extend(batch.into_iter().map(|r| vec![r]))
+                    self.pending_bytes += batch.iter().map(|r| r.len() + 1).sum::<usize>();
+                    self.pending.extend(batch.into_iter().map(|r| vec![r]));
                 }
                 Ok(Ok(Chunk::Block(block))) => self.blocks.push_back(block),
                 Ok(Err(err)) => return Err(Failure::io(Exit::Error, "reading stdin", &err)),
@@ -107,15 +111,32 @@ impl Source {
         Ok(())
     }
 
-    /// Whether to take more from the stdin thread now.
+    /// Whether to take more from the stdin thread now: while there is
+    /// room, and always while no job can be cut from what is pending (an
+    /// -n or -X batch waits for more records, or for the end of input).
     fn wants_input(&self, capacity: usize) -> bool {
-        self.pending.len() < capacity.max(MIN_PENDING) && self.blocks.len() < capacity
+        (self.pending.len() < capacity.max(MIN_PENDING) && self.blocks.len() < capacity)
+            || !self.job_ready()
     }
 
     /// The stdin thread's wake-up pipe, while this source wants more input.
     pub fn wake_fd(&self, capacity: usize) -> Option<BorrowedFd<'_>> {
         let feed = self.feed.as_ref()?;
-        (self.pending.len() < capacity && self.blocks.len() < capacity).then(|| feed.wake.as_fd())
+        let room = self.pending.len() < capacity && self.blocks.len() < capacity;
+        (room || !self.job_ready()).then(|| feed.wake.as_fd())
+    }
+
+    /// Whether a job can start from what is here without more input.
+    fn job_ready(&self) -> bool {
+        if !self.again.is_empty() || !self.blocks.is_empty() {
+            return true;
+        }
+        match self.batch {
+            Batch::One => !self.pending.is_empty(),
+            Batch::Max(n) => self.pending.len() >= n,
+            // As take_values: a batch is cut once the records overflow it.
+            Batch::Fit { .. } => self.pending.len() >= 2 && self.pending_bytes > FIT_BUDGET,
+        }
     }
 
     /// Empties the wake-up pipe after a poll.
@@ -187,6 +208,12 @@ impl Source {
         if take == 0 {
             return None;
         }
+        self.pending_bytes -= self
+            .pending
+            .iter()
+            .take(take)
+            .map(|r| record_size(r))
+            .sum::<usize>();
         let colsep = &self.colsep;
         Some(
             self.pending
@@ -197,12 +224,17 @@ impl Source {
     }
 }
 
+/// A record's bytes on a command line (each value and a separator).
+fn record_size(record: &[String]) -> usize {
+    record.iter().map(|v| v.len() + 1).sum()
+}
+
 /// How many of the first records fit `FIT_BUDGET` (at least one).
 fn records_that_fit(pending: &VecDeque<Vec<String>>) -> usize {
     let mut bytes = 0;
     let mut take = 0;
     for record in pending {
-        let size: usize = record.iter().map(|v| v.len() + 1).sum();
+        let size = record_size(record);
         if take > 0 && bytes + size > FIT_BUDGET {
             break;
         }
@@ -274,6 +306,32 @@ mod tests {
             records(&[&"y".repeat(FIT_BUDGET * 2)]),
         );
         assert_eq!(drain(&mut huge).len(), 1, "one record always makes a job");
+    }
+
+    #[test]
+    fn a_batch_waiting_for_input_keeps_the_stdin_thread_read() {
+        let mut source = Source::from_records(Batch::Max(100), None, records(&["1"; 70]));
+        // As if the stdin thread still ran: the end of input is not seen yet.
+        let (_sender, batches) = std::sync::mpsc::sync_channel(1);
+        let (wake, _waker) = common::ipc::pipe().unwrap();
+        source.feed = Some(StdinFeed { batches, wake });
+        assert!(!source.job_ready(), "70 of 100 records");
+        assert!(source.wants_input(2), "past the usual room, it reads on");
+        assert!(source.wake_fd(2).is_some(), "and polls for more");
+        assert_eq!(source.next(), None);
+        let mut fit =
+            Source::from_records(Batch::Fit { context: false }, None, records(&["1"; 70]));
+        assert!(!fit.job_ready());
+        fit.pending.push_back(vec!["x".repeat(FIT_BUDGET)]);
+        fit.pending_bytes += FIT_BUDGET + 1;
+        assert!(fit.job_ready(), "the records overflow a command line");
+        let taken = fit.next().unwrap().values.len();
+        assert_eq!(taken, 70);
+        assert_eq!(
+            fit.pending_bytes,
+            FIT_BUDGET + 1,
+            "the rest is still counted"
+        );
     }
 
     #[test]

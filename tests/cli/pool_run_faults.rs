@@ -151,7 +151,6 @@ fn sighup_under_halt_now_still_lets_running_jobs_finish() {
 /// Bug 6: `-X` and `-n` batches wait for more input, so the source must
 /// keep reading until the end of input is seen, however much is pending.
 #[test]
-#[ignore = "bug 6: fails until its fix lands"]
 fn batches_from_stdin_never_wait_forever_for_the_end_of_input() {
     let hundred: String = (1..=100).map(|n| format!("{n}\n")).collect();
     let joined: Vec<String> = (1..=100).map(|n| n.to_string()).collect();
