@@ -39,6 +39,11 @@ impl Capture {
         self.len == 0
     }
 
+    /// Descriptors it holds open: 1 once spilled to a file.
+    pub fn files(&self) -> usize {
+        usize::from(self.spill.is_some())
+    }
+
     pub fn push(&mut self, data: &[u8]) -> io::Result<()> {
         self.len += data.len() as u64;
         if let Some(file) = self.spill.as_mut() {

@@ -47,6 +47,11 @@ enum End {
     Signal(Signal),
 }
 
+/// Whether a spawn failed for want of descriptors.
+fn out_of_files(err: &io::Error) -> bool {
+    matches!(err.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+}
+
 fn io_failure(what: &str, err: &io::Error) -> Failure {
     Failure::io(Exit::Error, what, err)
 }
@@ -107,7 +112,7 @@ impl Supervisor<'_> {
             self.source.fill(self.slots.capacity())?;
             while !self.tally.stopping()
                 && self.slots.any_free()
-                && self.gate.may_start(self.jobs.len())
+                && self.gate.may_start(self.jobs.len(), self.out.held_files())
             {
                 let Some(spec) = self.source.next() else {
                     break;
@@ -200,6 +205,14 @@ impl Supervisor<'_> {
                 self.out.open(slot, seq, tag, framed);
                 Ok(())
             }
+            Err((spec, err)) if out_of_files(&err) && !self.jobs.is_empty() => {
+                // Descriptors run out: not the job's failure. It starts
+                // again once a running job has ended.
+                self.slots.put(slot);
+                self.source.requeue(spec);
+                self.gate.out_of_files();
+                Ok(())
+            }
             Err((spec, err)) => {
                 // The job could not start: a failed job with the shell's
                 // code, and a line in its place in the output.
@@ -251,6 +264,7 @@ impl Supervisor<'_> {
             place,
             mut record,
         } = finished;
+        self.gate.job_ended();
         let mut captured = self.out.close(slot, record.exit)?;
         let verdict = self.backend.conclude(Ended {
             spec: &record.spec,

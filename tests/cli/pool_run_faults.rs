@@ -92,7 +92,6 @@ fn a_missing_srun_is_named_not_the_users_program() {
 /// descriptors later jobs need: pool-run waits, as GNU parallel does,
 /// instead of failing them with "Too many open files".
 #[test]
-#[ignore = "bug 4: fails until its fix lands"]
 fn held_output_under_keep_order_never_starves_job_starts() {
     let out = shell(
         "ulimit -n 64 && $POOL_RUN -k -j8 \

@@ -104,6 +104,8 @@ pub struct Output<O: Write = io::Stdout, E: Write = io::Stderr> {
     skip: HashSet<u64>,
     live: Vec<Option<Live>>,
     waiting: BTreeMap<u64, Held>,
+    /// Spill files the outputs in `waiting` keep open.
+    held_files: usize,
     next_to_print: u64,
 }
 
@@ -137,6 +139,7 @@ impl<O: Write, E: Write> Output<O, E> {
             skip: HashSet::new(),
             live: Vec::new(),
             waiting: BTreeMap::new(),
+            held_files: 0,
             next_to_print: 1,
         }
     }
@@ -144,6 +147,12 @@ impl<O: Write, E: Write> Output<O, E> {
     /// Whether jobs' output comes through pool-run (not under -u).
     pub fn captures(&self) -> bool {
         self.mode != OutputMode::Ungrouped
+    }
+
+    /// Descriptors held by finished outputs waiting for their turn (-k):
+    /// admission leaves them room, so they never starve job starts.
+    pub fn held_files(&self) -> usize {
+        self.held_files
     }
 
     /// --resume: job `seq` finished in an earlier run.
@@ -286,9 +295,11 @@ impl<O: Write, E: Write> Output<O, E> {
         if !self.keep_order {
             return self.write_whole(held);
         }
+        self.held_files += held.out.files() + held.err.files();
         self.waiting.insert(seq, held);
         let before = self.next_to_print;
         while let Some(held) = self.waiting.remove(&self.next_to_print) {
+            self.held_files -= held.out.files() + held.err.files();
             self.next_to_print += 1;
             self.write_whole(held)?;
         }
@@ -447,6 +458,19 @@ mod tests {
         assert!(out.writers().0.is_empty(), "held behind job 1");
         job(&mut out, 1, 1, &[(Stream::Out, b"one\n")]);
         assert_eq!(text(out.writers().0), "one\ntwo\nthree\n");
+    }
+
+    #[test]
+    fn held_outputs_count_the_files_they_keep_open() {
+        let mut out = sink(OutputMode::Grouped, true);
+        let big = vec![b'x'; crate::capture::MEMORY_LIMIT + 1];
+        job(&mut out, 2, 2, &[(Stream::Out, &big)]);
+        job(&mut out, 3, 3, &[(Stream::Out, &big), (Stream::Err, &big)]);
+        job(&mut out, 4, 4, &[(Stream::Out, b"small\n")]);
+        assert_eq!(out.held_files(), 3, "two spilled stdouts and a stderr");
+        job(&mut out, 1, 1, &[]);
+        assert_eq!(out.held_files(), 0, "printed and closed");
+        assert_eq!(out.writers().0.len(), 2 * big.len() + 6);
     }
 
     #[test]
