@@ -2,8 +2,6 @@
 //! thing from every tool (see the table in HACKING.md), and one rule for
 //! turning a child's wait status into a shell-style code.
 
-use std::os::unix::process::ExitStatusExt;
-
 /// Everything went as asked.
 pub const SUCCESS: u8 = 0;
 /// The tool's own notion of failure (documented per tool).
@@ -46,11 +44,6 @@ impl ChildExit {
         }
     }
 
-    /// Decodes what `std::process::Child::wait` returned.
-    pub fn from_std(status: std::process::ExitStatus) -> Self {
-        ChildExit::from_raw(status.into_raw())
-    }
-
     /// The code a shell would put in `$?`: the exit code, else 128+signal.
     pub fn code(self) -> u8 {
         match self {
@@ -77,6 +70,7 @@ impl ChildExit {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::process::ExitStatusExt;
     use std::process::Command;
 
     fn run_sh(script: &str) -> ChildExit {
@@ -84,7 +78,7 @@ mod tests {
             .args(["-c", script])
             .status()
             .expect("sh runs");
-        ChildExit::from_std(status)
+        ChildExit::from_raw(status.into_raw())
     }
 
     #[test]

@@ -1,12 +1,10 @@
-//! Pipes and framed messages between processes.
+//! Pipes between processes: a close-on-exec pipe, a queue several processes
+//! share with message boundaries kept, non-blocking mode, and a bounded wait
+//! for data.
 //!
 //! Pipes come from `std::io::pipe` (close-on-exec, stable since Rust 1.87), so
-//! the suite does not need the `os_pipe` crate. A frame is a little-endian u32
-//! length followed by that many bytes. The reader tells a clean end (the peer
-//! closed between frames) from a torn frame (the peer died mid-message), and
-//! refuses lengths above a caller-chosen maximum instead of allocating them.
+//! the suite does not need the `os_pipe` crate.
 
-use std::fmt;
 use std::io::{self, ErrorKind, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Duration;
@@ -15,11 +13,8 @@ pub use std::io::{PipeReader, PipeWriter};
 
 /// Bytes a single pipe write delivers without interleaving with other
 /// writers (Linux; POSIX guarantees at least 512). A queue shared by several
-/// processes keeps each encoded frame at or below this.
+/// processes keeps each message at or below this.
 pub const PIPE_BUF: usize = libc::PIPE_BUF;
-
-/// Size of the frame header.
-pub const HEADER_LEN: usize = 4;
 
 /// A new anonymous pipe, both ends close-on-exec.
 pub fn pipe() -> io::Result<(PipeReader, PipeWriter)> {
@@ -145,161 +140,9 @@ pub fn wait_readable(fd: BorrowedFd<'_>, timeout: Option<Duration>) -> io::Resul
     }
 }
 
-/// Why a frame could not be read or written.
-#[derive(Debug)]
-pub enum FrameError {
-    /// The stream ended inside a frame: the writer died or closed mid-message.
-    Torn {
-        expected: usize,
-        got: usize,
-    },
-    /// The announced length exceeds what the reader accepts.
-    TooLarge {
-        len: usize,
-        max: usize,
-    },
-    Io(io::Error),
-}
-
-impl fmt::Display for FrameError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FrameError::Torn { expected, got } => write!(
-                f,
-                "message cut short: got {got} of {expected} bytes (the peer closed or died mid-message)"
-            ),
-            FrameError::TooLarge { len, max } => {
-                write!(f, "message of {len} bytes exceeds the limit of {max} bytes")
-            }
-            FrameError::Io(err) => write!(f, "{err}"),
-        }
-    }
-}
-
-impl std::error::Error for FrameError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            FrameError::Io(err) => Some(err),
-            _ => None,
-        }
-    }
-}
-
-impl From<io::Error> for FrameError {
-    fn from(err: io::Error) -> Self {
-        FrameError::Io(err)
-    }
-}
-
-/// Header and payload in one buffer, so the frame goes out in one write (and
-/// so atomically on a pipe when it is at most `PIPE_BUF` bytes).
-pub fn encode_frame(payload: &[u8]) -> Result<Vec<u8>, FrameError> {
-    let len = u32::try_from(payload.len()).map_err(|_| FrameError::TooLarge {
-        len: payload.len(),
-        max: u32::MAX as usize,
-    })?;
-    let mut frame = Vec::with_capacity(HEADER_LEN + payload.len());
-    frame.extend_from_slice(&len.to_le_bytes());
-    frame.extend_from_slice(payload);
-    Ok(frame)
-}
-
-/// Writes one frame with a single `write_all`.
-pub fn write_frame(writer: &mut impl Write, payload: &[u8]) -> Result<(), FrameError> {
-    writer.write_all(&encode_frame(payload)?)?;
-    Ok(())
-}
-
-/// Reads one frame. `Ok(None)` is a clean end of stream (nothing was read);
-/// an end anywhere inside a frame is `FrameError::Torn`.
-pub fn read_frame(reader: &mut impl Read, max_len: usize) -> Result<Option<Vec<u8>>, FrameError> {
-    let mut header = [0u8; HEADER_LEN];
-    let got = read_full(reader, &mut header)?;
-    if got == 0 {
-        return Ok(None);
-    }
-    if got < HEADER_LEN {
-        return Err(FrameError::Torn {
-            expected: HEADER_LEN,
-            got,
-        });
-    }
-    let len = u32::from_le_bytes(header) as usize;
-    if len > max_len {
-        return Err(FrameError::TooLarge { len, max: max_len });
-    }
-    let mut payload = vec![0u8; len];
-    let got = read_full(reader, &mut payload)?;
-    if got < len {
-        return Err(FrameError::Torn {
-            expected: HEADER_LEN + len,
-            got: HEADER_LEN + got,
-        });
-    }
-    Ok(Some(payload))
-}
-
-/// Reads until `buf` is full or the stream ends; returns how much was read.
-/// Unlike `read_exact`, it says how far it got, which tells EOF from a tear.
-fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(err) if err.kind() == ErrorKind::Interrupted => {}
-            Err(err) => return Err(err),
-        }
-    }
-    Ok(filled)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
-    use std::io::Cursor;
-
-    #[test]
-    fn frames_cross_a_real_pipe() {
-        let (mut reader, mut writer) = pipe().unwrap();
-        write_frame(&mut writer, b"ping").unwrap();
-        write_frame(&mut writer, b"").unwrap();
-        drop(writer);
-        assert_eq!(read_frame(&mut reader, 64).unwrap(), Some(b"ping".to_vec()));
-        assert_eq!(read_frame(&mut reader, 64).unwrap(), Some(Vec::new()));
-        assert_eq!(read_frame(&mut reader, 64).unwrap(), None);
-    }
-
-    #[test]
-    fn torn_header_and_torn_payload_are_not_eof() {
-        let mut short_header = Cursor::new(vec![5u8, 0]);
-        assert!(matches!(
-            read_frame(&mut short_header, 64),
-            Err(FrameError::Torn {
-                expected: 4,
-                got: 2
-            })
-        ));
-        let mut frame = encode_frame(b"hello").unwrap();
-        frame.truncate(7);
-        let err = read_frame(&mut Cursor::new(frame), 64).unwrap_err();
-        assert!(matches!(
-            err,
-            FrameError::Torn {
-                expected: 9,
-                got: 7
-            }
-        ));
-        assert!(err.to_string().contains("cut short"));
-    }
-
-    #[test]
-    fn oversized_length_is_refused_before_allocating() {
-        let frame = u32::MAX.to_le_bytes().to_vec();
-        let err = read_frame(&mut Cursor::new(frame), 1024).unwrap_err();
-        assert!(matches!(err, FrameError::TooLarge { max: 1024, .. }));
-    }
 
     #[test]
     fn queue_keeps_message_boundaries() {
@@ -332,33 +175,5 @@ mod tests {
         let err = (&reader).read(&mut buf).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::WouldBlock);
         set_nonblocking(&reader, false).unwrap();
-    }
-
-    proptest! {
-        #[test]
-        fn frames_round_trip(payloads in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..300), 0..20)) {
-            let mut stream = Vec::new();
-            for payload in &payloads {
-                write_frame(&mut stream, payload).unwrap();
-            }
-            let mut cursor = Cursor::new(stream);
-            for payload in &payloads {
-                let read = read_frame(&mut cursor, 300).unwrap();
-                prop_assert_eq!(read.as_ref(), Some(payload));
-            }
-            prop_assert!(read_frame(&mut cursor, 300).unwrap().is_none());
-        }
-
-        #[test]
-        fn any_truncation_is_torn_or_clean(payload in proptest::collection::vec(any::<u8>(), 0..100), cut in 0usize..104) {
-            let frame = encode_frame(&payload).unwrap();
-            let cut = cut.min(frame.len());
-            let result = read_frame(&mut Cursor::new(&frame[..cut]), 100);
-            match cut {
-                0 => prop_assert!(matches!(result, Ok(None))),
-                n if n == frame.len() => prop_assert_eq!(result.unwrap(), Some(payload)),
-                _ => { let torn = matches!(result, Err(FrameError::Torn { .. })); prop_assert!(torn) }
-            }
-        }
     }
 }

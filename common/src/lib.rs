@@ -1,6 +1,7 @@
-//! What two or more prockit tools share, and nothing else: IPC framing, a
-//! clock and duration syntax, the exit-code table, process groups, signal
-//! handling and the `main` frame that prints errors the same way everywhere.
+//! What two or more prockit tools share, and nothing else: pipes and a queue
+//! shared by processes, duration syntax and latency summaries, the exit-code
+//! table, process groups, spawn errors, signal handling and the `main` frame
+//! that prints errors the same way everywhere.
 //!
 //! No nix or libc type appears in this crate's public API, so upgrading either
 //! never ripples into the tools.

@@ -49,9 +49,18 @@ pub fn signal_group(pgid: u32, signal: Signal) -> io::Result<bool> {
 /// continued (coreutils `timeout` does the same). Returns false when the
 /// group has no member left.
 pub fn signal_group_and_continue(pgid: u32, signal: Signal) -> io::Result<bool> {
-    let alive = signal_group(pgid, signal)?;
+    and_continue(signal, |s| signal_group(pgid, s))
+}
+
+/// [`signal_group_and_continue`] for one process.
+pub fn signal_process_and_continue(pid: u32, signal: Signal) -> io::Result<bool> {
+    and_continue(signal, |s| signal_process(pid, s))
+}
+
+fn and_continue(signal: Signal, send: impl Fn(Signal) -> io::Result<bool>) -> io::Result<bool> {
+    let alive = send(signal)?;
     if alive && signal != Signal::KILL && signal != Signal::CONT {
-        signal_group(pgid, Signal::CONT)?;
+        send(Signal::CONT)?;
     }
     Ok(alive)
 }

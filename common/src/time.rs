@@ -1,45 +1,9 @@
-//! Time as the tools need it: a monotonic clock whose readings mean the same in
-//! every process (so one process can timestamp a message and another measure
-//! its latency), a stopwatch, the duration syntax every `--timeout`-style flag
-//! accepts, and latency summaries with percentiles.
+//! Time as the tools need it: the duration syntax every `--timeout`-style
+//! flag accepts, durations printed for people, and latency summaries with
+//! percentiles.
 
 use std::fmt;
-use std::time::{Duration, Instant};
-
-/// Nanoseconds on CLOCK_MONOTONIC. Unlike `Instant`, the value can be sent to
-/// another process on this machine and compared there.
-pub fn monotonic_nanos() -> u64 {
-    // CLOCK_MONOTONIC always exists on Linux; a failure would leave the zeroed
-    // value, which is still monotonic-safe for a subtraction (it saturates).
-    let ts = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
-        .unwrap_or(nix::sys::time::TimeSpec::new(0, 0));
-    let secs = u64::try_from(ts.tv_sec()).unwrap_or(0);
-    let nanos = u64::try_from(ts.tv_nsec()).unwrap_or(0);
-    secs.saturating_mul(1_000_000_000).saturating_add(nanos)
-}
-
-/// Measures how long something took.
-#[derive(Debug, Clone, Copy)]
-pub struct Stopwatch {
-    started: Instant,
-}
-
-impl Stopwatch {
-    pub fn start() -> Self {
-        Stopwatch {
-            started: Instant::now(),
-        }
-    }
-
-    pub fn elapsed(&self) -> Duration {
-        self.started.elapsed()
-    }
-
-    /// When the stopwatch started, for computing deadlines from it.
-    pub fn started_at(&self) -> Instant {
-        self.started
-    }
-}
+use std::time::Duration;
 
 /// Why a duration string was refused. The message names the bad text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -266,21 +230,6 @@ mod tests {
         assert_eq!(format_duration(Duration::from_nanos(12)), "12ns");
         assert_eq!(format_duration(Duration::ZERO), "0ns");
         assert_eq!(format_seconds(Duration::from_millis(12)), "0.012");
-    }
-
-    #[test]
-    fn monotonic_clock_never_goes_back() {
-        let a = monotonic_nanos();
-        let b = monotonic_nanos();
-        assert!(a > 0 && b >= a);
-    }
-
-    #[test]
-    fn stopwatch_measures_at_least_what_passed() {
-        let watch = Stopwatch::start();
-        let mark = Instant::now();
-        while mark.elapsed() < Duration::from_millis(2) {}
-        assert!(watch.elapsed() >= Duration::from_millis(2));
     }
 
     #[test]

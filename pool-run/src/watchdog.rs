@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::io::{self, BufRead, BufReader, Write};
 
 use common::ipc::{PipeWriter, pipe};
-use common::proc::{fork_child, signal_group};
+use common::proc::{fork_child, signal_group, signal_group_and_continue};
 use common::signal::Signal;
 
 /// pool-run's end of the watchdog's pipe.
@@ -145,8 +145,7 @@ fn watch(reader: impl BufRead) {
         }
     }
     for &pgid in &groups {
-        let _ = signal_group(pgid, Signal::TERM);
-        let _ = signal_group(pgid, Signal::CONT);
+        let _ = signal_group_and_continue(pgid, Signal::TERM);
     }
     if !groups.is_empty() {
         std::thread::sleep(std::time::Duration::from_millis(200));

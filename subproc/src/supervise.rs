@@ -90,6 +90,16 @@ impl Target {
         }
         Ok(())
     }
+
+    /// Sends `signal`, then SIGCONT so a stopped command acts on it.
+    fn send_and_continue(self, signal: Signal) -> io::Result<()> {
+        if self.whole_group {
+            proc::signal_group_and_continue(self.pid, signal)?;
+        } else {
+            proc::signal_process_and_continue(self.pid, signal)?;
+        }
+        Ok(())
+    }
 }
 
 /// What the loop waits for besides the child and signals.
@@ -111,18 +121,8 @@ impl Deadline {
 
 /// Why the command could not be started: the exit code and the reason.
 pub fn spawn_failure(program: &std::ffi::OsStr, err: &io::Error) -> Failure {
-    let name = program.to_string_lossy();
-    match err.kind() {
-        io::ErrorKind::NotFound => Failure::new(
-            Exit::NotFound,
-            format!("cannot run '{name}': command not found"),
-        ),
-        io::ErrorKind::PermissionDenied => Failure::new(
-            Exit::CannotInvoke,
-            format!("cannot run '{name}': permission denied"),
-        ),
-        _ => Failure::new(Exit::CannotInvoke, format!("cannot run '{name}': {err}")),
-    }
+    let (code, why) = proc::spawn_error(&program.to_string_lossy(), err);
+    Failure::new(code, why)
 }
 
 fn wait_failed(err: &io::Error) -> Failure {
@@ -222,12 +222,9 @@ fn fire(
     match deadline {
         Deadline::Timeout(_) => {
             let signal = cfg.timeout_signal;
-            target.send(signal)?;
             // A stopped command cannot act on the signal until continued
             // (coreutils does the same).
-            if signal != Signal::KILL && signal != Signal::CONT {
-                target.send(Signal::CONT)?;
-            }
+            target.send_and_continue(signal)?;
             let killed = signal == Signal::KILL;
             *timeout = Some(TimeoutFired {
                 after: due - started,
@@ -281,11 +278,13 @@ fn forward(cfg: &Config, target: Target, received: Received) -> Option<Signal> {
     let terminating = is_terminating(signal);
     if !came_from_terminal {
         // The command may have just exited: then there is nobody to tell.
-        let _ = target.send(signal);
-        // A stopped command would not act on it until continued.
-        if terminating {
-            let _ = target.send(Signal::CONT);
-        }
+        // A stopped command would not act on a terminating signal until
+        // continued.
+        let _ = if terminating {
+            target.send_and_continue(signal)
+        } else {
+            target.send(signal)
+        };
     }
     terminating.then_some(signal)
 }
