@@ -60,10 +60,54 @@ pub fn print(code: impl Into<u8>, text: &str) -> Result<(), Failure> {
         .map_err(|err| Failure::io(code, "writing to stdout", &err))
 }
 
+/// What a tool says of itself in `--help`.
+#[derive(Debug, Clone, Copy)]
+pub struct Help {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub after: &'static str,
+}
+
+impl Help {
+    pub const fn new(name: &'static str, about: &'static str, after: &'static str) -> Help {
+        Help { name, about, after }
+    }
+}
+
+/// A tool's command line: its own flags (`P`) plus what every prockit tool
+/// has, its name and about text, `--version`, help wrapped at 100 columns.
+pub fn command<P: clap::CommandFactory>(help: &Help) -> clap::Command {
+    P::command()
+        .name(help.name)
+        .bin_name(help.name)
+        .about(help.about)
+        .long_about(None)
+        .after_help(help.after)
+        .version(env!("CARGO_PKG_VERSION"))
+        .max_term_width(100)
+}
+
+/// The command line of a tool with subcommands that runs its default one,
+/// with that one's flags, when no subcommand is named (`fork-demo -n 3`).
+#[derive(clap::Parser, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct WithDefault<C: clap::Subcommand, A: clap::Args> {
+    #[command(subcommand)]
+    pub command: Option<C>,
+
+    #[command(flatten)]
+    pub default: A,
+}
+
 /// Parses the command line. `--help` and `--version` print to stdout and end
 /// the tool with 0; any other clap error becomes one line and `usage_code`.
-pub fn parse_args<P: clap::Parser>(usage_code: impl Into<u8>) -> Result<P, Failure> {
-    P::try_parse().map_err(|err| clap_failure(err, usage_code.into()))
+pub fn parse_args<P: clap::Parser>(help: &Help, usage_code: impl Into<u8>) -> Result<P, Failure> {
+    let usage_code = usage_code.into();
+    let mut command = command::<P>(help);
+    let matches = command
+        .try_get_matches_from_mut(std::env::args_os())
+        .map_err(|err| clap_failure(err, usage_code))?;
+    P::from_arg_matches(&matches).map_err(|err| clap_failure(err.format(&mut command), usage_code))
 }
 
 fn clap_failure(err: clap::Error, usage_code: u8) -> Failure {
@@ -89,6 +133,16 @@ fn one_line(rendered: &str) -> String {
     let first_paragraph = text.split("\n\n").next().unwrap_or(text);
     let folded: Vec<&str> = first_paragraph.split_whitespace().collect();
     format!("{} (see --help)", folded.join(" "))
+}
+
+/// A tool's `main`: parses its command line (`help` says what it is), runs
+/// `run` with it, and exits as [`main_with`] does.
+pub fn run_tool<P: clap::Parser>(
+    help: &Help,
+    usage_code: impl Into<u8>,
+    run: impl FnOnce(P) -> Result<u8, Failure>,
+) -> ExitCode {
+    main_with(help.name, || run(parse_args(help, usage_code)?))
 }
 
 /// Runs `run` and turns its outcome into the process exit code. Prints a

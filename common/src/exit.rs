@@ -21,6 +21,27 @@ pub const NOT_FOUND: u8 = 127;
 /// A child killed by signal N is reported as `SIGNAL_BASE + N`, as shells do.
 pub const SIGNAL_BASE: u8 = 128;
 
+/// The exit codes of a tool that has no codes of its own: success, its own
+/// failure, a usage error (lock-demo, pingpong, spin-cores).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Success,
+    /// The tool itself failed (a worker or player died, --check found a
+    /// wrong balance, output failed).
+    Failed,
+    Usage,
+}
+
+impl From<Status> for u8 {
+    fn from(value: Status) -> u8 {
+        match value {
+            Status::Success => SUCCESS,
+            Status::Failed => FAILURE,
+            Status::Usage => USAGE,
+        }
+    }
+}
+
 /// How a child ended, decoded once from the kernel's wait status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChildExit {

@@ -1,29 +1,22 @@
 //! fork-demo's command line: the fork demo by default, `process`, `memory`
 //! and `bench` as subcommands.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Subcommand};
+use common::cli::{Help, WithDefault};
+
+/// What fork-demo says of itself in `--help`.
+pub const HELP: Help = Help::new("fork-demo", ABOUT, AFTER_HELP);
+
+const ABOUT: &str =
+    "fork/getpid/getppid, a child started and joined, copies of memory, process-creation costs";
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 done; the first non-zero exit code of a child (128+N if signal
 N killed it); 1 fork-demo itself failed; 2 usage error.";
 
 /// fork, getpid and getppid, as the tutorials show them.
-#[derive(Parser, Debug)]
-#[command(
-    name = "fork-demo",
-    version,
-    about = "fork/getpid/getppid, a child started and joined, copies of memory, process-creation costs",
-    after_help = AFTER_HELP,
-    args_conflicts_with_subcommands = true,
-    max_term_width = 100
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Option<Command>,
-
-    #[command(flatten)]
-    pub fork: ForkArgs,
-}
+/// A subcommand, or without one the default demo with its flags.
+pub type Cli = WithDefault<Command, ForkArgs>;
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
@@ -75,18 +68,22 @@ pub struct BenchArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
+    use clap::Parser;
 
     #[test]
     fn clap_definition_is_consistent() {
-        Cli::command().debug_assert();
+        common::cli::command::<Cli>(&HELP).debug_assert();
     }
 
     #[test]
     fn defaults_and_bad_values() {
         let cli = Cli::try_parse_from(["fork-demo"]).unwrap();
         assert_eq!(
-            (cli.fork.children, cli.fork.race, cli.fork.child_exit),
+            (
+                cli.default.children,
+                cli.default.race,
+                cli.default.child_exit
+            ),
             (1, false, 0)
         );
         assert!(Cli::try_parse_from(["fork-demo", "-n", "0"]).is_err());

@@ -6,7 +6,7 @@
 //! the output reads like the tutorial's on every run (`--race` drops that).
 
 use std::cell::RefCell;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 
 use common::cli::{Failure, print};
 use common::exit::ChildExit;
@@ -22,11 +22,7 @@ fn failed(what: &str, err: &io::Error) -> Failure {
 
 /// Writes a child's line; the child's exit code says whether it got out.
 fn child_print(text: &str) -> bool {
-    let mut stdout = io::stdout().lock();
-    stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-        .is_ok()
+    common::cli::print(Exit::Failed, text).is_ok()
 }
 
 /// Holds a child until the parent has printed: the child reads its end of a

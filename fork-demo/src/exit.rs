@@ -1,7 +1,7 @@
 //! fork-demo's exit codes. A child that fails passes its code on: the demo's
 //! parent exits with the first non-zero child status (128+N for a signal).
 
-use common::exit;
+use common::exit::Status;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
@@ -16,10 +16,10 @@ pub enum Exit {
 impl From<Exit> for u8 {
     fn from(value: Exit) -> u8 {
         match value {
-            Exit::Success => exit::SUCCESS,
-            Exit::Failed => exit::FAILURE,
-            Exit::Usage => exit::USAGE,
             Exit::Child(code) => code,
+            Exit::Success => Status::Success.into(),
+            Exit::Failed => Status::Failed.into(),
+            Exit::Usage => Status::Usage.into(),
         }
     }
 }

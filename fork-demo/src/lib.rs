@@ -12,20 +12,23 @@ mod exit;
 
 use std::process::ExitCode;
 
-use common::cli::{Failure, main_with, parse_args, print};
+use common::cli::{Failure, print, run_tool};
 use common::time::format_duration;
 
 use crate::cli::{BenchArgs, Cli, Command};
 use crate::exit::Exit;
 
 pub fn main() -> ExitCode {
-    main_with("fork-demo", run)
+    run_tool(&cli::HELP, Exit::Usage, run)
 }
 
-fn run() -> Result<u8, Failure> {
-    let cli: Cli = parse_args(Exit::Usage)?;
+fn run(cli: Cli) -> Result<u8, Failure> {
     let exit = match cli.command {
-        None => demos::fork(cli.fork.race, cli.fork.children, cli.fork.child_exit)?,
+        None => demos::fork(
+            cli.default.race,
+            cli.default.children,
+            cli.default.child_exit,
+        )?,
         Some(Command::Process { name }) => demos::process(&name)?,
         Some(Command::Memory { children }) => demos::memory(children)?,
         Some(Command::Bench(args)) => bench(&args)?,

@@ -2,31 +2,23 @@
 
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
+use common::cli::{Help, WithDefault};
 use common::time::parse_duration;
+
+/// What lock-demo says of itself in `--help`.
+pub const HELP: Help = Help::new("lock-demo", ABOUT, AFTER_HELP);
+
+const ABOUT: &str =
+    "Threads share memory: lost updates without a lock; Mutex, atomics, thread-local";
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 done (whatever the balance: a wrong one is the point of the
 demo); 1 --check was given and the balance was wrong; 2 usage error.";
 
 /// Threads share memory: lost updates without a lock, and the fixes.
-#[derive(Parser, Debug)]
-#[command(
-    name = "lock-demo",
-    version,
-    about = "Threads share memory: lost updates without a lock; Mutex, atomics, thread-local",
-    after_help = AFTER_HELP,
-    args_conflicts_with_subcommands = true,
-    max_term_width = 100
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Option<Command>,
-
-    /// Without a subcommand: `race` with these options
-    #[command(flatten)]
-    pub race: RaceArgs,
-}
+/// A subcommand, or without one the default demo with its flags.
+pub type Cli = WithDefault<Command, RaceArgs>;
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
@@ -77,11 +69,20 @@ pub struct RaceArgs {
     #[arg(short = 'i', long, value_name = "N", default_value_t = 1_000_000)]
     pub iterations: u64,
 
+    #[command(flatten)]
+    pub balance: BalanceArgs,
+}
+
+/// The flags `race` and `bank` share: how the balance is shared, and what
+/// becomes of its final value.
+#[derive(Args, Debug, Clone)]
+pub struct BalanceArgs {
     /// How the threads share the balance
     #[arg(long, value_enum, default_value_t = Sync::None)]
     pub sync: Sync,
 
-    /// Exit 1 if the final balance is not the expected 0
+    /// Exit 1 if the final balance is not the expected one (race: 0; bank:
+    /// threads x deposit)
     #[arg(long)]
     pub check: bool,
 
@@ -105,17 +106,8 @@ pub struct BankArgs {
     #[arg(long, value_name = "DUR", default_value = "10ms", value_parser = parse_duration)]
     pub work: Duration,
 
-    /// How the threads share the balance
-    #[arg(long, value_enum, default_value_t = Sync::None)]
-    pub sync: Sync,
-
-    /// Exit 1 if the final balance is not threads x deposit
-    #[arg(long)]
-    pub check: bool,
-
-    /// One JSON object instead of the text
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub balance: BalanceArgs,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -141,19 +133,14 @@ pub struct BenchArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
-
-    #[test]
-    fn clap_definition_is_consistent() {
-        Cli::command().debug_assert();
-    }
+    use clap::Parser;
 
     #[test]
     fn race_is_the_default_and_takes_its_flags_at_top_level() {
         let cli = Cli::try_parse_from(["lock-demo", "--sync", "mutex", "-i", "10"]).unwrap();
         assert!(cli.command.is_none());
-        assert_eq!(cli.race.sync, Sync::Mutex);
-        assert_eq!(cli.race.iterations, 10);
+        assert_eq!(cli.default.balance.sync, Sync::Mutex);
+        assert_eq!(cli.default.iterations, 10);
     }
 
     #[test]
@@ -162,5 +149,10 @@ mod tests {
         assert!(Cli::try_parse_from(["lock-demo", "bank", "--threads", "0"]).is_err());
         assert!(Cli::try_parse_from(["lock-demo", "threads", "--delay", "5x"]).is_err());
         assert!(Cli::try_parse_from(["lock-demo", "race", "-i", "-1"]).is_err());
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        common::cli::command::<Cli>(&HELP).debug_assert();
     }
 }

@@ -14,7 +14,7 @@ mod threads;
 
 use std::process::ExitCode;
 
-use common::cli::{Failure, main_with, parse_args, print};
+use common::cli::{Failure, print, run_tool};
 use common::time::format_duration;
 
 use crate::cli::{BankArgs, BenchArgs, Cli, Command, RaceArgs};
@@ -22,13 +22,12 @@ use crate::contend::Contention;
 use crate::exit::Exit;
 
 pub fn main() -> ExitCode {
-    main_with("lock-demo", run)
+    run_tool(&cli::HELP, Exit::Usage, run)
 }
 
-fn run() -> Result<u8, Failure> {
-    let cli: Cli = parse_args(Exit::Usage)?;
+fn run(cli: Cli) -> Result<u8, Failure> {
     let exit = match cli.command {
-        None => race(&cli.race)?,
+        None => race(&cli.default)?,
         Some(Command::Race(args)) => race(&args)?,
         Some(Command::Threads(args)) => {
             threads::run(args.delay)?;
@@ -50,8 +49,12 @@ fn checked(check: bool, correct: bool) -> Exit {
 
 fn race(args: &RaceArgs) -> Result<Exit, Failure> {
     // The tutorial's two threads: one changes by 5, the other by 8.
-    let run = contend::contend(args.sync, &[vec![5, -5], vec![8, -8]], args.iterations);
-    if args.json {
+    let run = contend::contend(
+        args.balance.sync,
+        &[vec![5, -5], vec![8, -8]],
+        args.iterations,
+    );
+    if args.balance.json {
         print(
             Exit::Failed,
             &format!("{}\n", contention_json("race", &run)),
@@ -59,7 +62,10 @@ fn race(args: &RaceArgs) -> Result<Exit, Failure> {
     } else {
         print(Exit::Failed, &race_text(&run))?;
     }
-    Ok(checked(args.check, run.final_balance == run.expected))
+    Ok(checked(
+        args.balance.check,
+        run.final_balance == run.expected,
+    ))
 }
 
 fn race_text(run: &Contention) -> String {
@@ -117,12 +123,12 @@ fn contention_json(mode: &str, run: &Contention) -> serde_json::Value {
 }
 
 fn bank(args: &BankArgs) -> Result<Exit, Failure> {
-    let balance = bank::deposit_all(args.sync, args.threads, args.deposit, args.work);
+    let balance = bank::deposit_all(args.balance.sync, args.threads, args.deposit, args.work);
     let expected = i64::from(args.threads) * args.deposit;
-    let text = if args.json {
+    let text = if args.balance.json {
         serde_json::json!({
             "mode": "bank",
-            "sync": args.sync.name(),
+            "sync": args.balance.sync.name(),
             "threads": args.threads,
             "deposit": args.deposit,
             "work_s": args.work.as_secs_f64(),
@@ -137,11 +143,11 @@ fn bank(args: &BankArgs) -> Result<Exit, Failure> {
             "Account balance: {balance} (expected {expected}: {threads} threads deposited {deposit} each, sync {sync})\n",
             threads = args.threads,
             deposit = args.deposit,
-            sync = args.sync.name(),
+            sync = args.balance.sync.name(),
         )
     };
     print(Exit::Failed, &text)?;
-    Ok(checked(args.check, balance == expected))
+    Ok(checked(args.balance.check, balance == expected))
 }
 
 fn bench(args: &BenchArgs) -> Result<Exit, Failure> {

@@ -2,30 +2,23 @@
 
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
+use common::cli::{Help, WithDefault};
 use common::time::parse_duration;
+
+/// What pingpong says of itself in `--help`.
+pub const HELP: Help = Help::new("pingpong", ABOUT, AFTER_HELP);
+
+const ABOUT: &str =
+    "Two processes print Ping and Pong, passing the counter in messages; an IPC latency benchmark";
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 done; 1 a player died or the channel failed (one line names
 it); 2 usage error. Ctrl-C stops both players, then pingpong dies of SIGINT.";
 
 /// Two processes print Ping and Pong, passing the counter between them.
-#[derive(Parser, Debug)]
-#[command(
-    name = "pingpong",
-    version,
-    about = "Two processes print Ping and Pong, passing the counter in messages; an IPC latency benchmark",
-    after_help = AFTER_HELP,
-    args_conflicts_with_subcommands = true,
-    max_term_width = 100
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Option<Command>,
-
-    #[command(flatten)]
-    pub game: GameArgs,
-}
+/// A subcommand, or without one the default demo with its flags.
+pub type Cli = WithDefault<Command, GameArgs>;
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
@@ -147,19 +140,19 @@ fn parse_bench_transport(text: &str) -> Result<BenchTransports, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
+    use clap::Parser;
 
     #[test]
     fn clap_definition_is_consistent() {
-        Cli::command().debug_assert();
+        common::cli::command::<Cli>(&HELP).debug_assert();
     }
 
     #[test]
     fn words_and_transports_parse() {
         let cli =
             Cli::try_parse_from(["pingpong", "--words", "Tic,Tac", "--transport", "shm"]).unwrap();
-        assert_eq!(cli.game.words, Words(["Tic".into(), "Tac".into()]));
-        assert_eq!(cli.game.transport, Transport::Shm);
+        assert_eq!(cli.default.words, Words(["Tic".into(), "Tac".into()]));
+        assert_eq!(cli.default.transport, Transport::Shm);
         for bad in [
             &["--words", "Ping"][..],
             &["--words", "a,b,c"],

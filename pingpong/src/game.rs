@@ -37,11 +37,7 @@ const OUTPUT_FAILED: i32 = 4;
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 fn say(word: &str) -> bool {
-    let mut stdout = io::stdout().lock();
-    stdout
-        .write_all(word.as_bytes())
-        .and_then(|()| stdout.flush())
-        .is_ok()
+    common::cli::print(Exit::Failed, word).is_ok()
 }
 
 fn pause(delay: Duration) {

@@ -13,20 +13,19 @@ mod transport;
 
 use std::process::ExitCode;
 
-use common::cli::{Failure, main_with, parse_args, print};
+use common::cli::{Failure, print, run_tool};
 use common::time::format_duration;
 
 use crate::cli::{BenchArgs, Cli, Command};
 use crate::exit::Exit;
 
 pub fn main() -> ExitCode {
-    main_with("pingpong", run)
+    run_tool(&cli::HELP, Exit::Usage, run)
 }
 
-fn run() -> Result<u8, Failure> {
-    let cli: Cli = parse_args(Exit::Usage)?;
+fn run(cli: Cli) -> Result<u8, Failure> {
     match cli.command {
-        None => game::run(&cli.game),
+        None => game::run(&cli.default),
         Some(Command::Bench(args)) => bench(&args),
     }
 }

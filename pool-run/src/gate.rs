@@ -12,7 +12,7 @@
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
-use crate::cli::Config;
+use crate::config::Config;
 
 /// How long a start held back by memory or load waits before a new look.
 const RECHECK: Duration = Duration::from_millis(250);

@@ -185,24 +185,55 @@ const BATCHES_AHEAD: usize = 8;
 const BATCH: usize = 1024;
 
 pub fn stream_stdin(delimiter: u8) -> io::Result<StdinFeed> {
-    spawn_feed(move |sender, waker| feed(sender, waker, delimiter))
+    spawn_feed(move |reader, handover| feed(reader, handover, delimiter))
 }
 
 /// --pipe: stdin cut into blocks of at least `block` bytes that end at a
 /// record end (`recend`), or what is left at the end of input.
 pub fn stream_blocks(block: usize, recend: Vec<u8>) -> io::Result<StdinFeed> {
-    spawn_feed(move |sender, waker| feed_blocks(sender, waker, block, &recend))
+    spawn_feed(move |reader, handover| feed_blocks(reader, handover, block, &recend))
 }
 
+/// The stdin thread's side: the channel and the wake-up pipe.
+struct Handover {
+    sender: SyncSender<io::Result<Chunk>>,
+    waker: PipeWriter,
+}
+
+impl Handover {
+    /// Hands a chunk over and wakes the supervisor; false once nobody
+    /// takes chunks any more (the run ended).
+    fn send(&mut self, chunk: Chunk) -> bool {
+        let sent = match self.sender.try_send(Ok(chunk)) {
+            Ok(()) => true,
+            Err(TrySendError::Full(chunk)) => self.sender.send(chunk).is_ok(),
+            Err(TrySendError::Disconnected(_)) => false,
+        };
+        if sent {
+            let _ = self.waker.write_all(b".");
+        }
+        sent
+    }
+}
+
+/// Starts the stdin thread: `body` reads stdin and hands chunks over; an
+/// error it returns is handed over last. Dropping the sender and the waker
+/// at the end says: no more input.
 fn spawn_feed(
-    body: impl FnOnce(SyncSender<io::Result<Chunk>>, PipeWriter) + Send + 'static,
+    body: impl FnOnce(BufReader<std::fs::File>, &mut Handover) -> io::Result<()> + Send + 'static,
 ) -> io::Result<StdinFeed> {
     let (sender, batches) = sync_channel(BATCHES_AHEAD);
     let (wake, waker) = pipe()?;
     common::ipc::set_nonblocking(&wake, true)?;
+    let mut handover = Handover { sender, waker };
     std::thread::Builder::new()
         .name("stdin".into())
-        .spawn(move || body(sender, waker))?;
+        .spawn(move || {
+            if let Err(err) = stdin_reader().and_then(|reader| body(reader, &mut handover)) {
+                let _ = handover.sender.send(Err(err));
+                let _ = handover.waker.write_all(b"!");
+            }
+        })?;
     Ok(StdinFeed { batches, wake })
 }
 
@@ -215,31 +246,18 @@ fn stdin_reader() -> io::Result<BufReader<std::fs::File>> {
 }
 
 fn feed_blocks(
-    sender: SyncSender<io::Result<Chunk>>,
-    mut waker: PipeWriter,
+    mut reader: BufReader<std::fs::File>,
+    handover: &mut Handover,
     block: usize,
     recend: &[u8],
-) {
-    use std::io::Write;
-    let mut reader = match stdin_reader() {
-        Ok(reader) => reader,
-        Err(err) => {
-            let _ = sender.send(Err(err));
-            let _ = waker.write_all(b"!");
-            return;
-        }
-    };
+) -> io::Result<()> {
     let mut buffer: Vec<u8> = Vec::with_capacity(block + 64 * 1024);
     let mut chunk = vec![0u8; 64 * 1024];
     loop {
         let n = match reader.read(&mut chunk) {
             Ok(n) => n,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) => {
-                let _ = sender.send(Err(err));
-                let _ = waker.write_all(b"!");
-                return;
-            }
+            Err(err) => return Err(err),
         };
         buffer.extend_from_slice(&chunk[..n]);
         // Cut whole blocks: at the first record end at or past the block size.
@@ -249,16 +267,15 @@ fn feed_blocks(
             let Some(cut) = cut else { break };
             let rest = buffer.split_off(cut);
             let full = std::mem::replace(&mut buffer, rest);
-            if sender.send(Ok(Chunk::Block(full))).is_err() {
-                return;
+            if !handover.send(Chunk::Block(full)) {
+                return Ok(());
             }
-            let _ = waker.write_all(b".");
         }
         if n == 0 {
-            if !buffer.is_empty() && sender.send(Ok(Chunk::Block(buffer))).is_ok() {
-                let _ = waker.write_all(b".");
+            if !buffer.is_empty() {
+                handover.send(Chunk::Block(buffer));
             }
-            return;
+            return Ok(());
         }
     }
 }
@@ -270,48 +287,24 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-fn feed(sender: SyncSender<io::Result<Chunk>>, mut waker: PipeWriter, delimiter: u8) {
-    use std::io::Write;
-    let mut reader = match stdin_reader() {
-        Ok(reader) => reader,
-        Err(err) => {
-            let _ = sender.send(Err(err));
-            let _ = waker.write_all(b"!");
-            return;
-        }
-    };
+fn feed(
+    mut reader: BufReader<std::fs::File>,
+    handover: &mut Handover,
+    delimiter: u8,
+) -> io::Result<()> {
     let mut batch = Vec::new();
     loop {
-        let record = next_record(&mut reader, delimiter);
-        let done = !matches!(record, Ok(Some(_)));
-        match record {
-            Ok(Some(record)) => batch.push(record),
-            Ok(None) => {}
-            Err(err) => {
-                let _ = sender.send(Err(err));
-                let _ = waker.write_all(b"!");
-                return;
-            }
-        }
+        let record = next_record(&mut reader, delimiter)?;
+        let done = record.is_none();
+        batch.extend(record);
         // Hand over when nothing more is buffered (so a slow producer's
         // lines start jobs at once), when the batch is full, or at the end.
         if done || batch.len() >= BATCH || reader.buffer().is_empty() {
-            if !batch.is_empty() {
-                let full = std::mem::take(&mut batch);
-                match sender.try_send(Ok(Chunk::Records(full))) {
-                    Ok(()) => {}
-                    Err(TrySendError::Full(full)) => {
-                        if sender.send(full).is_err() {
-                            return;
-                        }
-                    }
-                    Err(TrySendError::Disconnected(_)) => return,
-                }
-                let _ = waker.write_all(b".");
+            if !batch.is_empty() && !handover.send(Chunk::Records(std::mem::take(&mut batch))) {
+                return Ok(());
             }
             if done {
-                // Dropping the sender and the waker says: no more input.
-                return;
+                return Ok(());
             }
         }
     }

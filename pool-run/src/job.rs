@@ -53,6 +53,20 @@ pub struct Record {
 }
 
 impl Record {
+    /// A job whose program could not be started: it failed with the
+    /// shell's code for that (127 not found, 126 not runnable).
+    pub fn not_started(spec: JobSpec, command: String, host: String, code: u8) -> Record {
+        Record {
+            spec,
+            command,
+            host,
+            exit: ChildExit::Exited(code),
+            timed_out: false,
+            started_wall: SystemTime::now(),
+            runtime: Duration::ZERO,
+        }
+    }
+
     pub fn succeeded(&self) -> bool {
         self.exit.success() && !self.timed_out
     }

@@ -5,6 +5,7 @@
 mod backend;
 mod capture;
 mod cli;
+mod config;
 mod exit;
 mod frames;
 mod gate;
@@ -22,17 +23,17 @@ mod watchdog;
 
 use std::process::ExitCode;
 
-use common::cli::{Failure, main_with, parse_args};
+use common::cli::{Failure, run_tool};
 
-use crate::cli::{Cli, Config};
+use crate::cli::Cli;
+use crate::config::Config;
 use crate::exit::Exit;
 
 pub fn main() -> ExitCode {
-    main_with("pool-run", run_cli)
+    run_tool(&cli::HELP, Exit::Error, run_cli)
 }
 
-fn run_cli() -> Result<u8, Failure> {
-    let cli: Cli = parse_args(Exit::Error)?;
+fn run_cli(cli: Cli) -> Result<u8, Failure> {
     let cfg = Config::from_cli(cli)?;
     supervisor::run(&cfg)
 }

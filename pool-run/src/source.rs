@@ -12,7 +12,7 @@ use std::sync::mpsc::TryRecvError;
 
 use common::cli::Failure;
 
-use crate::cli::{Batch, Config};
+use crate::config::{Batch, Config};
 use crate::exit::Exit;
 use crate::input::{self, Chunk, StdinFeed};
 use crate::job::JobSpec;

@@ -6,14 +6,13 @@
 //! output sink (log it, print it). It names no back-end and no output mode.
 
 use std::io::{self, Write};
-use std::time::Instant;
 
 use common::cli::Failure;
 use common::proc;
 use common::signal::{Signal, SignalWatcher};
 
 use crate::backend::{self, Backend, Ended, Launch, Verdict};
-use crate::cli::{Batch, Config, Tag};
+use crate::config::Config;
 use crate::exit::Exit;
 use crate::gate::Gate;
 use crate::job::{JobSpec, Record};
@@ -23,7 +22,7 @@ use crate::progress::{Counts, Progress};
 use crate::slots::Slots;
 use crate::source::Source;
 use crate::tally::Tally;
-use crate::template::{Fill, Invocation, Spread};
+use crate::template::{Fill, Spread};
 use crate::watchdog::Watchdog;
 
 struct Supervisor<'a> {
@@ -180,8 +179,8 @@ impl Supervisor<'_> {
             host: &host,
             spread: Spread::Joined,
         };
-        let tag = self.tag(fill);
-        let invocation = self.invocation(fill);
+        let tag = self.cfg.tag_of(fill);
+        let invocation = self.cfg.invocation_of(fill);
         let command_line = invocation.display();
         if self.cfg.dry_run {
             self.slots.put(slot);
@@ -195,8 +194,6 @@ impl Supervisor<'_> {
         };
         let spawn = self.backend.prepare(&launch)?;
         let (program, framed) = (spawn.program, spawn.framed);
-        let started_wall = std::time::SystemTime::now();
-        let started = Instant::now();
         match self
             .jobs
             .spawn(spec, (slot, place), command_line.clone(), spawn.command)
@@ -218,42 +215,11 @@ impl Supervisor<'_> {
                 // code, and a line in its place in the output.
                 self.slots.put(slot);
                 let (code, why) = proc::spawn_error(&program, &err);
-                let record = Record {
-                    spec,
-                    command: command_line,
-                    host,
-                    exit: common::exit::ChildExit::Exited(code),
-                    timed_out: false,
-                    started_wall,
-                    runtime: started.elapsed(),
-                };
+                let record = Record::not_started(spec, command_line, host, code);
                 let line = format!("pool-run: job {seq}: {why}\n");
                 self.settle(record, Captured::message(line, tag))
             }
         }
-    }
-
-    /// --tag / --tagstring: the prefix of the job's output lines.
-    fn tag(&self, fill: Fill<'_>) -> Option<String> {
-        match &self.cfg.tag {
-            None => None,
-            Some(Tag::Values) => Some(fill.values.join(" ")),
-            Some(Tag::Text(text)) => Some(text.fill_text(fill)),
-        }
-    }
-
-    /// The job's command: the template filled in, or (no command) its
-    /// values as a command line.
-    fn invocation(&self, fill: Fill<'_>) -> Invocation {
-        let Some(template) = &self.cfg.template else {
-            return Invocation::Shell(fill.values.join(" "));
-        };
-        let spread = match self.cfg.batch {
-            Batch::One => Spread::Joined,
-            Batch::Max(_) | Batch::Fit { context: false } => Spread::Words,
-            Batch::Fit { context: true } => Spread::Context,
-        };
-        template.fill(Fill { spread, ..fill })
     }
 
     /// A job's process ended: the back-end says whether it ran; if it did,

@@ -3,7 +3,8 @@
 //! whether the run is stopping and why (`--halt` or SIGHUP), and the exit
 //! code in GNU parallel's scheme.
 
-use crate::cli::{Config, Halt, HaltCondition};
+use crate::cli::{Halt, HaltCondition};
+use crate::config::Config;
 use crate::exit::Exit;
 use crate::job::Record;
 

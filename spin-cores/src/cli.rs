@@ -3,11 +3,17 @@
 
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
 use common::cli::Failure;
+use common::cli::{Help, WithDefault};
 use common::time::parse_duration;
 
 use crate::exit::Exit;
+
+/// What spin-cores says of itself in `--help`.
+pub const HELP: Help = Help::new("spin-cores", ABOUT, AFTER_HELP);
+
+const ABOUT: &str = "N busy loops fill N cores (Rust threads have no GIL), measured";
 
 const AFTER_HELP: &str = "\
 Samples: every --interval, the CPU spin-cores itself used (100% = one core),
@@ -19,22 +25,8 @@ Ctrl-C or SIGTERM: the summary, then spin-cores dies of the same signal
 (the shell reports 130 or 143).";
 
 /// N busy loops fill N cores, measured.
-#[derive(Parser, Debug)]
-#[command(
-    name = "spin-cores",
-    version,
-    about = "N busy loops fill N cores (Rust threads have no GIL), measured",
-    after_help = AFTER_HELP,
-    args_conflicts_with_subcommands = true,
-    max_term_width = 100
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Option<Command>,
-
-    #[command(flatten)]
-    pub spin: SpinArgs,
-}
+/// A subcommand, or without one the default demo with its flags.
+pub type Cli = WithDefault<Command, SpinArgs>;
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
@@ -192,7 +184,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
+    use clap::Parser;
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(std::iter::once("spin-cores").chain(args.iter().copied()))
@@ -200,13 +192,13 @@ mod tests {
 
     #[test]
     fn clap_definition_is_consistent() {
-        Cli::command().debug_assert();
+        common::cli::command::<Cli>(&HELP).debug_assert();
     }
 
     #[test]
     fn zero_workers_means_every_cpu() {
         let cli = parse(&[]).unwrap();
-        let cfg = Config::from_args(&cli.spin).unwrap();
+        let cfg = Config::from_args(&cli.default).unwrap();
         assert_eq!(
             cfg.workers,
             std::thread::available_parallelism().unwrap().get()
@@ -228,7 +220,7 @@ mod tests {
             assert!(parse(args).is_err(), "{args:?}");
         }
         let cli = parse(&["--load", "50", "-n", "3"]).unwrap();
-        let cfg = Config::from_args(&cli.spin).unwrap();
+        let cfg = Config::from_args(&cli.default).unwrap();
         assert_eq!((cfg.workers, cfg.load), (3, 0.5));
     }
 }

@@ -16,7 +16,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use common::cli::{Failure, main_with, parse_args, print};
+use common::cli::{Failure, print, run_tool};
 use common::signal::{self, Signal, SignalWatcher};
 use common::time::format_duration;
 
@@ -26,15 +26,14 @@ use crate::machine::{Machine, format_cores};
 use crate::workers::Workers;
 
 pub fn main() -> ExitCode {
-    main_with("spin-cores", run)
+    run_tool(&cli::HELP, Exit::Usage, run)
 }
 
-fn run() -> Result<u8, Failure> {
-    let cli: Cli = parse_args(Exit::Usage)?;
+fn run(cli: Cli) -> Result<u8, Failure> {
     let failed =
         |what: &str, err: std::io::Error| Failure::new(Exit::Failed, format!("{what} ({err})"));
     match cli.command {
-        None => spin_run(&Config::from_args(&cli.spin)?),
+        None => spin_run(&Config::from_args(&cli.default)?),
         Some(Command::Compare(args)) => compare_run(&args),
         Some(Command::WorkerSpin(args)) => {
             workers::worker_process(f64::from(args.load) / 100.0, args.slice, args.cpu)
@@ -67,13 +66,8 @@ fn spin_run(cfg: &Config) -> Result<u8, Failure> {
         )
     })?;
     if cfg.json {
-        let start = serde_json::json!({
-            "type": "start",
-            "mode": cfg.mode.name(),
-            "workers": cfg.workers,
-            "load_percent": cfg.load * 100.0,
-            "pids": workers.pids(),
-        });
+        let mut start = json_head("start", cfg);
+        start["pids"] = serde_json::json!(workers.pids());
         print(Exit::Failed, &format!("{start}\n"))?;
     }
     let in_place = !cfg.json && std::io::stdout().is_terminal();
@@ -173,11 +167,8 @@ fn summary_text(
     let seconds = elapsed.as_secs_f64().max(f64::MIN_POSITIVE);
     let loops: Vec<f64> = iterations.iter().map(|&n| n as f64 / seconds).collect();
     if cfg.json {
-        let summary = serde_json::json!({
-            "type": "summary",
-            "mode": cfg.mode.name(),
-            "workers": cfg.workers,
-            "load_percent": cfg.load * 100.0,
+        let mut summary = json_head("summary", cfg);
+        let rest = serde_json::json!({
             "elapsed_s": elapsed.as_secs_f64(),
             "cpu_time_s": cpu.as_secs_f64(),
             "cpu_percent": round2(percent),
@@ -187,6 +178,9 @@ fn summary_text(
             "cores": cores,
             "stopped_by": stopped_by.map(Signal::name),
         });
+        if let (Some(all), serde_json::Value::Object(rest)) = (summary.as_object_mut(), rest) {
+            all.extend(rest);
+        }
         return format!("{summary}\n");
     }
     let loops_text: Vec<String> = loops.iter().map(|l| format!("{:.1}M", l / 1e6)).collect();
@@ -259,4 +253,13 @@ fn compare_run(args: &CompareArgs) -> Result<u8, Failure> {
     }
     print(Exit::Failed, &text)?;
     Ok(Exit::Success.into())
+}
+/// The fields every --json line of a run starts with.
+fn json_head(kind: &str, cfg: &Config) -> serde_json::Value {
+    serde_json::json!({
+        "type": kind,
+        "mode": cfg.mode.name(),
+        "workers": cfg.workers,
+        "load_percent": cfg.load * 100.0,
+    })
 }

@@ -7,11 +7,17 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use common::cli::Failure;
+use common::cli::{Failure, Help};
 use common::signal::Signal;
 use common::time::parse_duration;
 
 use crate::exit::Exit;
+
+/// What subproc says of itself in `--help`.
+pub const HELP: Help = Help::new("subproc", ABOUT, AFTER_HELP);
+
+const ABOUT: &str =
+    "Run a command with its stdin, stdout and stderr; report its exit code on stderr";
 
 const AFTER_HELP: &str = "\
 Reports go to stderr, so the command's stdout stays clean in a pipeline:
@@ -40,13 +46,6 @@ Exit codes:
 
 /// Run a command, report its exit code.
 #[derive(Parser, Debug)]
-#[command(
-    name = "subproc",
-    version,
-    about = "Run a command with its stdin, stdout and stderr; report its exit code on stderr",
-    after_help = AFTER_HELP,
-    max_term_width = 100
-)]
 pub struct Cli {
     /// Do not print the report
     #[arg(short, long, conflicts_with_all = ["json", "rusage"])]
@@ -171,7 +170,6 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     fn config(args: &[&str]) -> Result<Config, Failure> {
         let cli = Cli::try_parse_from(std::iter::once("subproc").chain(args.iter().copied()))
@@ -181,7 +179,7 @@ mod tests {
 
     #[test]
     fn clap_definition_is_consistent() {
-        Cli::command().debug_assert();
+        common::cli::command::<Cli>(&HELP).debug_assert();
     }
 
     #[test]

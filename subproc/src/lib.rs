@@ -14,7 +14,7 @@ mod terminal;
 
 use std::process::ExitCode;
 
-use common::cli::{Failure, main_with, parse_args};
+use common::cli::{Failure, run_tool};
 use common::proc;
 use common::signal::{self, Signal, SignalWatcher};
 
@@ -23,11 +23,10 @@ use crate::exit::Exit;
 use crate::report::{AttemptNumber, Sink};
 
 pub fn main() -> ExitCode {
-    main_with("subproc", run)
+    run_tool(&cli::HELP, Exit::Failed, run)
 }
 
-fn run() -> Result<u8, Failure> {
-    let cli: Cli = parse_args(Exit::Failed)?;
+fn run(cli: Cli) -> Result<u8, Failure> {
     let cfg = Config::from_cli(cli)?;
     let setup_failed =
         |what: &str, err: std::io::Error| Failure::new(Exit::Failed, format!("{what} ({err})"));

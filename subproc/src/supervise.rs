@@ -83,22 +83,22 @@ struct Target {
 
 impl Target {
     fn send(self, signal: Signal) -> io::Result<()> {
-        if self.whole_group {
-            proc::signal_group(self.pid, signal)?;
-        } else {
-            proc::signal_process(self.pid, signal)?;
-        }
-        Ok(())
+        self.deliver(signal, false)
     }
 
     /// Sends `signal`, then SIGCONT so a stopped command acts on it.
     fn send_and_continue(self, signal: Signal) -> io::Result<()> {
-        if self.whole_group {
-            proc::signal_group_and_continue(self.pid, signal)?;
-        } else {
-            proc::signal_process_and_continue(self.pid, signal)?;
-        }
-        Ok(())
+        self.deliver(signal, true)
+    }
+
+    fn deliver(self, signal: Signal, and_continue: bool) -> io::Result<()> {
+        let send = match (self.whole_group, and_continue) {
+            (true, false) => proc::signal_group,
+            (false, false) => proc::signal_process,
+            (true, true) => proc::signal_group_and_continue,
+            (false, true) => proc::signal_process_and_continue,
+        };
+        send(self.pid, signal).map(drop)
     }
 }
 

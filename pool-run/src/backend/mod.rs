@@ -24,7 +24,7 @@ use std::process::Command;
 use common::cli::Failure;
 use common::exit::ChildExit;
 
-use crate::cli::Config;
+use crate::config::Config;
 use crate::job::JobSpec;
 use crate::output::Captured;
 use crate::template::{Fill, Invocation};
@@ -107,7 +107,7 @@ pub fn from_config(cfg: &Config) -> Result<Box<dyn Backend>, Failure> {
     if let Some(slurm) = &cfg.slurm {
         return Ok(Box::new(slurm::SlurmBackend::new(slurm.clone(), cfg.jobs)?));
     }
-    if !cfg.hosts.is_empty() {
+    if !cfg.remote.hosts.is_empty() {
         return Ok(Box::new(ssh::SshBackend::connect(cfg)?));
     }
     Ok(Box::new(local::Local::new(cfg.jobs)?))

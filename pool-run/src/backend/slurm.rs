@@ -15,7 +15,7 @@ use common::cli::Failure;
 
 use super::local::Local;
 use super::{Backend, Ended, Launch, Place, Spawn, Verdict};
-use crate::cli::Slurm;
+use crate::config::Slurm;
 use crate::template::Invocation;
 
 /// Prints the node line (`frames::NODE_PREFIX`), then becomes the job: `$@`

@@ -19,7 +19,7 @@ use common::cli::Failure;
 use common::exit::ChildExit;
 
 use crate::capture::Capture;
-use crate::cli::{Config, OutputMode};
+use crate::config::{Config, OutputMode};
 use crate::exit::Exit;
 use crate::frames::Frames;
 use crate::job::Record;

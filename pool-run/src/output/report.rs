@@ -11,7 +11,7 @@ use common::exit::ChildExit;
 use common::signal::Signal;
 
 use crate::capture::Capture;
-use crate::cli::{Joblog, Resume};
+use crate::config::{Joblog, Resume};
 use crate::job::Record;
 
 const JOBLOG_HEADER: &[u8] =

@@ -16,7 +16,7 @@ use common::cli::Failure;
 
 use super::local::Local;
 use super::{Backend, Ended, Launch, Place, PlaceId, Spawn, Verdict};
-use crate::cli::Config;
+use crate::config::Config;
 use crate::exit::Exit;
 use crate::template::Template;
 use crate::watchdog::Watchdog;
@@ -57,8 +57,8 @@ impl SshBackend {
     pub fn connect(cfg: &Config) -> Result<SshBackend, Failure> {
         let io_failure = |e: io::Error| Failure::io(Exit::Error, "connecting to the hosts", &e);
         let markers = cfg.output.captures();
-        let ssh = Ssh::new(&cfg.ssh, markers).map_err(io_failure)?;
-        let logins = cfg.hosts.clone();
+        let ssh = Ssh::new(&cfg.remote.ssh, markers).map_err(io_failure)?;
+        let logins = cfg.remote.hosts.clone();
         let count = logins.len();
         let (masters, reasons) = start_masters(&ssh, &logins);
         let mut backend = SshBackend {
@@ -77,9 +77,9 @@ impl SshBackend {
             master_pids: Vec::new(),
             local: Local::new(cfg.jobs)?,
             keepalive: None,
-            transfer: cfg.transfer.clone(),
-            fetch: cfg.fetch.clone(),
-            cleanup: cfg.cleanup,
+            transfer: cfg.remote.transfer.clone(),
+            fetch: cfg.remote.fetch.clone(),
+            cleanup: cfg.remote.cleanup,
             markers,
         };
         let jobs = cfg.jobs_given.then_some(cfg.jobs);

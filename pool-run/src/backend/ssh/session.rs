@@ -44,14 +44,8 @@ exit "$c""#;
 /// them) the wrapper writes none, and an exit of 255 cannot be told from a
 /// lost connection.
 pub fn remote_line(invocation: &Invocation, markers: bool, stdin: Option<&str>) -> String {
-    let job = match invocation {
-        Invocation::Direct(argv) => argv
-            .iter()
-            .map(|w| shell_quote(w))
-            .collect::<Vec<_>>()
-            .join(" "),
-        Invocation::Shell(line) => line.clone(),
-    };
+    // The words quoted for the remote shell, or the line as it is.
+    let job = invocation.display();
     let wrapper = if markers {
         WRAPPER.to_string()
     } else {

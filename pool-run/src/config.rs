@@ -1,0 +1,323 @@
+//! What pool-run will do, resolved once from the command line: every
+//! stage reads its part of `Config` when it is built and never looks at
+//! the flags again.
+
+use common::cli::Failure;
+
+use crate::backend::ssh::{SshLogin, parse_logins};
+use crate::cli::{Cli, Halt, TermSeq, unescape};
+use crate::exit::Exit;
+use crate::input::{SourceSpec, split_sources};
+use crate::template::{Fill, Invocation, Spread, Template};
+
+/// What pool-run will do.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub jobs: usize,
+    /// -j was given (with -S it is the slots per host; else each host's CPU count).
+    pub jobs_given: bool,
+    pub keep_order: bool,
+    pub output: OutputMode,
+    /// --tag / --tagstring: what prefixes each output line.
+    pub tag: Option<Tag>,
+    /// -S and the flags that go with it.
+    pub remote: Remote,
+    /// --slurm: each job an srun step.
+    pub slurm: Option<Slurm>,
+    pub dry_run: bool,
+    pub delimiter: u8,
+    pub template: Option<Template>,
+    /// Empty: stdin records.
+    pub sources: Vec<SourceSpec>,
+    pub timeout: Option<std::time::Duration>,
+    pub retries: u32,
+    pub delay: std::time::Duration,
+    pub halt: Option<Halt>,
+    pub joblog: Option<Joblog>,
+    pub resume: Resume,
+    pub termseq: TermSeq,
+    pub results: Option<std::path::PathBuf>,
+    pub colsep: Option<regex::Regex>,
+    pub batch: Batch,
+    pub pipe: Option<PipeSpec>,
+    pub bar: bool,
+    pub memfree: Option<u64>,
+    pub load: Option<f64>,
+}
+
+/// Other machines (-S), and what goes there with each job.
+#[derive(Debug, Clone)]
+pub struct Remote {
+    /// -S / --sshloginfile: where jobs run; empty: on this machine only.
+    pub hosts: Vec<SshLogin>,
+    /// --ssh: the ssh program and its options, as one string.
+    pub ssh: String,
+    /// --transferfile (placeholders filled per job).
+    pub transfer: Vec<Template>,
+    /// --return (placeholders filled per job).
+    pub fetch: Vec<Template>,
+    /// --cleanup: remove both kinds of files from the host after the job.
+    pub cleanup: bool,
+}
+
+/// How jobs' output reaches pool-run's stdout and stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputMode {
+    /// Each job's output whole when it ends (the default).
+    Grouped,
+    /// -u: jobs write to pool-run's stdout and stderr themselves.
+    Ungrouped,
+    /// --line-buffer: whole lines as jobs write them.
+    LineBuffer,
+    /// --json: one object per finished job instead of its output.
+    Json,
+}
+
+impl OutputMode {
+    /// Whether jobs' output comes through pool-run (not under -u).
+    pub fn captures(self) -> bool {
+        self != OutputMode::Ungrouped
+    }
+}
+
+/// --joblog FILE (or +FILE: append).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Joblog {
+    pub path: std::path::PathBuf,
+    pub append: bool,
+}
+
+/// --pipe: the block size and the record end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PipeSpec {
+    pub block: usize,
+    pub recend: Vec<u8>,
+}
+
+/// How --slurm runs a job.
+#[derive(Debug, Clone)]
+pub struct Slurm {
+    pub cpus_per_job: u32,
+    pub extra_args: Vec<String>,
+    /// Inside an allocation (SLURM_JOB_ID set): jobs are steps of it, with
+    /// --exclusive CPUs. Outside, each job is its own allocation.
+    pub in_allocation: bool,
+}
+
+/// The prefix of every output line of a job.
+#[derive(Debug, Clone)]
+pub enum Tag {
+    /// --tag: the job's values, joined by spaces.
+    Values,
+    /// --tagstring: this text, its placeholders filled in per job.
+    Text(Template),
+}
+
+/// Which jobs a joblog lets pool-run skip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resume {
+    No,
+    /// Every job the joblog lists.
+    Finished,
+    /// The jobs the joblog lists as succeeded.
+    Succeeded,
+}
+
+impl Config {
+    pub fn from_cli(cli: Cli) -> Result<Config, Failure> {
+        let usage = |e: String| Failure::new(Exit::Error, format!("{e} (see --help)"));
+        let (command, mut sources) = split_sources(&cli.command).map_err(usage)?;
+        for file in &cli.arg_file {
+            sources.push(SourceSpec {
+                source: crate::input::Source::File(file.clone()),
+                linked: false,
+            });
+        }
+        let hosts = parse_logins(&cli.sshlogin, &cli.sshloginfile).map_err(usage)?;
+        let slurm = slurm_of(&cli);
+        if slurm.is_some() && (cli.pipe || cli.ungroup || cli.line_buffer) {
+            return Err(Failure::new(
+                Exit::Error,
+                "--pipe, -u and --line-buffer do not work with --slurm yet (see --help)",
+            ));
+        }
+        let files = |list: &[String]| -> Vec<Template> {
+            list.iter()
+                .chain(&cli.trc)
+                .map(|f| Template::text(f))
+                .collect()
+        };
+        Ok(Config {
+            jobs: jobs_of(&cli, slurm.as_ref()),
+            jobs_given: cli.jobs.is_some(),
+            keep_order: cli.keep_order,
+            output: output_mode_of(&cli),
+            tag: match (&cli.tagstring, cli.tag) {
+                (Some(text), _) => Some(Tag::Text(Template::text(text))),
+                (None, true) => Some(Tag::Values),
+                (None, false) => None,
+            },
+            remote: Remote {
+                hosts,
+                transfer: files(&cli.transferfile),
+                fetch: files(&cli.return_file),
+                cleanup: cli.cleanup || !cli.trc.is_empty(),
+                ssh: cli.ssh.clone(),
+            },
+            slurm,
+            dry_run: cli.dry_run,
+            delimiter: if cli.null { 0 } else { b'\n' },
+            template: (!command.is_empty()).then(|| Template::parse(&command, cli.shell)),
+            sources,
+            timeout: cli.timeout.filter(|t| !t.is_zero()),
+            retries: cli.retries,
+            delay: cli.delay.unwrap_or_default(),
+            halt: cli.halt,
+            joblog: cli
+                .joblog
+                .as_deref()
+                .map(|path| match path.strip_prefix('+') {
+                    Some(rest) => Joblog {
+                        path: rest.into(),
+                        append: true,
+                    },
+                    None => Joblog {
+                        path: path.into(),
+                        append: false,
+                    },
+                }),
+            resume: match (cli.resume, cli.resume_failed) {
+                (true, _) => Resume::Finished,
+                (false, true) => Resume::Succeeded,
+                (false, false) => Resume::No,
+            },
+            batch: batch_of(&cli),
+            pipe: cli.pipe.then(|| PipeSpec {
+                block: cli.block,
+                recend: unescape(&cli.recend),
+            }),
+            termseq: cli.termseq,
+            results: cli.results,
+            colsep: cli.colsep,
+            bar: cli.bar,
+            memfree: cli.memfree.map(|n| n as u64),
+            load: cli.load,
+        })
+    }
+}
+
+impl Config {
+    /// --tag / --tagstring: the prefix of the job's output lines.
+    pub fn tag_of(&self, fill: Fill<'_>) -> Option<String> {
+        match &self.tag {
+            None => None,
+            Some(Tag::Values) => Some(fill.values.join(" ")),
+            Some(Tag::Text(text)) => Some(text.fill_text(fill)),
+        }
+    }
+
+    /// The job's command: the template filled in, or (no command) its
+    /// values as a command line.
+    pub fn invocation_of(&self, fill: Fill<'_>) -> Invocation {
+        let Some(template) = &self.template else {
+            return Invocation::Shell(fill.values.join(" "));
+        };
+        let spread = match self.batch {
+            Batch::One => Spread::Joined,
+            Batch::Max(_) | Batch::Fit { context: false } => Spread::Words,
+            Batch::Fit { context: true } => Spread::Context,
+        };
+        template.fill(Fill { spread, ..fill })
+    }
+}
+
+/// --slurm: how each job runs as a step (inside an allocation when
+/// SLURM_JOB_ID is set).
+fn slurm_of(cli: &Cli) -> Option<Slurm> {
+    cli.slurm.then(|| Slurm {
+        cpus_per_job: cli.cpus_per_job,
+        extra_args: cli
+            .slurm_args
+            .as_deref()
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
+        in_allocation: std::env::var_os("SLURM_JOB_ID").is_some(),
+    })
+}
+
+/// Jobs at once: -j, else under --slurm inside an allocation as many as it
+/// has tasks, else the CPU count.
+fn jobs_of(cli: &Cli, slurm: Option<&Slurm>) -> usize {
+    let allocation_tasks = || {
+        ["SLURM_NTASKS", "SLURM_NPROCS"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok()?.parse::<usize>().ok())
+            .filter(|n| *n > 0)
+    };
+    cli.jobs.unwrap_or_else(|| {
+        slurm
+            .filter(|s| s.in_allocation)
+            .and_then(|_| allocation_tasks())
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    })
+}
+
+/// How many records make a job: -n, -X, -m, or one.
+fn batch_of(cli: &Cli) -> Batch {
+    match (cli.max_args, cli.xargs_context, cli.xargs_words) {
+        (Some(n), _, _) => Batch::Max(n as usize),
+        (None, true, _) => Batch::Fit { context: true },
+        (None, false, true) => Batch::Fit { context: false },
+        _ => Batch::One,
+    }
+}
+
+/// The output mode the flags choose (clap keeps them exclusive).
+fn output_mode_of(cli: &Cli) -> OutputMode {
+    if cli.ungroup {
+        OutputMode::Ungrouped
+    } else if cli.line_buffer {
+        OutputMode::LineBuffer
+    } else if cli.json {
+        OutputMode::Json
+    } else {
+        OutputMode::Grouped
+    }
+}
+
+/// How many input records make one job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Batch {
+    /// One record per job (the default).
+    One,
+    /// At most N records; {} stands for all of them (-n N).
+    Max(usize),
+    /// As many as fit the command line: -X (context replace) or -m.
+    Fit { context: bool },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn options_then_command_then_sources() {
+        let cli =
+            Cli::try_parse_from(["pool-run", "-j", "2", "-k", "echo", "-n", "{}", ":::", "a"])
+                .unwrap();
+        let cfg = Config::from_cli(cli).unwrap();
+        assert_eq!(cfg.jobs, 2);
+        assert!(cfg.keep_order);
+        assert!(cfg.template.is_some());
+        assert_eq!(cfg.sources.len(), 1);
+        let cli = Cli::try_parse_from(["pool-run", ":::", "echo a", "echo b"]).unwrap();
+        let cfg = Config::from_cli(cli).unwrap();
+        assert!(
+            cfg.template.is_none(),
+            "no command: the values are command lines"
+        );
+    }
+}
