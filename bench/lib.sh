@@ -30,6 +30,14 @@ release_bin() {
   printf '%s\n' "$path"
 }
 
+# label CMD: the command as a table shows it: each path named in $LABELS
+# ("PATH=NAME" words) replaced by its name, the scratch directory dropped.
+label() {
+  local text=$1 pair
+  for pair in ${LABELS:-}; do text=${text//"${pair%%=*}"/"${pair#*=}"}; done
+  printf '%s\n' "${text//"$work/"/}"
+}
+
 # bench NAME CMD...: ROUNDS rounds, each timing every command once with
 # hyperfine (so the commands take turns and a noisy neighbour hits them
 # alike), then the median of each command's times and its ratio to the first.
@@ -52,7 +60,7 @@ bench() {
     median=$(awk -F, -v n="$i" '$1 == n { print $2 }' "$work/all.csv" | sort -g |
       awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
     [ "$i" = 1 ] && base=$median
-    awk -v c="$cmd" -v m="$median" -v b="$base" \
-      'BEGIN { printf "  %-62s %9.3f s %8.2fx\n", substr(c, 1, 62), m, m / b }'
+    awk -v c="$(label "$cmd")" -v m="$median" -v b="$base" \
+      'BEGIN { printf "  %-62s %9.3f s %8.2fx\n", c, m, m / b }'
   done
 }

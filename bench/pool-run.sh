@@ -7,6 +7,8 @@
 #   200 jobs x 1 MiB output     grouped output throughput
 #   peak RSS, 100,000 inputs    pool-run vs xargs (and rust-parallel if present)
 # Ratios are against pool-run measured in the same run.
+# BASELINE=/path/to/an/older/pool-run adds that binary's row after each
+# pool-run row, measured in the same rounds (for a before/after table).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,27 +30,39 @@ trap 'rm -rf "$work"' EXIT
 gcc -O2 -o "$work/floor" bench/c/spawn_floor.c
 POOL=$(release_bin pool-run)
 SUBPROC=$(release_bin subproc)
+BASELINE=${BASELINE:-}
+LABELS="$POOL=pool-run $work/floor=C-floor"
+[ -n "$BASELINE" ] && LABELS="$BASELINE=pool-run(before) $LABELS"
+[ -n "$RP" ] && LABELS="$LABELS $RP=rust-parallel"
+# with_baseline ROW...: the rows, with the baseline's copy of the first
+# (pool-run's) right after it.
+with_baseline() {
+  rows=("$1")
+  [ -n "$BASELINE" ] && rows+=("${1//"$POOL"/"$BASELINE"}")
+  shift
+  rows+=("$@")
+}
 seq "$JOBS" >"$work/inputs"
 seq 200 >"$work/inputs200"
 
 echo "pool-run vs anchors: 2 workers, $(nproc) CPUs, median of $ROUNDS interleaved hyperfine rounds (ratio: time / pool-run's)"
-rows=("sh -c '$POOL -j2 true < $work/inputs'"
-      "$work/floor $JOBS 2"
+with_baseline "sh -c '$POOL -j2 true < $work/inputs'"
+rows+=("$work/floor $JOBS 2"
       "sh -c 'xargs -P2 -n1 true < $work/inputs'"
       "sh -c 'parallel --will-cite -j2 true < $work/inputs'")
 [ -n "$RP" ] && rows+=("sh -c '$RP -j2 true < $work/inputs'")
 bench "$JOBS true jobs" "${rows[@]}"
 
-rows=("sh -c '$POOL -j2 --shell echo {} < $work/inputs > /dev/null'"
-      "sh -c 'xargs -P2 -I{} sh -c \"echo {}\" < $work/inputs > /dev/null'"
+with_baseline "sh -c '$POOL -j2 --shell echo {} < $work/inputs > /dev/null'"
+rows+=("sh -c 'xargs -P2 -I{} sh -c \"echo {}\" < $work/inputs > /dev/null'"
       "sh -c 'parallel --will-cite -j2 echo {} < $work/inputs > /dev/null'")
 [ -n "$RP" ] && rows+=("sh -c '$RP -j2 -s echo {} < $work/inputs > /dev/null'")
 bench "$JOBS shell jobs (echo {})" "${rows[@]}"
 
 # `; : {}` keeps the input value out of head's arguments in every tool.
 mib='head -c 1048576 /dev/zero; : {}'
-rows=("sh -c '$POOL -j2 \"$mib\" < $work/inputs200 > /dev/null'"
-      "sh -c 'parallel --will-cite -j2 \"$mib\" < $work/inputs200 > /dev/null'")
+with_baseline "sh -c '$POOL -j2 \"$mib\" < $work/inputs200 > /dev/null'"
+rows+=("sh -c 'parallel --will-cite -j2 \"$mib\" < $work/inputs200 > /dev/null'")
 [ -n "$RP" ] && rows+=("sh -c '$RP -j2 -s \"$mib\" < $work/inputs200 > /dev/null'")
 bench "200 jobs x 1 MiB grouped output" "${rows[@]}"
 
@@ -58,6 +72,7 @@ rss() { "$SUBPROC" --json --report "$work/r.json" sh -c "$1 < $work/many" >/dev/
   grep -o '"max_rss_kib":[0-9]*' "$work/r.json" | cut -d: -f2; }
 p=$(rss "$POOL -j2 true")
 printf '  %-20s %8s KiB\n' pool-run "$p"
+[ -n "$BASELINE" ] && printf '  %-20s %8s KiB\n' "pool-run(before)" "$(rss "$BASELINE -j2 true")"
 printf '  %-20s %8s KiB\n' "xargs -P2" "$(rss "xargs -P2 -n1 true")"
 [ -n "$RP" ] && printf '  %-20s %8s KiB\n' rust-parallel "$(rss "$RP -j2 true")"
 true
