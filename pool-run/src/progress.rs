@@ -1,8 +1,7 @@
-//! `--bar`: a one-line progress report on stderr (done out of total,
-//! running, failed, ETA), redrawn at most ten times a second and once more
-//! at the end.
+//! `--bar`: a one-line progress report (done out of total, running,
+//! failed, ETA), redrawn at most ten times a second and once more at the
+//! end. The output sink writes it on stderr.
 
-use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
 const REDRAW: Duration = Duration::from_millis(100);
@@ -34,22 +33,23 @@ impl Progress {
         }
     }
 
-    /// A job ended: redraw, unless the last drawing is too recent.
-    pub fn tick(&mut self, counts: Counts) {
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// A job ended: the line to draw, unless the last drawing is too
+    /// recent (or there is no bar).
+    pub fn tick(&mut self, counts: Counts) -> Option<String> {
         if !self.enabled || self.drawn_at.is_some_and(|at| at.elapsed() < REDRAW) {
-            return;
+            return None;
         }
         self.drawn_at = Some(Instant::now());
-        let _ = io::stderr().lock().write_all(self.line(counts).as_bytes());
+        Some(self.line(counts))
     }
 
     /// The run ended: the final state, and a newline.
-    pub fn finish(&mut self, counts: Counts) {
-        if self.enabled {
-            let _ = io::stderr()
-                .lock()
-                .write_all(format!("{}\n", self.line(counts)).as_bytes());
-        }
+    pub fn finish(&mut self, counts: Counts) -> Option<String> {
+        self.enabled.then(|| format!("{}\n", self.line(counts)))
     }
 
     fn line(&self, c: Counts) -> String {
@@ -92,6 +92,21 @@ mod tests {
             "{line}"
         );
         assert!(line.ends_with("s\x1b[K"));
+    }
+
+    #[test]
+    fn the_bar_is_redrawn_at_most_ten_times_a_second_and_at_the_end() {
+        let counts = Counts {
+            done: 1,
+            running: 0,
+            failed: 0,
+        };
+        let mut bar = Progress::new(true, None);
+        assert!(bar.tick(counts).is_some());
+        assert!(bar.tick(counts).is_none(), "too soon");
+        assert!(bar.finish(counts).unwrap().ends_with("s\x1b[K\n"));
+        let mut off = Progress::new(false, None);
+        assert!(off.tick(counts).is_none() && off.finish(counts).is_none());
     }
 
     #[test]

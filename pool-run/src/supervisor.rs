@@ -18,7 +18,7 @@ use crate::gate::Gate;
 use crate::job::{JobSpec, Record};
 use crate::jobs::{Finished, Jobs};
 use crate::output::{Captured, Output};
-use crate::progress::{Counts, Progress};
+use crate::progress::Counts;
 use crate::slots::Slots;
 use crate::source::Source;
 use crate::tally::Tally;
@@ -35,7 +35,6 @@ struct Supervisor<'a> {
     jobs: Jobs,
     out: Output,
     backend: Box<dyn Backend>,
-    progress: Progress,
 }
 
 /// How the loop ended.
@@ -63,7 +62,7 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
     let _ = proc::become_subreaper();
     // Jobs get stdin, stdout and stderr, and nothing else we inherited.
     let _ = proc::close_inherited_fds_on_exec();
-    let out = Output::new(cfg)?;
+    let mut out = Output::new(cfg)?;
     // The order matters: the watchdog is forked, and the ssh masters are
     // spawned, while pool-run has one thread; the stdin thread comes last.
     let mut watchdog = if cfg.dry_run {
@@ -77,6 +76,7 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
     }
     let per_place: Vec<usize> = backend.places().iter().map(|p| p.slots).collect();
     let source = Source::open(cfg)?;
+    out.set_total(source.total());
     let mut sup = Supervisor {
         cfg,
         signals,
@@ -84,7 +84,6 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
         gate: Gate::new(cfg),
         tally: Tally::new(cfg),
         jobs: Jobs::new(cfg.timeout, cfg.termseq.clone(), out.captures(), watchdog),
-        progress: Progress::new(cfg.bar, source.total()),
         source,
         out,
         backend,
@@ -154,7 +153,7 @@ impl Supervisor<'_> {
         }
         self.jobs.wait_for_killed_groups(&self.signals);
         self.backend.stopped();
-        self.progress.finish(self.counts());
+        self.out.progress(self.counts(), true);
         Ok(End::Code(self.tally.exit_code()))
     }
 
@@ -265,7 +264,7 @@ impl Supervisor<'_> {
         }
         self.tally.count(&record);
         self.out.record(&record, captured)?;
-        self.progress.tick(self.counts());
+        self.out.progress(self.counts(), false);
         Ok(())
     }
 

@@ -1,6 +1,6 @@
 //! The output sink: the only writer of pool-run's stdout and stderr on
-//! behalf of jobs, of the joblog and of `--results`, and the only counter of
-//! the bytes jobs wrote. The output mode is chosen once, here: grouped (each
+//! behalf of jobs, of the joblog, of `--results` and of the `--bar`, and
+//! the only counter of the bytes jobs wrote. The output mode is chosen once, here: grouped (each
 //! job's output whole when it ends), `--line-buffer` (whole lines as they
 //! come), `--json` (one object per job), or `-u` (jobs write themselves).
 //! `-k` holds finished outputs until their turn; `--tag` prefixes lines.
@@ -23,6 +23,7 @@ use crate::config::{Config, OutputMode};
 use crate::exit::Exit;
 use crate::frames::Frames;
 use crate::job::Record;
+use crate::progress::{Counts, Progress};
 
 /// Which of a job's streams bytes came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +108,7 @@ pub struct Output<O: Write = io::Stdout, E: Write = io::Stderr> {
     /// Spill files the outputs in `waiting` keep open.
     held_files: usize,
     next_to_print: u64,
+    progress: Progress,
 }
 
 impl Output {
@@ -115,6 +117,7 @@ impl Output {
         let mut output =
             Output::with_writers(io::stdout(), io::stderr(), cfg.output, cfg.keep_order);
         output.results = cfg.results.clone();
+        output.progress = Progress::new(cfg.bar, None);
         if let Some(joblog) = &cfg.joblog {
             let (file, skip) = report::open_joblog(joblog, cfg.resume).map_err(|e| {
                 let what = format!("opening the joblog '{}'", joblog.path.display());
@@ -141,6 +144,24 @@ impl<O: Write, E: Write> Output<O, E> {
             waiting: BTreeMap::new(),
             held_files: 0,
             next_to_print: 1,
+            progress: Progress::new(false, None),
+        }
+    }
+
+    /// --bar: jobs in all, once the source knows.
+    pub fn set_total(&mut self, total: Option<u64>) {
+        self.progress = Progress::new(self.progress.enabled(), total);
+    }
+
+    /// --bar: a job was counted (or, `last`, the run ended).
+    pub fn progress(&mut self, counts: Counts, last: bool) {
+        let line = match last {
+            false => self.progress.tick(counts),
+            true => self.progress.finish(counts),
+        };
+        if let Some(line) = line {
+            let _ = self.stderr.write_all(line.as_bytes());
+            let _ = self.stderr.flush();
         }
     }
 
