@@ -116,13 +116,13 @@ pub struct Cli {
     #[arg(long)]
     pub shell: bool,
 
-    /// Kill a job (its whole process group: TERM, KILL 200ms later) after DUR
+    /// Kill a job (its whole process group, with the signals of --termseq) after DUR
     #[arg(long, value_name = "DUR", value_parser = common::time::parse_duration)]
     pub timeout: Option<std::time::Duration>,
 
-    /// Run a failed job again, up to N more times
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub retries: u32,
+    /// Run a failed job up to N times in all; 0: until it succeeds (GNU parallel's meaning)
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
 
     /// Wait DUR between job starts
     #[arg(long, value_name = "DUR", value_parser = common::time::parse_duration)]

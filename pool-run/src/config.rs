@@ -30,7 +30,8 @@ pub struct Config {
     /// Empty: stdin records.
     pub sources: Vec<SourceSpec>,
     pub timeout: Option<std::time::Duration>,
-    pub retries: u32,
+    /// --retries: the most runs of a failing job; None: no limit.
+    pub max_runs: Option<u32>,
     pub delay: std::time::Duration,
     pub halt: Option<Halt>,
     pub joblog: Option<Joblog>,
@@ -50,8 +51,8 @@ pub struct Config {
 pub struct Remote {
     /// -S / --sshloginfile: where jobs run; empty: on this machine only.
     pub hosts: Vec<SshLogin>,
-    /// --ssh: the ssh program and its options, as one string.
-    pub ssh: String,
+    /// --ssh: the ssh program and its options, split as sh would.
+    pub ssh: Vec<String>,
     /// --transferfile (placeholders filled per job).
     pub transfer: Vec<Template>,
     /// --return (placeholders filled per job).
@@ -134,7 +135,7 @@ impl Config {
             });
         }
         let hosts = parse_logins(&cli.sshlogin, &cli.sshloginfile).map_err(usage)?;
-        let slurm = slurm_of(&cli);
+        let slurm = slurm_of(&cli)?;
         if slurm.is_some() && (cli.pipe || cli.ungroup || cli.line_buffer) {
             return Err(Failure::new(
                 Exit::Error,
@@ -162,7 +163,7 @@ impl Config {
                 transfer: files(&cli.transferfile),
                 fetch: files(&cli.return_file),
                 cleanup: cli.cleanup || !cli.trc.is_empty(),
-                ssh: cli.ssh.clone(),
+                ssh: shell_words("--ssh", &cli.ssh)?,
             },
             slurm,
             dry_run: cli.dry_run,
@@ -170,7 +171,12 @@ impl Config {
             template: (!command.is_empty()).then(|| Template::parse(&command, cli.shell)),
             sources,
             timeout: cli.timeout.filter(|t| !t.is_zero()),
-            retries: cli.retries,
+            // GNU parallel: --retries 0 is no limit; without it, one run.
+            max_runs: match cli.retries {
+                None => Some(1),
+                Some(0) => None,
+                Some(n) => Some(n),
+            },
             delay: cli.delay.unwrap_or_default(),
             halt: cli.halt,
             joblog: cli
@@ -233,18 +239,26 @@ impl Config {
 
 /// --slurm: how each job runs as a step (inside an allocation when
 /// SLURM_JOB_ID is set).
-fn slurm_of(cli: &Cli) -> Option<Slurm> {
-    cli.slurm.then(|| Slurm {
+fn slurm_of(cli: &Cli) -> Result<Option<Slurm>, Failure> {
+    if !cli.slurm {
+        return Ok(None);
+    }
+    Ok(Some(Slurm {
         cpus_per_job: cli.cpus_per_job,
-        extra_args: cli
-            .slurm_args
-            .as_deref()
-            .unwrap_or("")
-            .split_whitespace()
-            .map(str::to_string)
-            .collect(),
+        extra_args: shell_words("--slurm-args", cli.slurm_args.as_deref().unwrap_or(""))?,
         in_allocation: std::env::var_os("SLURM_JOB_ID").is_some(),
-    })
+    }))
+}
+
+/// A flag's value split into words as a POSIX shell would (quotes and
+/// backslashes), as GNU parallel splits `--ssh`.
+fn shell_words(flag: &str, text: &str) -> Result<Vec<String>, Failure> {
+    let bad = |why: &str| Failure::new(Exit::Error, format!("{flag} '{text}': {why} (see --help)"));
+    let words = shlex::split(text).ok_or_else(|| bad("unbalanced quotes"))?;
+    if flag == "--ssh" && words.is_empty() {
+        return Err(bad("no command"));
+    }
+    Ok(words)
 }
 
 /// Jobs at once: -j, else under --slurm inside an allocation as many as it
@@ -319,5 +333,47 @@ mod tests {
             cfg.template.is_none(),
             "no command: the values are command lines"
         );
+    }
+
+    #[test]
+    fn ssh_and_slurm_args_split_as_a_shell_would() {
+        let cli = Cli::try_parse_from([
+            "pool-run",
+            "--ssh",
+            "ssh -o 'ProxyCommand=ssh -W %h:%p bastion' -i \"my key\"",
+            "true",
+        ])
+        .unwrap();
+        let cfg = Config::from_cli(cli).unwrap();
+        assert_eq!(
+            cfg.remote.ssh,
+            [
+                "ssh",
+                "-o",
+                "ProxyCommand=ssh -W %h:%p bastion",
+                "-i",
+                "my key"
+            ]
+        );
+        let cli = Cli::try_parse_from([
+            "pool-run",
+            "--slurm",
+            "--slurm-args",
+            "--comment='a b' --mem=1G",
+            "true",
+        ])
+        .unwrap();
+        let slurm = Config::from_cli(cli).unwrap().slurm.unwrap();
+        assert_eq!(slurm.extra_args, ["--comment=a b", "--mem=1G"]);
+        for bad in ["ssh -o 'open", ""] {
+            let cli = Cli::try_parse_from(["pool-run", "--ssh", bad, "true"]).unwrap();
+            let failure = Config::from_cli(cli).unwrap_err();
+            assert_eq!(failure.code, 255);
+            assert!(
+                failure.message.starts_with("--ssh '"),
+                "{}",
+                failure.message
+            );
+        }
     }
 }

@@ -30,7 +30,8 @@ pub enum Why {
 
 #[derive(Debug)]
 pub struct Tally {
-    retries: u32,
+    /// The most runs of a failing job; None: until it succeeds.
+    max_runs: Option<u32>,
     halt: Option<Halt>,
     done: u64,
     failed: u64,
@@ -42,12 +43,12 @@ pub struct Tally {
 
 impl Tally {
     pub fn new(cfg: &Config) -> Tally {
-        Tally::with(cfg.retries, cfg.halt)
+        Tally::with(cfg.max_runs, cfg.halt)
     }
 
-    pub fn with(retries: u32, halt: Option<Halt>) -> Tally {
+    pub fn with(max_runs: Option<u32>, halt: Option<Halt>) -> Tally {
         Tally {
-            retries,
+            max_runs,
             halt,
             done: 0,
             failed: 0,
@@ -65,9 +66,13 @@ impl Tally {
         self.failed
     }
 
-    /// A failed attempt runs again while retries are left and the run goes on.
+    /// A failed attempt runs again while the run goes on and it has run
+    /// fewer than `--retries` times: GNU parallel's `--retries 3` is 3 runs
+    /// in all, `--retries 0` runs until the job succeeds.
     pub fn wants_retry(&self, record: &Record) -> bool {
-        !record.succeeded() && record.spec.attempt <= self.retries && !self.stopping()
+        !record.succeeded()
+            && self.max_runs.is_none_or(|max| record.spec.attempt < max)
+            && !self.stopping()
     }
 
     /// Counts a finished job, then applies the `--halt` rule.
@@ -144,7 +149,7 @@ mod tests {
 
     #[test]
     fn the_exit_code_counts_failed_jobs() {
-        let mut tally = Tally::with(0, None);
+        let mut tally = Tally::with(Some(1), None);
         for code in [0, 1, 0, 2] {
             tally.count(&record(1, code));
         }
@@ -154,14 +159,19 @@ mod tests {
     }
 
     #[test]
-    fn retries_run_a_failure_again_until_they_are_spent() {
-        let tally = Tally::with(2, None);
+    fn retries_count_every_run_as_gnu_parallel_does() {
+        let tally = Tally::with(Some(3), None);
         let mut failed = record(1, 1);
         assert!(tally.wants_retry(&failed));
         failed.spec.attempt = 3;
+        assert!(!tally.wants_retry(&failed), "--retries 3: 3 runs in all");
         assert!(
-            !tally.wants_retry(&failed),
-            "3 runs: the first and 2 retries"
+            !Tally::with(Some(1), None).wants_retry(&record(1, 1)),
+            "one run"
+        );
+        assert!(
+            Tally::with(None, None).wants_retry(&failed),
+            "--retries 0: no limit"
         );
         assert!(
             !tally.wants_retry(&record(1, 0)),
@@ -171,7 +181,7 @@ mod tests {
 
     #[test]
     fn halt_now_on_the_first_failure_ends_with_its_code() {
-        let mut tally = Tally::with(0, halt(true, HaltCondition::Failed(1)));
+        let mut tally = Tally::with(Some(1), halt(true, HaltCondition::Failed(1)));
         tally.count(&record(1, 0));
         assert!(!tally.stopping());
         tally.count(&record(2, 7));
@@ -183,7 +193,7 @@ mod tests {
 
     #[test]
     fn halt_soon_lets_running_jobs_finish() {
-        let mut tally = Tally::with(0, halt(false, HaltCondition::Succeeded(2)));
+        let mut tally = Tally::with(Some(1), halt(false, HaltCondition::Succeeded(2)));
         tally.count(&record(1, 0));
         tally.count(&record(2, 0));
         assert_eq!(tally.stop(), Stop::Soon(Why::Halt));
@@ -193,7 +203,7 @@ mod tests {
 
     #[test]
     fn a_failure_rate_is_judged_after_three_jobs() {
-        let mut tally = Tally::with(0, halt(false, HaltCondition::FailedPercent(50.0)));
+        let mut tally = Tally::with(Some(1), halt(false, HaltCondition::FailedPercent(50.0)));
         tally.count(&record(1, 1));
         tally.count(&record(2, 1));
         assert!(!tally.stopping(), "two jobs are too few to judge");
@@ -204,7 +214,7 @@ mod tests {
 
     #[test]
     fn done_counts_every_finished_job() {
-        let mut tally = Tally::with(0, halt(false, HaltCondition::Done(2)));
+        let mut tally = Tally::with(Some(1), halt(false, HaltCondition::Done(2)));
         tally.count(&record(1, 1));
         assert!(!tally.stopping());
         tally.count(&record(2, 0));
@@ -213,7 +223,7 @@ mod tests {
 
     #[test]
     fn a_hang_up_under_halt_now_lets_running_jobs_finish() {
-        let mut tally = Tally::with(0, halt(true, HaltCondition::Failed(1)));
+        let mut tally = Tally::with(Some(1), halt(true, HaltCondition::Failed(1)));
         tally.hang_up();
         assert!(tally.stopping());
         assert!(!tally.kill_now(), "SIGHUP is not a --halt rule");
@@ -225,7 +235,7 @@ mod tests {
 
     #[test]
     fn a_hang_up_stops_starts() {
-        let mut tally = Tally::with(0, None);
+        let mut tally = Tally::with(Some(1), None);
         tally.hang_up();
         assert_eq!(tally.stop(), Stop::Soon(Why::HangUp));
         assert!(!tally.kill_now());

@@ -12,6 +12,7 @@ mod pool_run;
 mod pool_run_faults;
 mod pool_run_remote;
 mod pool_run_slurm;
+mod reliability;
 mod spin_cores;
 mod subproc;
 mod support;

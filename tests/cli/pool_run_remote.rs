@@ -462,3 +462,29 @@ fn pipe_blocks_reach_remote_jobs_whole_and_in_order() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// `--ssh` is split as a shell would: a quoted option with a space in it
+/// reaches ssh as one word (split at spaces, every host was "unreachable").
+#[test]
+fn a_quoted_ssh_option_reaches_ssh_as_one_word() {
+    let Some(ssh) = servers() else { return };
+    let command = format!(
+        "{} -o 'ServerAliveInterval 10' -o \"ServerAliveCountMax 3\"",
+        ssh.ssh
+    );
+    let out = tool("pool-run")
+        .args(["--ssh", &command, "-S", &ssh.host("127.0.0.2"), "-j1"])
+        .args(["echo", "remote {}", ":::", "a"])
+        .assert()
+        .get_output()
+        .clone();
+    assert_eq!(
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).as_ref()
+        ),
+        (Some(0), "remote a\n"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

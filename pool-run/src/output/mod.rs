@@ -101,6 +101,8 @@ pub struct Output<O: Write = io::Stdout, E: Write = io::Stderr> {
     keep_order: bool,
     results: Option<PathBuf>,
     joblog: Option<File>,
+    /// `--joblog -`: the joblog's lines go to stdout, after each job's output.
+    joblog_on_stdout: bool,
     /// --resume: jobs the joblog says are done.
     skip: HashSet<u64>,
     live: Vec<Option<Live>>,
@@ -118,7 +120,16 @@ impl Output {
             Output::with_writers(io::stdout(), io::stderr(), cfg.output, cfg.keep_order);
         output.results = cfg.results.clone();
         output.progress = Progress::new(cfg.bar, None);
-        if let Some(joblog) = &cfg.joblog {
+        if cfg
+            .joblog
+            .as_ref()
+            .is_some_and(|j| j.path.as_os_str() == "-")
+        {
+            // GNU parallel's `--joblog -`: no file named `-`, and nothing
+            // to resume from.
+            output.joblog_on_stdout = true;
+            output.write_stdout(report::JOBLOG_HEADER)?;
+        } else if let Some(joblog) = &cfg.joblog {
             let (file, skip) = report::open_joblog(joblog, cfg.resume).map_err(|e| {
                 let what = format!("opening the joblog '{}'", joblog.path.display());
                 Failure::io(Exit::Error, what, &e)
@@ -139,6 +150,7 @@ impl<O: Write, E: Write> Output<O, E> {
             keep_order,
             results: None,
             joblog: None,
+            joblog_on_stdout: false,
             skip: HashSet::new(),
             live: Vec::new(),
             waiting: BTreeMap::new(),
@@ -263,6 +275,7 @@ impl<O: Write, E: Write> Output<O, E> {
 
     /// A job is over for good: log it, save it, print it or hold it.
     pub fn record(&mut self, record: &Record, mut captured: Captured) -> Result<(), Failure> {
+        let captured_received = captured.received;
         if let Some(file) = self.joblog.as_mut() {
             file.write_all(report::joblog_line(record, captured.received).as_bytes())
                 .map_err(|e| Failure::io(Exit::Error, "writing the joblog", &e))?;
@@ -294,7 +307,20 @@ impl<O: Write, E: Write> Output<O, E> {
                 tag: captured.tag,
             }
         };
-        self.print_or_hold(record.spec.seq, held)
+        self.print_or_hold(record.spec.seq, held)?;
+        if self.joblog_on_stdout {
+            let line = report::joblog_line(record, captured_received);
+            self.write_stdout(line.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// pool-run's own lines on stdout (`--joblog -`).
+    fn write_stdout(&mut self, bytes: &[u8]) -> Result<(), Failure> {
+        self.stdout
+            .write_all(bytes)
+            .and_then(|()| self.stdout.flush())
+            .map_err(|e| Failure::io(Exit::Error, "writing output", &e))
     }
 
     /// A job that takes its turn without running: skipped by --resume

@@ -14,7 +14,7 @@ use crate::capture::Capture;
 use crate::config::{Joblog, Resume};
 use crate::job::Record;
 
-const JOBLOG_HEADER: &[u8] =
+pub const JOBLOG_HEADER: &[u8] =
     b"Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n";
 
 /// Opens the joblog (a header first unless it appends to one that has

@@ -332,7 +332,7 @@ mod tests {
             .map(|t| SshLogin::parse(t).unwrap())
             .collect();
         SshBackend {
-            ssh: Ssh::new("ssh", true).unwrap(),
+            ssh: Ssh::new(&["ssh".to_string()], true).unwrap(),
             places: logins
                 .iter()
                 .map(|l| Place {

@@ -112,8 +112,9 @@ pub struct Ssh {
 
 impl Ssh {
     /// `command` is `--ssh`: the program and its options, split at spaces.
-    pub fn new(command: &str, markers: bool) -> io::Result<Ssh> {
-        let words: Vec<String> = command.split_whitespace().map(str::to_string).collect();
+    /// `words`: --ssh, the program and its options (at least the program).
+    pub fn new(words: &[String], markers: bool) -> io::Result<Ssh> {
+        let words = words.to_vec();
         if words.is_empty() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,

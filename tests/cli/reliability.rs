@@ -1,0 +1,91 @@
+//! Nothing lost, and the meaning users bring from the tools they migrate
+//! from: GNU parallel's `--retries` and `--joblog -`. Where GNU parallel is
+//! installed (`.ci/run` installs it) it is the oracle.
+
+use crate::support::tool;
+
+/// GNU parallel's path, or None with a visible line saying the comparison
+/// is skipped.
+#[allow(clippy::print_stderr)]
+fn gnu_parallel() -> Option<&'static str> {
+    let found = std::process::Command::new("parallel")
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        eprintln!(
+            "SKIPPED: comparison with GNU parallel: not installed (bash .ci/run installs it)"
+        );
+    }
+    found.then_some("parallel")
+}
+
+/// How many times a job that fails its first 4 runs ran under `--retries
+/// n`, for `program` (pool-run or GNU parallel).
+fn runs_under_retries(program: &std::path::Path, n: &str) -> usize {
+    let dir = tempfile::tempdir().unwrap();
+    let counter = dir.path().join("runs");
+    let script = format!(
+        ": {{}}; echo x >> {0}; test $(wc -l < {0}) -ge 5",
+        counter.display()
+    );
+    let mut command = std::process::Command::new(program);
+    if program.ends_with("parallel") {
+        command.arg("--will-cite");
+    }
+    let status = command
+        .args(["--retries", n, &script, ":::", "1"])
+        .output()
+        .unwrap()
+        .status;
+    let runs = std::fs::read_to_string(&counter).unwrap().lines().count();
+    let expected_code = if runs >= 5 { 0 } else { 1 };
+    assert_eq!(
+        status.code(),
+        Some(expected_code),
+        "{program:?} --retries {n}"
+    );
+    runs
+}
+
+#[test]
+fn retries_n_is_n_runs_in_all_as_in_gnu_parallel() {
+    let pool_run = crate::support::bin_path("pool-run");
+    let ours: Vec<usize> = ["1", "3", "0"]
+        .iter()
+        .map(|n| runs_under_retries(&pool_run, n))
+        .collect();
+    assert_eq!(ours, [1, 3, 5], "--retries 0: until it succeeds");
+    if let Some(parallel) = gnu_parallel() {
+        let theirs: Vec<usize> = ["1", "3", "0"]
+            .iter()
+            .map(|n| runs_under_retries(std::path::Path::new(parallel), n))
+            .collect();
+        assert_eq!(ours, theirs, "GNU parallel");
+    }
+}
+
+#[test]
+fn joblog_dash_writes_the_joblog_to_stdout_after_each_jobs_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tool("pool-run")
+        .current_dir(dir.path())
+        .args(["-j1", "--joblog", "-", "echo", "hi", ":::", "a", "b"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5, "{text}");
+    assert!(lines[0].starts_with("Seq\tHost\tStarttime"), "{text}");
+    assert_eq!((lines[1], lines[3]), ("hi a", "hi b"));
+    for (line, seq) in [(lines[2], "1"), (lines[4], "2")] {
+        let fields: Vec<&str> = line.split('\t').collect();
+        assert_eq!((fields[0], fields[6]), (seq, "0"), "{line}");
+        assert!(fields[8].starts_with("echo hi "), "{line}");
+    }
+    assert!(!dir.path().join("-").exists(), "no file named -");
+}
