@@ -24,8 +24,14 @@ pub fn spawn_in_new_group(command: &mut Command) -> io::Result<Child> {
     command.process_group(0).spawn()
 }
 
-fn nix_signal(signal: Signal) -> io::Result<NixSignal> {
-    NixSignal::try_from(signal.number()).map_err(io::Error::from)
+/// The signal for kill(2): None for signal 0, which only checks the target.
+fn nix_signal(signal: Signal) -> io::Result<Option<NixSignal>> {
+    if signal == Signal::EXIT {
+        return Ok(None);
+    }
+    NixSignal::try_from(signal.number())
+        .map(Some)
+        .map_err(io::Error::from)
 }
 
 fn pid_of(pid: u32) -> io::Result<Pid> {

@@ -51,6 +51,9 @@ const NAMES: &[(&str, i32)] = &[
 ];
 
 impl Signal {
+    /// Signal 0, "EXIT" as coreutils and the shell name it: sending it
+    /// only checks that the target exists (`timeout -s 0` accepts it).
+    pub const EXIT: Signal = Signal(0);
     pub const HUP: Signal = Signal(libc::SIGHUP);
     pub const INT: Signal = Signal(libc::SIGINT);
     pub const QUIT: Signal = Signal(libc::SIGQUIT);
@@ -71,10 +74,16 @@ impl Signal {
         let unknown = || UnknownSignal(text.to_string());
         let trimmed = text.trim();
         if let Ok(number) = trimmed.parse::<i32>() {
+            if number == 0 {
+                return Ok(Signal::EXIT);
+            }
             return Signal::from_number(number).ok_or_else(unknown);
         }
         let upper = trimmed.to_ascii_uppercase();
         let bare = upper.strip_prefix("SIG").unwrap_or(&upper);
+        if bare == "EXIT" {
+            return Ok(Signal::EXIT);
+        }
         NAMES
             .iter()
             .find(|(name, _)| *name == bare)
@@ -93,8 +102,11 @@ impl Signal {
         self.0
     }
 
-    /// `SIGTERM`, or `SIG34` for a signal without a name.
+    /// `SIGTERM`, or `SIG34` for a signal without a name; `EXIT` for 0.
     pub fn name(self) -> String {
+        if self == Signal::EXIT {
+            return "EXIT".to_string();
+        }
         match NAMES.iter().find(|(_, number)| *number == self.0) {
             Some((name, _)) => format!("SIG{name}"),
             None => format!("SIG{}", self.0),
@@ -320,7 +332,11 @@ mod tests {
         assert_eq!(Signal::parse("usr1"), Ok(Signal::USR1));
         assert_eq!(Signal::TERM.name(), "SIGTERM");
         assert_eq!(Signal::from_number(34).unwrap().name(), "SIG34");
-        for bad in ["TERMX", "0", "65", "-1", ""] {
+        for zero in ["0", "EXIT", "sigexit"] {
+            assert_eq!(Signal::parse(zero), Ok(Signal::EXIT), "coreutils' signal 0");
+        }
+        assert_eq!(Signal::EXIT.name(), "EXIT");
+        for bad in ["TERMX", "65", "-1", ""] {
             let err = Signal::parse(bad).unwrap_err();
             assert!(err.to_string().contains(&format!("'{bad}'")));
         }

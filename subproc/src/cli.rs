@@ -55,7 +55,7 @@ pub struct Cli {
     #[arg(short = 't', long, value_name = "DUR", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
 
-    /// Signal to send on timeout
+    /// Signal to send on timeout (0 or EXIT: none, only -k acts, as in coreutils)
     #[arg(short, long, value_name = "SIG", default_value = "TERM", value_parser = Signal::parse)]
     pub signal: Signal,
 

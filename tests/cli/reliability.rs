@@ -89,3 +89,42 @@ fn joblog_dash_writes_the_joblog_to_stdout_after_each_jobs_output() {
     }
     assert!(!dir.path().join("-").exists(), "no file named -");
 }
+
+/// The code a shell shows for a command run to the end (128+N for a death
+/// by signal N), bounded by the suite's limit.
+fn code_of(program: &std::path::Path, args: &[&str]) -> Option<i32> {
+    use std::os::unix::process::ExitStatusExt;
+    let child = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = crate::support::output_bounded(child).status;
+    status.code().or(status.signal().map(|n| 128 + n))
+}
+
+/// coreutils `timeout -s 0` sends signal 0 (a no-op) at the timeout: the
+/// command ends by the KILL of `-k` (137), or on its own (124).
+#[test]
+fn signal_zero_is_accepted_as_coreutils_timeout_does() {
+    let subproc = crate::support::bin_path("subproc");
+    let cases: [(&[&str], &[&str], i32); 2] = [
+        (
+            &["-s", "0", "-k", "0.5", "-t", "0.1", "sleep", "10"],
+            &["-s", "0", "-k", "0.5", "0.1", "sleep", "10"],
+            137,
+        ),
+        (
+            &["-s", "EXIT", "-t", "0.1", "sleep", "0.5"],
+            &["-s", "EXIT", "0.1", "sleep", "0.5"],
+            124,
+        ),
+    ];
+    for (ours, theirs, expected) in cases {
+        assert_eq!(code_of(&subproc, ours), Some(expected), "{ours:?}");
+        let coreutils = code_of(std::path::Path::new("timeout"), theirs);
+        assert_eq!(coreutils, Some(expected), "timeout {theirs:?}");
+    }
+}
