@@ -258,6 +258,10 @@ impl Supervisor<'_> {
 
     /// A job ended: run it again, or count it and hand it to the output.
     fn settle(&mut self, record: Record, captured: Captured) -> Result<(), Failure> {
+        if self.out.reader_gone(record.exit) {
+            // Nobody reads any more: stop quietly, as on a broken pipe.
+            return Err(Failure::quiet(0u8));
+        }
         if self.tally.wants_retry(&record) {
             self.source.retry(record.spec.next_attempt());
             return Ok(());

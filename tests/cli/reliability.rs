@@ -128,3 +128,21 @@ fn signal_zero_is_accepted_as_coreutils_timeout_does() {
         assert_eq!(coreutils, Some(expected), "timeout {theirs:?}");
     }
 }
+
+/// `| head` is the reader's choice: with `-u` as in the grouped modes,
+/// pool-run stops quietly with 0 when its stdout's reader has gone; a job
+/// that dies of SIGPIPE for its own reasons still fails.
+#[test]
+fn ungrouped_output_into_head_stops_quietly() {
+    let out = crate::support::shell(
+        "{ $POOL_RUN -u seq ::: 100000; echo rc=$? >&2; } | head -1",
+        b"",
+        std::time::Duration::from_secs(30),
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "rc=0\n");
+    tool("pool-run")
+        .args(["-u", "kill -PIPE $$", ":::", "1"])
+        .assert()
+        .code(1);
+}

@@ -188,6 +188,27 @@ impl<O: Write, E: Write> Output<O, E> {
         self.held_files
     }
 
+    /// -u: a job that died of SIGPIPE wrote to pool-run's own stdout,
+    /// whose reader has gone (`pool-run -u ... | head -1`): true then, and
+    /// the run stops as quietly as grouped output stops at a broken pipe.
+    pub fn reader_gone(&self, exit: ChildExit) -> bool {
+        use std::os::fd::AsFd;
+        let sigpipe = matches!(exit, ChildExit::Signaled { signal, .. } if signal == libc::SIGPIPE);
+        if self.mode != OutputMode::Ungrouped || !sigpipe {
+            return false;
+        }
+        // A pipe whose read end is closed polls as POLLERR for its writer.
+        let stdout = io::stdout();
+        let mut fds = [nix::poll::PollFd::new(
+            stdout.as_fd(),
+            nix::poll::PollFlags::POLLOUT,
+        )];
+        nix::poll::poll(&mut fds, nix::poll::PollTimeout::ZERO).is_ok()
+            && fds[0]
+                .revents()
+                .is_some_and(|r| r.contains(nix::poll::PollFlags::POLLERR))
+    }
+
     /// --resume: job `seq` finished in an earlier run.
     pub fn resumed(&self, seq: u64) -> bool {
         self.skip.contains(&seq)
