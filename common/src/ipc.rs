@@ -122,21 +122,25 @@ pub fn set_nonblocking(fd: impl AsFd, nonblocking: bool) -> io::Result<()> {
 /// millisecond, so a deadline is never woken for early and spun on.
 pub fn wait_readable(fd: BorrowedFd<'_>, timeout: Option<Duration>) -> io::Result<bool> {
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-    let timeout = match timeout {
-        None => PollTimeout::NONE,
-        Some(limit) => {
-            let millis = limit.as_nanos().div_ceil(1_000_000);
-            PollTimeout::try_from(i32::try_from(millis).unwrap_or(i32::MAX))
-                .unwrap_or(PollTimeout::MAX)
+    let deadline = timeout.map(|limit| std::time::Instant::now() + limit);
+    loop {
+        let timeout = match deadline {
+            None => PollTimeout::NONE,
+            Some(at) => {
+                let left = at.saturating_duration_since(std::time::Instant::now());
+                let millis = left.as_nanos().div_ceil(1_000_000);
+                PollTimeout::try_from(i32::try_from(millis).unwrap_or(i32::MAX))
+                    .unwrap_or(PollTimeout::MAX)
+            }
+        };
+        let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
+        match poll(&mut fds, timeout) {
+            Ok(ready) => return Ok(ready > 0),
+            // A signal interrupted the wait, not the data: wait the rest
+            // (an interrupted read must never look like "nothing to read").
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(err) => return Err(err.into()),
         }
-    };
-    let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
-    match poll(&mut fds, timeout) {
-        Ok(ready) => Ok(ready > 0),
-        // A signal outside the watched set interrupted the wait: report
-        // "not yet", the caller re-checks its clock and waits again.
-        Err(nix::errno::Errno::EINTR) => Ok(false),
-        Err(err) => Err(err.into()),
     }
 }
 
