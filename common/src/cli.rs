@@ -48,11 +48,19 @@ impl Failure {
     }
 }
 
+/// The error line of a tool that owes output to a stdout that was closed
+/// when it started (`tool >&-`), worded as coreutils words it.
+pub const CLOSED_STDOUT: &str = "write error: Bad file descriptor (stdout is closed)";
+
 /// Writes `text` to stdout in one call and flushes it, so a line is out
 /// before the tool moves on (tests and pipelines see progress as it
 /// happens). A closed stdout becomes the quiet exit of the broken-pipe
 /// policy; any other failure is `code` with one line.
 pub fn print(code: impl Into<u8>, text: &str) -> Result<(), Failure> {
+    // std's stdout swallows EBADF: a closed stdout must be asked about.
+    if crate::stdio::was_closed(1) {
+        return Err(Failure::new(code, CLOSED_STDOUT));
+    }
     let mut stdout = io::stdout().lock();
     stdout
         .write_all(text.as_bytes())
@@ -142,6 +150,7 @@ pub fn run_tool<P: clap::Parser>(
     usage_code: impl Into<u8>,
     run: impl FnOnce(P) -> Result<u8, Failure>,
 ) -> ExitCode {
+    crate::stdio::restore_closed();
     main_with(help.name, || run(parse_args(help, usage_code)?))
 }
 

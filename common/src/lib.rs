@@ -11,4 +11,5 @@ pub mod exit;
 pub mod ipc;
 pub mod proc;
 pub mod signal;
+pub mod stdio;
 pub mod time;

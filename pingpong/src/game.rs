@@ -275,6 +275,10 @@ fn stop_all(players: &Players, exits: &[Option<ChildExit>; 2]) {
 }
 
 pub fn run(args: &GameArgs) -> Result<u8, Failure> {
+    // The players print; with stdout closed the game is owed to nobody.
+    if common::stdio::was_closed(1) {
+        return Err(Failure::new(Exit::Failed, common::cli::CLOSED_STDOUT));
+    }
     let signals = SignalWatcher::new(&[Signal::INT, Signal::TERM, Signal::HUP, Signal::CHLD])
         .map_err(|e| Failure::new(Exit::Failed, format!("watching signals ({e})")))?;
     let (players, reports) = if args.naive {

@@ -125,6 +125,13 @@ pub enum Resume {
 }
 
 impl Config {
+    /// `--joblog -`: the joblog goes to stdout.
+    pub fn joblog_on_stdout(&self) -> bool {
+        self.joblog
+            .as_ref()
+            .is_some_and(|j| j.path.as_os_str() == "-")
+    }
+
     pub fn from_cli(cli: Cli) -> Result<Config, Failure> {
         let usage = |e: String| Failure::new(Exit::Error, format!("{e} (see --help)"));
         let (command, mut sources) = split_sources(&cli.command).map_err(usage)?;

@@ -146,3 +146,80 @@ fn ungrouped_output_into_head_stops_quietly() {
         .assert()
         .code(1);
 }
+
+/// Runs `script` (which uses $FORK_DEMO and friends) in sh and returns the
+/// exit code it echoes last and its stderr lines.
+fn sh_code_and_errors(script: &str) -> (String, Vec<String>) {
+    let out = crate::support::shell(script, b"", std::time::Duration::from_secs(30));
+    let stdout = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let errors = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    (stdout, errors)
+}
+
+/// Each tool's own output, and the variable that names its binary.
+const OWING_STDOUT: [(&str, &str); 5] = [
+    ("fork-demo", "$FORK_DEMO"),
+    ("pingpong", "$PINGPONG"),
+    ("lock-demo", "$LOCK_DEMO -i 1000"),
+    ("spin-cores", "$SPIN_CORES -n 1 -d 0.2"),
+    ("pool-run", "$POOL_RUN echo ::: a"),
+];
+
+/// Output owed to a stdout that was closed (`>&-`) is an error, not a
+/// silent success on the /dev/null Rust's runtime puts there: one line,
+/// the tool's error code; grouped pool-run starts no job (255).
+#[test]
+fn a_closed_stdout_is_an_error_in_every_tool() {
+    for (tool, command) in OWING_STDOUT {
+        let (code, errors) = sh_code_and_errors(&format!("exec 3>&1; {command} >&-; echo $? >&3"));
+        let expected = if tool == "pool-run" { "255" } else { "1" };
+        assert_eq!(code, expected, "{tool}: {errors:?}");
+        assert_eq!(errors.len(), 1, "{tool}: {errors:?}");
+        assert_eq!(
+            errors[0],
+            format!("{tool}: error: write error: Bad file descriptor (stdout is closed)")
+        );
+    }
+}
+
+/// Children get the descriptors the user gave: a closed stdout stays
+/// closed for a command under subproc and for pool-run -u's jobs, which
+/// report it themselves.
+#[test]
+fn children_see_the_closed_stdout_the_user_gave() {
+    for command in ["$SUBPROC -q echo hi", "$POOL_RUN -u echo ::: hi"] {
+        let (code, errors) = sh_code_and_errors(&format!("exec 3>&1; {command} >&-; echo $? >&3"));
+        assert_eq!(code, "1", "{command}: {errors:?}");
+        assert!(
+            errors.iter().any(|e| e.contains("Bad file descriptor")),
+            "{command}: {errors:?}"
+        );
+    }
+}
+
+/// A full disk on stdout (`>/dev/full`) is an error with one line in every
+/// tool (this held before; the test keeps it).
+#[test]
+fn a_full_stdout_is_an_error_in_every_tool() {
+    for (tool, command) in OWING_STDOUT {
+        let (code, errors) =
+            sh_code_and_errors(&format!("exec 3>&1; {command} >/dev/full; echo $? >&3"));
+        let expected = if tool == "pool-run" { "255" } else { "1" };
+        assert_eq!(code, expected, "{tool}: {errors:?}");
+        assert_eq!(errors.len(), 1, "{tool}: {errors:?}");
+        assert!(
+            errors[0].starts_with(&format!("{tool}: error: ")),
+            "{errors:?}"
+        );
+    }
+    let (code, errors) =
+        sh_code_and_errors("exec 3>&1; $SUBPROC -q echo hi >/dev/full; echo $? >&3");
+    assert_eq!(code, "1", "{errors:?}");
+    assert!(
+        errors.iter().any(|e| e.contains("No space left")),
+        "{errors:?}"
+    );
+}

@@ -116,6 +116,12 @@ pub struct Output<O: Write = io::Stdout, E: Write = io::Stderr> {
 impl Output {
     /// The sink of a run: its mode, the joblog opened, `--resume` read.
     pub fn new(cfg: &Config) -> Result<Output, Failure> {
+        // Jobs' output is owed to a stdout that is closed: run nothing
+        // (under -u the jobs write for themselves and see it closed).
+        let owes_stdout = cfg.output.captures() || cfg.dry_run || cfg.joblog_on_stdout();
+        if owes_stdout && common::stdio::was_closed(1) {
+            return Err(Failure::new(Exit::Error, common::cli::CLOSED_STDOUT));
+        }
         let mut output =
             Output::with_writers(io::stdout(), io::stderr(), cfg.output, cfg.keep_order);
         output.results = cfg.results.clone();
