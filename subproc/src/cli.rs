@@ -72,6 +72,11 @@ pub struct Cli {
     #[arg(long)]
     pub foreground: bool,
 
+    /// Let the command's background processes outlive it (by default what
+    /// is left of its process group gets TERM when it exits, KILL after -k)
+    #[arg(long)]
+    pub keep_leftovers: bool,
+
     /// Add resource usage to the report: wall/user/sys time, max RSS, page
     /// faults, context switches (like GNU time -v)
     #[arg(short = 'v', long)]
@@ -116,6 +121,8 @@ pub struct Config {
     pub kill_after: Option<Duration>,
     pub preserve_status: bool,
     pub foreground: bool,
+    /// --keep-leftovers: the group is not cleared after a normal exit.
+    pub keep_leftovers: bool,
     pub style: ReportStyle,
     pub report_file: Option<PathBuf>,
     pub attempts: u32,
@@ -153,6 +160,7 @@ impl Config {
             timeout_signal: cli.signal,
             kill_after: cli.kill_after.filter(|t| !t.is_zero()),
             preserve_status: cli.preserve_status,
+            keep_leftovers: cli.keep_leftovers,
             foreground: cli.foreground,
             style,
             report_file: cli.report,

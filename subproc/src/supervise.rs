@@ -196,6 +196,12 @@ pub fn run_attempt(
 
     if target.whole_group && (timeout.is_some() || stopped_by.is_some()) {
         clear_group(target.pid, cfg.group_grace(), signals);
+    } else if target.whole_group && !cfg.keep_leftovers && proc::group_exists(target.pid) {
+        // The command is done but a background process of its group lives
+        // on (and may hold a pipe the pipeline waits on): TERM, then KILL
+        // after the grace, as after a timeout.
+        let _ = proc::signal_group_and_continue(target.pid, Signal::TERM);
+        clear_group(target.pid, cfg.group_grace(), signals);
     }
     // Orphans the command left behind became ours (we are a subreaper);
     // collect those that have already ended so none stays a zombie.

@@ -223,3 +223,48 @@ fn a_full_stdout_is_an_error_in_every_tool() {
         "{errors:?}"
     );
 }
+
+/// A background process the command leaves behind holds the pipeline's
+/// pipe: subproc ends what is left of the command's group when it exits,
+/// so `| cat` ends at once with the command's output; `--keep-leftovers`
+/// lets it live.
+#[test]
+fn a_leftover_grandchild_never_hangs_a_pipeline() {
+    let out = crate::support::shell(
+        "$SUBPROC -q --timeout 30 -- sh -c 'sleep 300 & echo $!; echo parent-done' | cat",
+        b"",
+        std::time::Duration::from_secs(20),
+    );
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.get(1), Some(&"parent-done"), "{text}");
+    assert!(out.status.success());
+    let pid: u32 = lines[0].parse().unwrap();
+    assert!(
+        crate::support::wait_until_gone(pid, crate::support::CHILD_TIMEOUT),
+        "the background sleep {pid} was left running"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pid");
+    let kept = crate::support::shell(
+        &format!(
+            "$SUBPROC -q --keep-leftovers sh -c 'sleep 300 >/dev/null 2>&1 & echo $!' > {}",
+            file.display()
+        ),
+        b"",
+        std::time::Duration::from_secs(20),
+    );
+    assert!(kept.status.success());
+    let pid: u32 = std::fs::read_to_string(&file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        crate::support::pid_running(pid),
+        "--keep-leftovers: it lives"
+    );
+    // SAFETY: kill(2) on the sleep this test started.
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+}
