@@ -25,8 +25,9 @@ Reports go to stderr, so the command's stdout stays clean in a pipeline:
 
 Timeouts follow coreutils timeout: at DUR the signal goes to the command's
 whole process group (grandchildren too), then SIGKILL after --kill-after.
-Group members still alive when the command has exited after a timeout, Ctrl-C
-or SIGTERM get SIGKILL after the --kill-after delay (1s if not given).
+Group members still alive when the command has exited get SIGKILL after the
+--kill-after delay (1s if not given); after a normal exit they get SIGTERM
+first, and --keep-leftovers lets them live.
 With --foreground the command shares subproc's process group instead, so it
 can read the terminal; signals then reach the command alone.
 
