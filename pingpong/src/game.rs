@@ -32,12 +32,21 @@ use crate::transport::{self, End};
 const CHANNEL_BROKEN: i32 = 3;
 /// Child exit code: stdout failed.
 const OUTPUT_FAILED: i32 = 4;
+/// Child exit code: stdout's reader has gone (`pingpong | head`): the
+/// reader's choice, so the game stops quietly.
+const READER_GONE: i32 = 5;
 
 /// The tutorial's global `counter`. After fork each player has its own copy.
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
-fn say(word: &str) -> bool {
-    common::cli::print(Exit::Failed, word).is_ok()
+/// Prints a player's word; on failure, the player's exit code.
+fn say(word: &str) -> Result<(), i32> {
+    match common::cli::print(Exit::Failed, word) {
+        Ok(()) => Ok(()),
+        // print's broken-pipe policy: a quiet failure with no words.
+        Err(failure) if failure.message.is_empty() => Err(READER_GONE),
+        Err(_) => Err(OUTPUT_FAILED),
+    }
 }
 
 fn pause(delay: Duration) {
@@ -62,8 +71,8 @@ fn play(mut end: End, player: u32, word: &str, count: u64, delay: Duration) -> i
             let _ = end.send(counter);
             return 0;
         }
-        if !say(word) {
-            return OUTPUT_FAILED;
+        if let Err(code) = say(word) {
+            return code;
         }
         counter += 1;
         pause(delay);
@@ -120,8 +129,8 @@ fn start_naive(args: &GameArgs) -> Result<Players, Failure> {
     for (slot, word) in pids.iter_mut().zip(&args.words.0) {
         *slot = fork_child(|| {
             while COUNTER.load(Ordering::Relaxed) < count {
-                if !say(word) {
-                    return OUTPUT_FAILED;
+                if let Err(code) = say(word) {
+                    return code;
                 }
                 COUNTER.fetch_add(1, Ordering::Relaxed);
                 pause(args.delay);
@@ -169,8 +178,8 @@ fn start_shared_queue(args: &GameArgs) -> Result<(Players, Queue), Failure> {
                     let _ = reports.put(own_back.to_string().as_bytes());
                     return 0;
                 }
-                if !say(word) {
-                    return OUTPUT_FAILED;
+                if let Err(code) = say(word) {
+                    return code;
                 }
                 if queue
                     .put(format!("{} {player}", counter + 1).as_bytes())
@@ -197,12 +206,17 @@ enum Ending {
     Finished,
     /// A player died or failed: (its name, pid, how).
     PlayerFailed(String, u32, ChildExit),
+    /// Stdout's reader left (`| head`): both players stopped, quietly.
+    ReaderGone,
     Interrupted(Signal),
 }
 
 fn describe(exit: ChildExit) -> String {
     match exit {
         ChildExit::Exited(CHANNEL_BROKEN_U8) => "lost its channel".to_string(),
+        ChildExit::Exited(code) if i32::from(code) == OUTPUT_FAILED => {
+            "could not write its word to stdout".to_string()
+        }
         ChildExit::Exited(code) => format!("exited with {code}"),
         ChildExit::Signaled { signal, .. } => {
             let name = Signal::from_number(signal).map_or(signal.to_string(), Signal::name);
@@ -238,6 +252,16 @@ fn supervise(players: &Players, signals: &SignalWatcher) -> Result<Ending, Failu
                 exits[i] = Some(exit);
             }
         }
+        // A broken channel means the peer is exiting: let it finish, so its
+        // own exit (the reason) is known before the survivor's is judged.
+        if exits.contains(&Some(ChildExit::Exited(CHANNEL_BROKEN_U8))) {
+            settle_peers(players, &mut exits);
+        }
+        // The reader left: a broken channel or pipe after that is expected.
+        if exits.contains(&Some(ChildExit::Exited(READER_GONE as u8))) {
+            stop_all(players, &exits);
+            return Ok(Ending::ReaderGone);
+        }
         // A death by signal names the dead peer; a broken channel is only
         // the survivor noticing it.
         let failed = (0..2)
@@ -261,6 +285,22 @@ fn supervise(players: &Players, signals: &SignalWatcher) -> Result<Ending, Failu
             stop_all(players, &exits);
             return Ok(Ending::Interrupted(received.signal));
         }
+    }
+}
+
+/// Reaps the players still running that exit within a moment (a peer
+/// whose channel end just closed is on its way out).
+fn settle_peers(players: &Players, exits: &mut [Option<ChildExit>; 2]) {
+    let give_up = std::time::Instant::now() + Duration::from_millis(200);
+    while exits.iter().any(Option::is_none) && std::time::Instant::now() < give_up {
+        for (i, pid) in players.pids.iter().enumerate() {
+            if exits[i].is_none()
+                && let Ok(Some((exit, _))) = wait_child(*pid, false)
+            {
+                exits[i] = Some(exit);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 
@@ -305,6 +345,7 @@ pub fn run(args: &GameArgs) -> Result<u8, Failure> {
                 ),
             ))
         }
+        Ending::ReaderGone => Err(Failure::quiet(Exit::Success)),
         Ending::Finished => {
             print(Exit::Failed, "\n")?;
             if args.naive {

@@ -268,3 +268,34 @@ fn a_leftover_grandchild_never_hangs_a_pipeline() {
     // SAFETY: kill(2) on the sleep this test started.
     unsafe { libc::kill(pid as i32, libc::SIGKILL) };
 }
+
+/// A reader that leaves (`| head -c`) is the reader's choice: pingpong's
+/// players and fork-demo stop quietly with 0, in every pingpong mode.
+#[test]
+fn pingpong_and_fork_demo_into_head_stop_quietly() {
+    let modes = [
+        "--transport pipe",
+        "--transport socket",
+        "--transport eventfd",
+        "--transport shm",
+        "--naive",
+        "--shared-queue",
+    ];
+    for mode in modes {
+        let (code, errors) = sh_code_and_errors(&format!(
+            "exec 3>&1; {{ $PINGPONG --count 300 {mode}; echo $? >&3; }} | head -c 10 >/dev/null"
+        ));
+        assert_eq!(
+            (code.as_str(), errors.len()),
+            ("0", 0),
+            "{mode}: {errors:?}"
+        );
+    }
+    let (code, errors) =
+        sh_code_and_errors("exec 3>&1; { $FORK_DEMO; echo $? >&3; } | head -c 1 >/dev/null");
+    assert_eq!(
+        (code.as_str(), errors.len()),
+        ("0", 0),
+        "fork-demo: {errors:?}"
+    );
+}
