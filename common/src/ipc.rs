@@ -117,24 +117,27 @@ pub fn set_nonblocking(fd: impl AsFd, nonblocking: bool) -> io::Result<()> {
     Ok(())
 }
 
+/// poll(2)'s timeout for a deadline (None: no limit), rounded up to the
+/// next millisecond so a deadline is never woken for early and spun on.
+pub fn poll_timeout(deadline: Option<std::time::Instant>) -> nix::poll::PollTimeout {
+    use nix::poll::PollTimeout;
+    let Some(at) = deadline else {
+        return PollTimeout::NONE;
+    };
+    let left = at.saturating_duration_since(std::time::Instant::now());
+    let millis = left.as_nanos().div_ceil(1_000_000);
+    PollTimeout::try_from(i32::try_from(millis).unwrap_or(i32::MAX)).unwrap_or(PollTimeout::MAX)
+}
+
 /// Waits until `fd` is readable (or hung up) for at most `timeout` (`None`:
 /// no limit). Returns false when the time ran out. Waits round up to the next
 /// millisecond, so a deadline is never woken for early and spun on.
 pub fn wait_readable(fd: BorrowedFd<'_>, timeout: Option<Duration>) -> io::Result<bool> {
-    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use nix::poll::{PollFd, PollFlags, poll};
     let deadline = timeout.map(|limit| std::time::Instant::now() + limit);
     loop {
-        let timeout = match deadline {
-            None => PollTimeout::NONE,
-            Some(at) => {
-                let left = at.saturating_duration_since(std::time::Instant::now());
-                let millis = left.as_nanos().div_ceil(1_000_000);
-                PollTimeout::try_from(i32::try_from(millis).unwrap_or(i32::MAX))
-                    .unwrap_or(PollTimeout::MAX)
-            }
-        };
         let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
-        match poll(&mut fds, timeout) {
+        match poll(&mut fds, poll_timeout(deadline)) {
             Ok(ready) => return Ok(ready > 0),
             // A signal interrupted the wait, not the data: wait the rest
             // (an interrupted read must never look like "nothing to read").
@@ -147,6 +150,17 @@ pub fn wait_readable(fd: BorrowedFd<'_>, timeout: Option<Duration>) -> io::Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn poll_never_wakes_before_the_deadline() {
+        use nix::poll::PollTimeout;
+        use std::time::Instant;
+        assert_eq!(poll_timeout(None), PollTimeout::NONE);
+        let past = poll_timeout(Some(Instant::now() - Duration::from_secs(1)));
+        assert_eq!(past, PollTimeout::ZERO);
+        let soon = poll_timeout(Some(Instant::now() + Duration::from_millis(50)));
+        assert!(soon >= PollTimeout::try_from(49).unwrap());
+    }
 
     #[test]
     fn queue_keeps_message_boundaries() {

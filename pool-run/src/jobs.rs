@@ -14,7 +14,7 @@ use common::cli::Failure;
 use common::exit::ChildExit;
 use common::proc;
 use common::signal::{Signal, SignalWatcher};
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::poll::{PollFd, PollFlags, poll};
 
 use crate::backend::PlaceId;
 use crate::cli::TermSeq;
@@ -48,6 +48,14 @@ struct Running {
     timed_out: bool,
     /// How far through --termseq the job is.
     term_step: usize,
+}
+
+/// A job whose command could not be spawned, handed back whole.
+#[derive(Debug)]
+pub struct NotStarted {
+    pub spec: JobSpec,
+    pub command_line: String,
+    pub err: io::Error,
 }
 
 /// A job whose process has ended and whose pipes are closed.
@@ -104,14 +112,20 @@ impl Jobs {
         (slot, place): (usize, PlaceId),
         command_line: String,
         mut command: Command,
-    ) -> Result<(), (JobSpec, io::Error)> {
+    ) -> Result<(), NotStarted> {
         if self.capture {
             command.stdout(Stdio::piped()).stderr(Stdio::piped());
         }
         let started = Instant::now();
         let mut child = match proc::spawn_in_new_group(&mut command) {
             Ok(child) => child,
-            Err(err) => return Err((spec, err)),
+            Err(err) => {
+                return Err(NotStarted {
+                    spec,
+                    command_line,
+                    err,
+                });
+            }
         };
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
@@ -125,7 +139,11 @@ impl Jobs {
             // Cannot fail on a fresh pipe end of ours; if it did, reads
             // would block the loop, so say so.
             if let Err(err) = set_nonblocking(fd) {
-                return Err((spec, err));
+                return Err(NotStarted {
+                    spec,
+                    command_line,
+                    err,
+                });
             }
         }
         if let Some(watchdog) = self.watchdog.as_mut() {
@@ -197,7 +215,7 @@ impl Jobs {
             .iter()
             .map(|fd| PollFd::new(*fd, PollFlags::POLLIN))
             .collect();
-        match poll(&mut poll_fds, poll_timeout(due)) {
+        match poll(&mut poll_fds, common::ipc::poll_timeout(due)) {
             Ok(_) | Err(nix::errno::Errno::EINTR) => {}
             Err(err) => return Err(io_failure("waiting for jobs", &err.into())),
         }
@@ -393,21 +411,6 @@ fn io_failure(what: &str, err: &io::Error) -> Failure {
     Failure::io(Exit::Error, what, err)
 }
 
-/// poll's timeout for a deadline: rounded up, so poll never wakes early.
-fn poll_timeout(due: Option<Instant>) -> PollTimeout {
-    match due {
-        Some(at) => {
-            let millis = at
-                .saturating_duration_since(Instant::now())
-                .as_millis()
-                .saturating_add(1);
-            PollTimeout::try_from(i32::try_from(millis).unwrap_or(i32::MAX))
-                .unwrap_or(PollTimeout::MAX)
-        }
-        None => PollTimeout::NONE,
-    }
-}
-
 /// Makes our read end of a job's pipe non-blocking. One fcntl: a fresh pipe
 /// end has no other status flags to keep.
 fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
@@ -472,14 +475,5 @@ mod tests {
         let mut pipe = Some(io::Cursor::new(b"x".to_vec()));
         let err = drain(&mut pipe, |_| Err(Failure::new(255u8, "disk full"))).unwrap_err();
         assert_eq!(err.message, "disk full");
-    }
-
-    #[test]
-    fn poll_never_wakes_before_the_deadline() {
-        assert_eq!(poll_timeout(None), PollTimeout::NONE);
-        let past = poll_timeout(Some(Instant::now() - Duration::from_secs(1)));
-        assert_eq!(past, PollTimeout::try_from(1).unwrap());
-        let soon = poll_timeout(Some(Instant::now() + Duration::from_millis(50)));
-        assert!(soon >= PollTimeout::try_from(50).unwrap());
     }
 }

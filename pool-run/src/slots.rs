@@ -16,6 +16,8 @@ pub struct Slots {
     /// Running jobs per place.
     busy: Vec<usize>,
     dropped: Vec<bool>,
+    /// Slots of places not dropped.
+    capacity: usize,
 }
 
 impl Slots {
@@ -27,6 +29,7 @@ impl Slots {
         }
         Slots {
             free: (1..place_of.len()).collect(),
+            capacity: place_of.len() - 1,
             place_of,
             busy: vec![0; per_place.len()],
             dropped: per_place.iter().map(|&n| n == 0).collect(),
@@ -35,9 +38,7 @@ impl Slots {
 
     /// Slots of places not dropped.
     pub fn capacity(&self) -> usize {
-        (1..self.place_of.len())
-            .filter(|&s| !self.dropped[self.place_of[s]])
-            .count()
+        self.capacity
     }
 
     pub fn any_free(&self) -> bool {
@@ -68,6 +69,14 @@ impl Slots {
 
     /// The place is gone for the run: its slots are never used again.
     pub fn drop_place(&mut self, place: PlaceId) {
+        if !self.dropped[place] {
+            self.capacity -= self
+                .place_of
+                .iter()
+                .skip(1)
+                .filter(|&&p| p == place)
+                .count();
+        }
         self.dropped[place] = true;
         let place_of = &self.place_of;
         self.free.retain(|&s| place_of[s] != place);

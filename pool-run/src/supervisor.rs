@@ -195,26 +195,26 @@ impl Supervisor<'_> {
         let (program, framed) = (spawn.program, spawn.framed);
         match self
             .jobs
-            .spawn(spec, (slot, place), command_line.clone(), spawn.command)
+            .spawn(spec, (slot, place), command_line, spawn.command)
         {
             Ok(()) => {
                 self.out.open(slot, seq, tag, framed);
                 Ok(())
             }
-            Err((spec, err)) if out_of_files(&err) && !self.jobs.is_empty() => {
+            Err(not) if out_of_files(&not.err) && !self.jobs.is_empty() => {
                 // Descriptors run out: not the job's failure. It starts
                 // again once a running job has ended.
                 self.slots.put(slot);
-                self.source.requeue(spec);
+                self.source.requeue(not.spec);
                 self.gate.out_of_files();
                 Ok(())
             }
-            Err((spec, err)) => {
+            Err(not) => {
                 // The job could not start: a failed job with the shell's
                 // code, and a line in its place in the output.
                 self.slots.put(slot);
-                let (code, why) = proc::spawn_error(&program, &err);
-                let record = Record::not_started(spec, command_line, host, code);
+                let (code, why) = proc::spawn_error(&program, &not.err);
+                let record = Record::not_started(not.spec, not.command_line, host, code);
                 let line = format!("pool-run: job {seq}: {why}\n");
                 self.settle(record, Captured::message(line, tag))
             }

@@ -62,12 +62,16 @@ impl Local {
     /// The job's own command: its argv, or its line for `sh -c`; and the
     /// program's name.
     pub fn command(&mut self, invocation: &Invocation) -> (Command, String) {
-        let (name, args): (&str, Vec<&str>) = match invocation {
-            Invocation::Direct(argv) => (&argv[0], argv[1..].iter().map(String::as_str).collect()),
-            Invocation::Shell(line) => ("sh", vec!["-c", line]),
+        let name = match invocation {
+            Invocation::Direct(argv) => argv[0].as_str(),
+            Invocation::Shell(_) => "sh",
         };
         let mut command = Command::new(self.program(name));
-        command.arg0(name).args(args);
+        command.arg0(name);
+        match invocation {
+            Invocation::Direct(argv) => command.args(&argv[1..]),
+            Invocation::Shell(line) => command.arg("-c").arg(line),
+        };
         (command, name.to_string())
     }
 

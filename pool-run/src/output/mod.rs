@@ -126,11 +126,7 @@ impl Output {
             Output::with_writers(io::stdout(), io::stderr(), cfg.output, cfg.keep_order);
         output.results = cfg.results.clone();
         output.progress = Progress::new(cfg.bar, None);
-        if cfg
-            .joblog
-            .as_ref()
-            .is_some_and(|j| j.path.as_os_str() == "-")
-        {
+        if cfg.joblog_on_stdout() {
             // GNU parallel's `--joblog -`: no file named `-`, and nothing
             // to resume from.
             output.joblog_on_stdout = true;
