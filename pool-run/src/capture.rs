@@ -186,7 +186,7 @@ impl Capture {
     pub fn write_to(
         &mut self,
         out: &mut (impl Write + ?Sized),
-        tag: Option<&str>,
+        tag: Option<&[u8]>,
     ) -> io::Result<()> {
         let mut at_line_start = true;
         self.for_each_chunk(|chunk| match tag {
@@ -194,7 +194,7 @@ impl Capture {
             Some(tag) => {
                 for piece in chunk.split_inclusive(|&b| b == b'\n') {
                     if at_line_start {
-                        out.write_all(tag.as_bytes())?;
+                        out.write_all(tag)?;
                         out.write_all(b"\t")?;
                     }
                     out.write_all(piece)?;
@@ -262,7 +262,7 @@ mod tests {
         capture.push(b"a\nb").unwrap();
         capture.push(b"c\nd").unwrap();
         let mut out = Vec::new();
-        capture.write_to(&mut out, Some("x")).unwrap();
+        capture.write_to(&mut out, Some(b"x")).unwrap();
         assert_eq!(out, b"x\ta\nx\tbc\nx\td");
     }
 }

@@ -27,6 +27,10 @@ job's sshlogin. Unreachable hosts are dropped; their jobs run elsewhere.
 Output: each job's stdout and stderr are written whole when it ends, never
 interleaved with another job's (-k: in input order; -u: raw, as it comes).
 
+Bytes: input, arguments and output are bytes, passed on unchanged whether
+or not they are UTF-8 (--json escapes each invalid byte XX as \\udcXX). A
+record holding a NUL byte is skipped with one warning (use -0).
+
 Exit status (GNU parallel's): 0 all jobs succeeded; 1-100 the number of failed
 jobs; 101 more than 100 failed; 255 other error, usage errors included.
 A job killed by a signal or not found (127) counts as failed.";
@@ -158,7 +162,7 @@ pub struct Cli {
 
     /// Split each input record into columns {1} {2} ... at REGEX
     #[arg(long, value_name = "REGEX", value_parser = parse_regex)]
-    pub colsep: Option<regex::Regex>,
+    pub colsep: Option<regex::bytes::Regex>,
 
     /// At most N input records per job ({} stands for all of them)
     #[arg(short = 'n', long = "max-args", value_name = "N",
@@ -206,9 +210,10 @@ pub struct Cli {
     #[arg(
         value_name = "COMMAND",
         trailing_var_arg = true,
-        allow_hyphen_values = false
+        allow_hyphen_values = false,
+        value_parser = clap::value_parser!(std::ffi::OsString)
     )]
-    pub command: Vec<String>,
+    pub command: Vec<std::ffi::OsString>,
 }
 
 /// The most jobs `-j 0` starts at once.
@@ -249,8 +254,9 @@ fn parse_termseq(text: &str) -> Result<TermSeq, String> {
         .map(TermSeq)
 }
 
-fn parse_regex(text: &str) -> Result<regex::Regex, String> {
-    regex::Regex::new(text).map_err(|e| format!("'{text}' is not a regular expression ({e})"))
+fn parse_regex(text: &str) -> Result<regex::bytes::Regex, String> {
+    regex::bytes::Regex::new(text)
+        .map_err(|e| format!("'{text}' is not a regular expression ({e})"))
 }
 
 fn parse_size(text: &str) -> Result<usize, String> {

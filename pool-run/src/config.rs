@@ -2,6 +2,9 @@
 //! stage reads its part of `Config` when it is built and never looks at
 //! the flags again.
 
+use std::os::unix::ffi::OsStringExt;
+
+use bstr::BString;
 use common::cli::Failure;
 
 use crate::backend::ssh::{SshLogin, parse_logins};
@@ -38,7 +41,7 @@ pub struct Config {
     pub resume: Resume,
     pub termseq: TermSeq,
     pub results: Option<std::path::PathBuf>,
-    pub colsep: Option<regex::Regex>,
+    pub colsep: Option<regex::bytes::Regex>,
     pub batch: Batch,
     pub pipe: Option<PipeSpec>,
     pub bar: bool,
@@ -134,7 +137,12 @@ impl Config {
 
     pub fn from_cli(cli: Cli) -> Result<Config, Failure> {
         let usage = |e: String| Failure::new(Exit::Error, format!("{e} (see --help)"));
-        let (command, mut sources) = split_sources(&cli.command).map_err(usage)?;
+        let words: Vec<BString> = cli
+            .command
+            .iter()
+            .map(|w| BString::from(w.clone().into_vec()))
+            .collect();
+        let (command, mut sources) = split_sources(&words).map_err(usage)?;
         for file in &cli.arg_file {
             sources.push(SourceSpec {
                 source: crate::input::Source::File(file.clone()),
@@ -152,7 +160,7 @@ impl Config {
         let files = |list: &[String]| -> Vec<Template> {
             list.iter()
                 .chain(&cli.trc)
-                .map(|f| Template::text(f))
+                .map(|f| Template::text(f.as_bytes()))
                 .collect()
         };
         Ok(Config {
@@ -161,7 +169,7 @@ impl Config {
             keep_order: cli.keep_order,
             output: output_mode_of(&cli),
             tag: match (&cli.tagstring, cli.tag) {
-                (Some(text), _) => Some(Tag::Text(Template::text(text))),
+                (Some(text), _) => Some(Tag::Text(Template::text(text.as_bytes()))),
                 (None, true) => Some(Tag::Values),
                 (None, false) => None,
             },
@@ -221,10 +229,10 @@ impl Config {
 
 impl Config {
     /// --tag / --tagstring: the prefix of the job's output lines.
-    pub fn tag_of(&self, fill: Fill<'_>) -> Option<String> {
+    pub fn tag_of(&self, fill: Fill<'_>) -> Option<BString> {
         match &self.tag {
             None => None,
-            Some(Tag::Values) => Some(fill.values.join(" ")),
+            Some(Tag::Values) => Some(fill.values.join(&b' ').into()),
             Some(Tag::Text(text)) => Some(text.fill_text(fill)),
         }
     }
@@ -233,7 +241,7 @@ impl Config {
     /// values as a command line.
     pub fn invocation_of(&self, fill: Fill<'_>) -> Invocation {
         let Some(template) = &self.template else {
-            return Invocation::Shell(fill.values.join(" "));
+            return Invocation::Shell(fill.values.join(&b' ').into());
         };
         let spread = match self.batch {
             Batch::One => Spread::Joined,

@@ -2,18 +2,25 @@
 //! or `:::` / `::::` sources combined as GNU parallel does (a cartesian
 //! product, first source outermost; `:::+` / `::::+` pair a source with the
 //! one before it instead).
+//!
+//! Values are bytes: a record that is not UTF-8 reaches its job unchanged.
+//! The one thing argv cannot carry is a NUL byte, so a record holding one
+//! (without `-0`) is skipped, with one warning for the run.
 
+use std::ffi::OsStr;
 use std::io::{self, BufRead, BufReader, Read, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 
+use bstr::{BString, ByteSlice};
 use common::ipc::{PipeReader, PipeWriter, pipe};
 
 /// One input source as written on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
     /// `::: a b c`
-    Args(Vec<String>),
+    Args(Vec<BString>),
     /// `:::: FILE` or `-a FILE` (`-` is stdin)
     File(PathBuf),
 }
@@ -27,8 +34,8 @@ pub struct SourceSpec {
 
 /// Splits the words after the command into sources. Returns the command
 /// words (before the first marker) and the sources.
-pub fn split_sources(words: &[String]) -> Result<(Vec<String>, Vec<SourceSpec>), String> {
-    let is_marker = |w: &str| matches!(w, ":::" | ":::+" | "::::" | "::::+");
+pub fn split_sources(words: &[BString]) -> Result<(Vec<BString>, Vec<SourceSpec>), String> {
+    let is_marker = |w: &[u8]| matches!(w, b":::" | b":::+" | b"::::" | b"::::+");
     let first = words
         .iter()
         .position(|w| is_marker(w))
@@ -37,7 +44,8 @@ pub fn split_sources(words: &[String]) -> Result<(Vec<String>, Vec<SourceSpec>),
     let mut sources = Vec::new();
     let mut i = first;
     while i < words.len() {
-        let marker = words[i].as_str();
+        // A marker is ASCII, so this is never lossy.
+        let marker = words[i].to_str_lossy();
         let end = words[i + 1..]
             .iter()
             .position(|w| is_marker(w))
@@ -50,7 +58,7 @@ pub fn split_sources(words: &[String]) -> Result<(Vec<String>, Vec<SourceSpec>),
             }
             for (n, file) in values.iter().enumerate() {
                 sources.push(SourceSpec {
-                    source: Source::File(PathBuf::from(file)),
+                    source: Source::File(PathBuf::from(OsStr::from_bytes(file))),
                     linked: linked && n == 0,
                 });
             }
@@ -72,7 +80,7 @@ pub fn split_sources(words: &[String]) -> Result<(Vec<String>, Vec<SourceSpec>),
 }
 
 /// Reads all records of a file (or stdin for `-`).
-fn read_records(path: &PathBuf, delimiter: u8) -> io::Result<Vec<String>> {
+fn read_records(path: &PathBuf, delimiter: u8) -> io::Result<Vec<BString>> {
     let reader: Box<dyn Read> = if path.as_os_str() == "-" {
         Box::new(io::stdin())
     } else {
@@ -89,41 +97,43 @@ fn read_records(path: &PathBuf, delimiter: u8) -> io::Result<Vec<String>> {
     Ok(records)
 }
 
-fn next_record(reader: &mut impl BufRead, delimiter: u8) -> io::Result<Option<String>> {
-    let mut bytes = Vec::new();
-    if reader.read_until(delimiter, &mut bytes)? == 0 {
-        return Ok(None);
-    }
-    if bytes.last() == Some(&delimiter) {
-        bytes.pop();
-    }
-    match String::from_utf8(bytes) {
-        Ok(text) => Ok(Some(text)),
-        Err(err) => {
-            warn_not_utf8_once();
-            Ok(Some(String::from_utf8_lossy(err.as_bytes()).into_owned()))
+/// The next record, its delimiter removed; a record holding a NUL (which
+/// no argument can hold) is skipped.
+fn next_record(reader: &mut impl BufRead, delimiter: u8) -> io::Result<Option<BString>> {
+    loop {
+        let mut bytes = Vec::new();
+        if reader.read_until(delimiter, &mut bytes)? == 0 {
+            return Ok(None);
         }
+        if bytes.last() == Some(&delimiter) {
+            bytes.pop();
+        }
+        if bytes.contains(&0) {
+            warn_nul_once();
+            continue;
+        }
+        return Ok(Some(BString::from(bytes)));
     }
 }
 
-/// Values are text here: a record that is not UTF-8 reaches its job with
-/// U+FFFD in place of the invalid bytes. Say so, once per run, rather than
-/// let a changed file name fail its job unexplained.
-fn warn_not_utf8_once() {
+/// A record with a NUL byte cannot become an argument (argv strings end at
+/// NUL): rather than run it cut short, it is skipped, and the run says so
+/// once.
+fn warn_nul_once() {
     use std::sync::atomic::{AtomicBool, Ordering};
     static WARNED: AtomicBool = AtomicBool::new(false);
     if !WARNED.swap(true, Ordering::Relaxed) {
         let _ = writeln!(
             io::stderr(),
-            "pool-run: warning: input is not UTF-8; invalid bytes are replaced with U+FFFD"
+            "pool-run: warning: skipping input records that hold a NUL byte (an argument cannot); use -0 for NUL-separated input"
         );
     }
 }
 
 /// Combines fully read sources into the jobs' value lists.
-pub fn combine(sources: &[SourceSpec], delimiter: u8) -> io::Result<Vec<Vec<String>>> {
+pub fn combine(sources: &[SourceSpec], delimiter: u8) -> io::Result<Vec<Vec<BString>>> {
     // Groups of linked columns; the product runs over groups.
-    let mut groups: Vec<Vec<Vec<String>>> = Vec::new();
+    let mut groups: Vec<Vec<Vec<BString>>> = Vec::new();
     for spec in sources {
         let values = match &spec.source {
             Source::Args(values) => values.clone(),
@@ -136,7 +146,7 @@ pub fn combine(sources: &[SourceSpec], delimiter: u8) -> io::Result<Vec<Vec<Stri
     }
     // Each group becomes rows: linked columns paired by index, the shorter
     // ones repeated (GNU parallel's --link).
-    let rows_per_group: Vec<Vec<Vec<String>>> = groups
+    let rows_per_group: Vec<Vec<Vec<BString>>> = groups
         .into_iter()
         .map(|columns| {
             let len = columns.iter().map(Vec::len).max().unwrap_or(0);
@@ -148,7 +158,7 @@ pub fn combine(sources: &[SourceSpec], delimiter: u8) -> io::Result<Vec<Vec<Stri
                 .collect()
         })
         .collect();
-    let mut jobs: Vec<Vec<String>> = vec![Vec::new()];
+    let mut jobs: Vec<Vec<BString>> = vec![Vec::new()];
     for rows in rows_per_group {
         let mut next = Vec::with_capacity(jobs.len() * rows.len());
         for job in &jobs {
@@ -176,7 +186,7 @@ pub struct StdinFeed {
 #[derive(Debug)]
 pub enum Chunk {
     /// Input records, for jobs' arguments.
-    Records(Vec<String>),
+    Records(Vec<BString>),
     /// --pipe: a block of whole records, for one job's stdin.
     Block(Vec<u8>),
 }
@@ -314,8 +324,8 @@ fn feed(
 mod tests {
     use super::*;
 
-    fn words(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
+    fn words(list: &[&str]) -> Vec<BString> {
+        list.iter().map(|s| BString::from(*s)).collect()
     }
 
     #[test]
@@ -379,5 +389,15 @@ mod tests {
         assert_eq!(got, ["a b", "c", "", "d"]);
         let mut reader = io::Cursor::new(b"x\ny\0z\0".to_vec());
         assert_eq!(next_record(&mut reader, 0).unwrap().unwrap(), "x\ny");
+    }
+
+    #[test]
+    fn records_keep_their_bytes_and_skip_a_nul() {
+        let mut reader = io::Cursor::new(b"a\xff\xfeb\nbad\0x\nc\n".to_vec());
+        let mut got = Vec::new();
+        while let Some(r) = next_record(&mut reader, b'\n').unwrap() {
+            got.push(r);
+        }
+        assert_eq!(got, [BString::from(&b"a\xff\xfeb"[..]), BString::from("c")]);
     }
 }

@@ -6,6 +6,7 @@
 use std::rc::Rc;
 use std::time::{Duration, SystemTime};
 
+use bstr::BString;
 use common::exit::ChildExit;
 
 /// What runs: the job's input, numbered, and how many times it has run.
@@ -13,7 +14,7 @@ use common::exit::ChildExit;
 pub struct JobSpec {
     /// The job's number in input order (`{#}`), kept through retries.
     pub seq: u64,
-    pub values: Vec<String>,
+    pub values: Vec<BString>,
     /// 1 for the first run, 2 for the first retry, ...
     pub attempt: u32,
     /// --pipe: the block this job reads on stdin.
@@ -21,7 +22,7 @@ pub struct JobSpec {
 }
 
 impl JobSpec {
-    pub fn new(seq: u64, values: Vec<String>) -> JobSpec {
+    pub fn new(seq: u64, values: Vec<BString>) -> JobSpec {
         JobSpec {
             seq,
             values,
@@ -42,7 +43,8 @@ impl JobSpec {
 pub struct Record {
     pub spec: JobSpec,
     /// The command as the joblog, --json and --dry-run show it.
-    pub command: String,
+    /// Bytes, as the job's argv got them.
+    pub command: BString,
     /// The joblog's Host column: `:`, the sshlogin, or the Slurm node.
     pub host: String,
     pub exit: ChildExit,
@@ -55,7 +57,7 @@ pub struct Record {
 impl Record {
     /// A job whose program could not be started: it failed with the
     /// shell's code for that (127 not found, 126 not runnable).
-    pub fn not_started(spec: JobSpec, command: String, host: String, code: u8) -> Record {
+    pub fn not_started(spec: JobSpec, command: BString, host: String, code: u8) -> Record {
         Record {
             spec,
             command,
@@ -86,8 +88,8 @@ pub mod tests {
     /// A record of job `seq` that exited with `code`, for the stages' tests.
     pub fn record(seq: u64, code: u8) -> Record {
         Record {
-            spec: JobSpec::new(seq, vec![format!("v{seq}")]),
-            command: format!("cmd {seq}"),
+            spec: JobSpec::new(seq, vec![format!("v{seq}").into()]),
+            command: format!("cmd {seq}").into(),
             host: ":".to_string(),
             exit: ChildExit::Exited(code),
             timed_out: false,

@@ -10,6 +10,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::process::{ChildStderr, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
+use bstr::BString;
 use common::cli::Failure;
 use common::exit::ChildExit;
 use common::proc;
@@ -36,7 +37,7 @@ struct Running {
     slot: usize,
     place: PlaceId,
     pid: u32,
-    command: String,
+    command: BString,
     stdout: Option<ChildStdout>,
     stderr: Option<ChildStderr>,
     exit: Option<ChildExit>,
@@ -54,7 +55,7 @@ struct Running {
 #[derive(Debug)]
 pub struct NotStarted {
     pub spec: JobSpec,
-    pub command_line: String,
+    pub command_line: BString,
     pub err: io::Error,
 }
 
@@ -110,7 +111,7 @@ impl Jobs {
         &mut self,
         spec: JobSpec,
         (slot, place): (usize, PlaceId),
-        command_line: String,
+        command_line: BString,
         mut command: Command,
     ) -> Result<(), NotStarted> {
         if self.capture {

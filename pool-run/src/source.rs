@@ -10,6 +10,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::rc::Rc;
 use std::sync::mpsc::TryRecvError;
 
+use bstr::BString;
 use common::cli::Failure;
 
 use crate::config::{Batch, Config};
@@ -27,11 +28,11 @@ const MIN_PENDING: usize = 64;
 #[derive(Debug)]
 pub struct Source {
     batch: Batch,
-    colsep: Option<regex::Regex>,
+    colsep: Option<regex::bytes::Regex>,
     /// Jobs to run again, first to last: lost ones go in front, retries at the back.
     again: VecDeque<JobSpec>,
     blocks: VecDeque<Vec<u8>>,
-    pending: VecDeque<Vec<String>>,
+    pending: VecDeque<Vec<BString>>,
     /// Bytes of the pending records, as -X/-m count them.
     pending_bytes: usize,
     /// The stdin thread, until it has handed over its last input.
@@ -71,8 +72,8 @@ impl Source {
     /// A source of records known up front (no stdin thread).
     pub fn from_records(
         batch: Batch,
-        colsep: Option<regex::Regex>,
-        pending: VecDeque<Vec<String>>,
+        colsep: Option<regex::bytes::Regex>,
+        pending: VecDeque<Vec<BString>>,
     ) -> Source {
         Source {
             total: (batch == Batch::One).then_some(pending.len() as u64),
@@ -161,7 +162,7 @@ impl Source {
         Some(self.new_spec(values))
     }
 
-    fn new_spec(&mut self, values: Vec<String>) -> JobSpec {
+    fn new_spec(&mut self, values: Vec<BString>) -> JobSpec {
         let spec = JobSpec::new(self.next_seq, values);
         self.next_seq += 1;
         spec
@@ -187,7 +188,7 @@ impl Source {
 
     /// The values of the next job from the pending records, or None to
     /// wait for more input (a batch is not cut short while input may come).
-    fn take_values(&mut self) -> Option<Vec<String>> {
+    fn take_values(&mut self) -> Option<Vec<BString>> {
         let input_done = self.feed.is_none();
         let take = match self.batch {
             Batch::One => usize::from(!self.pending.is_empty()),
@@ -225,12 +226,12 @@ impl Source {
 }
 
 /// A record's bytes on a command line (each value and a separator).
-fn record_size(record: &[String]) -> usize {
+fn record_size(record: &[BString]) -> usize {
     record.iter().map(|v| v.len() + 1).sum()
 }
 
 /// How many of the first records fit `FIT_BUDGET` (at least one).
-fn records_that_fit(pending: &VecDeque<Vec<String>>) -> usize {
+fn records_that_fit(pending: &VecDeque<Vec<BString>>) -> usize {
     let mut bytes = 0;
     let mut take = 0;
     for record in pending {
@@ -245,11 +246,11 @@ fn records_that_fit(pending: &VecDeque<Vec<String>>) -> usize {
 }
 
 /// --colsep: a record's values cut into columns.
-fn split_columns(colsep: Option<&regex::Regex>, record: Vec<String>) -> Vec<String> {
+fn split_columns(colsep: Option<&regex::bytes::Regex>, record: Vec<BString>) -> Vec<BString> {
     match colsep {
         Some(colsep) => record
             .iter()
-            .flat_map(|value| colsep.split(value).map(str::to_string))
+            .flat_map(|value| colsep.split(value).map(BString::from))
             .collect(),
         None => record,
     }
@@ -259,13 +260,13 @@ fn split_columns(colsep: Option<&regex::Regex>, record: Vec<String>) -> Vec<Stri
 mod tests {
     use super::*;
 
-    fn records(values: &[&str]) -> VecDeque<Vec<String>> {
-        values.iter().map(|v| vec![v.to_string()]).collect()
+    fn records(values: &[&str]) -> VecDeque<Vec<BString>> {
+        values.iter().map(|v| vec![BString::from(*v)]).collect()
     }
 
     fn drain(source: &mut Source) -> Vec<(u64, Vec<String>)> {
         std::iter::from_fn(|| source.next())
-            .map(|s| (s.seq, s.values))
+            .map(|s| (s.seq, s.values.iter().map(|v| v.to_string()).collect()))
             .collect()
     }
 
@@ -296,7 +297,7 @@ mod tests {
     #[test]
     fn fit_batches_stay_within_the_budget() {
         let long = "x".repeat(FIT_BUDGET / 3);
-        let many: VecDeque<Vec<String>> = (0..7).map(|_| vec![long.clone()]).collect();
+        let many: VecDeque<Vec<BString>> = (0..7).map(|_| vec![long.as_str().into()]).collect();
         let mut source = Source::from_records(Batch::Fit { context: false }, None, many);
         let sizes: Vec<usize> = drain(&mut source).iter().map(|j| j.1.len()).collect();
         assert_eq!(sizes, [2, 2, 2, 1]);
@@ -322,7 +323,7 @@ mod tests {
         let mut fit =
             Source::from_records(Batch::Fit { context: false }, None, records(&["1"; 70]));
         assert!(!fit.job_ready());
-        fit.pending.push_back(vec!["x".repeat(FIT_BUDGET)]);
+        fit.pending.push_back(vec!["x".repeat(FIT_BUDGET).into()]);
         fit.pending_bytes += FIT_BUDGET + 1;
         assert!(fit.job_ready(), "the records overflow a command line");
         let taken = fit.next().unwrap().values.len();
@@ -336,7 +337,7 @@ mod tests {
 
     #[test]
     fn colsep_splits_every_record_into_columns() {
-        let colsep = regex::Regex::new(",").unwrap();
+        let colsep = regex::bytes::Regex::new(",").unwrap();
         let mut source = Source::from_records(Batch::Max(2), Some(colsep), records(&["a,b", "c"]));
         assert_eq!(drain(&mut source)[0].1, ["a", "b", "c"]);
     }

@@ -183,7 +183,9 @@ impl Supervisor<'_> {
         let command_line = invocation.display();
         if self.cfg.dry_run {
             self.slots.put(slot);
-            return self.out.placeholder(seq, Some(format!("{command_line}\n")));
+            let mut line = Vec::from(command_line);
+            line.push(b'\n');
+            return self.out.placeholder(seq, Some(line));
         }
         let launch = Launch {
             spec: &spec,

@@ -2,6 +2,14 @@
 //! per job in a single pass (text coming from the input is never parsed
 //! again), and the choice between running the words directly and running
 //! them through `sh -c` with every substituted value quoted.
+//!
+//! Everything here is bytes (`BString`), never UTF-8 text: an input value
+//! that is not UTF-8 reaches the job's argv exactly as it was read.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+
+use bstr::{BString, ByteSlice, ByteVec};
 
 /// What a placeholder takes from the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,7 +28,7 @@ enum Part {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Piece {
-    Text(String),
+    Text(BString),
     /// `source`: None for all sources joined by spaces, Some(n) for the n-th (0-based).
     Value {
         source: Option<usize>,
@@ -41,7 +49,7 @@ struct Word(Vec<Piece>);
 /// The values one job fills in.
 #[derive(Debug, Clone, Copy)]
 pub struct Fill<'a> {
-    pub values: &'a [String],
+    pub values: &'a [BString],
     pub seq: u64,
     pub slot: usize,
     /// The sshlogin the job runs on (`:` for this machine).
@@ -65,21 +73,33 @@ pub enum Spread {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Invocation {
     /// argv, executed directly.
-    Direct(Vec<String>),
+    Direct(Vec<BString>),
     /// A command line for `sh -c`.
-    Shell(String),
+    Shell(BString),
 }
 
 impl Invocation {
     /// How the command reads, for --dry-run and the joblog.
-    pub fn display(&self) -> String {
+    pub fn display(&self) -> BString {
         match self {
-            Invocation::Direct(argv) => argv
-                .iter()
-                .map(|w| quote_if_needed(w))
-                .collect::<Vec<_>>()
-                .join(" "),
+            Invocation::Direct(argv) => join(argv.iter().map(|w| shell_quote(w))),
             Invocation::Shell(line) => line.clone(),
+        }
+    }
+
+    /// The program to run: argv's first word, or `sh`.
+    pub fn program(&self) -> &OsStr {
+        match self {
+            Invocation::Direct(argv) => OsStr::from_bytes(&argv[0]),
+            Invocation::Shell(_) => OsStr::new("sh"),
+        }
+    }
+
+    /// The arguments after the program (`-c LINE` for a shell line).
+    pub fn args(&self) -> Vec<&OsStr> {
+        match self {
+            Invocation::Direct(argv) => argv[1..].iter().map(|w| OsStr::from_bytes(w)).collect(),
+            Invocation::Shell(line) => vec![OsStr::new("-c"), OsStr::from_bytes(line)],
         }
     }
 }
@@ -93,15 +113,12 @@ pub struct Template {
     shell: bool,
 }
 
-/// Characters that make a command word shell syntax rather than a plain word.
-const SHELL_SYNTAX: &[char] = &[
-    '|', '&', ';', '<', '>', '(', ')', '$', '`', '\\', '"', '\'', ' ', '\t', '\n', '*', '?', '[',
-    '#', '~',
-];
+/// Bytes that make a command word shell syntax rather than a plain word.
+const SHELL_SYNTAX: &[u8] = b"|&;<>()$`\\\"' \t\n*?[#~";
 
 impl Template {
     /// Parses the command words. `force_shell` is --shell.
-    pub fn parse(command: &[String], force_shell: bool) -> Template {
+    pub fn parse(command: &[BString], force_shell: bool) -> Template {
         let words: Vec<Word> = command.iter().map(|w| parse_word(w)).collect();
         let append = !words
             .iter()
@@ -109,7 +126,7 @@ impl Template {
         let shell = force_shell
             || words.iter().any(|w| {
                 w.0.iter()
-                    .any(|p| matches!(p, Piece::Text(t) if t.contains(SHELL_SYNTAX)))
+                    .any(|p| matches!(p, Piece::Text(t) if t.find_byteset(SHELL_SYNTAX).is_some()))
             });
         Template {
             words,
@@ -119,7 +136,7 @@ impl Template {
     }
 
     /// A text with placeholders that is not a command (--tagstring).
-    pub fn text(text: &str) -> Template {
+    pub fn text(text: &[u8]) -> Template {
         Template {
             words: vec![parse_word(text)],
             append: false,
@@ -128,23 +145,14 @@ impl Template {
     }
 
     /// The text for one job: values filled in as they are, unquoted.
-    pub fn fill_text(&self, fill: Fill<'_>) -> String {
-        let words: Vec<String> = self
-            .words
-            .iter()
-            .map(|word| render(word, fill, |s: &str| s.to_string()))
-            .collect();
-        words.join(" ")
+    pub fn fill_text(&self, fill: Fill<'_>) -> BString {
+        join(self.words.iter().map(|word| render(word, fill, as_is)))
     }
 
     /// The command for one job.
     pub fn fill(&self, fill: Fill<'_>) -> Invocation {
-        let quote = if self.shell {
-            shell_quote
-        } else {
-            |s: &str| s.to_string()
-        };
-        let mut words: Vec<String> = Vec::new();
+        let quote: fn(&[u8]) -> BString = if self.shell { shell_quote } else { as_is };
+        let mut words: Vec<BString> = Vec::new();
         for word in &self.words {
             let spreads = word
                 .0
@@ -175,81 +183,92 @@ impl Template {
             words.extend(fill.values.iter().map(|v| quote(v)));
         }
         if self.shell {
-            Invocation::Shell(words.join(" "))
+            Invocation::Shell(join(words))
         } else {
             Invocation::Direct(words)
         }
     }
 }
 
-fn render(word: &Word, fill: Fill<'_>, quote: fn(&str) -> String) -> String {
-    let mut out = String::new();
+fn render(word: &Word, fill: Fill<'_>, quote: fn(&[u8]) -> BString) -> BString {
+    let mut out = BString::default();
     for piece in &word.0 {
         match piece {
             Piece::Text(text) => out.push_str(text),
-            Piece::Seq => out.push_str(&fill.seq.to_string()),
-            Piece::Slot => out.push_str(&fill.slot.to_string()),
-            Piece::Host => out.push_str(&quote(fill.host)),
+            Piece::Seq => out.push_str(fill.seq.to_string()),
+            Piece::Slot => out.push_str(fill.slot.to_string()),
+            Piece::Host => out.push_str(quote(fill.host.as_bytes())),
             Piece::Value { source, part } => {
                 let value = match source {
-                    None => fill
-                        .values
-                        .iter()
-                        .map(|v| apply(v, *part))
-                        .collect::<Vec<_>>()
-                        .join(" "),
+                    None => join(fill.values.iter().map(|v| apply(v, *part))),
                     Some(n) => fill
                         .values
                         .get(*n)
                         .map(|v| apply(v, *part))
                         .unwrap_or_default(),
                 };
-                out.push_str(&quote(&value));
+                out.push_str(quote(&value));
             }
         }
     }
     out
 }
 
-fn apply(value: &str, part: Part) -> String {
-    let base = || value.rsplit('/').next().unwrap_or(value);
-    let strip_ext = |s: &str| -> String {
-        match s.rfind('.') {
+/// Words joined by single spaces.
+fn join(words: impl IntoIterator<Item = BString>) -> BString {
+    let mut line = BString::default();
+    for (i, word) in words.into_iter().enumerate() {
+        if i > 0 {
+            line.push_byte(b' ');
+        }
+        line.push_str(word);
+    }
+    line
+}
+
+fn as_is(text: &[u8]) -> BString {
+    BString::from(text)
+}
+
+fn apply(value: &[u8], part: Part) -> BString {
+    let base = || value.rsplit_str("/").next().unwrap_or(value);
+    let strip_ext = |s: &[u8]| -> BString {
+        match s.rfind_byte(b'.') {
             // A dot that starts the name or sits in a directory is no extension.
-            Some(i) if i > 0 && !s[i..].contains('/') && !s[..i].ends_with('/') => {
-                s[..i].to_string()
+            Some(i) if i > 0 && !s[i..].contains(&b'/') && !s[..i].ends_with(b"/") => {
+                BString::from(&s[..i])
             }
-            _ => s.to_string(),
+            _ => BString::from(s),
         }
     };
     match part {
-        Part::Whole => value.to_string(),
+        Part::Whole => BString::from(value),
         Part::NoExtension => strip_ext(value),
-        Part::Basename => base().to_string(),
+        Part::Basename => BString::from(base()),
         Part::BasenameNoExtension => strip_ext(base()),
-        Part::Dirname => match value.rfind('/') {
-            Some(0) => "/".to_string(),
-            Some(i) => value[..i].to_string(),
-            None => ".".to_string(),
+        Part::Dirname => match value.rfind_byte(b'/') {
+            Some(0) => BString::from("/"),
+            Some(i) => BString::from(&value[..i]),
+            None => BString::from("."),
         },
     }
 }
 
 /// Splits a word into text and placeholders. `{{}}` is a literal `{}`.
-fn parse_word(word: &str) -> Word {
+fn parse_word(word: &[u8]) -> Word {
     let mut pieces = Vec::new();
-    let mut text = String::new();
+    let mut text = BString::default();
     let mut rest = word;
-    while let Some(open) = rest.find('{') {
+    while let Some(open) = rest.find_byte(b'{') {
         text.push_str(&rest[..open]);
         let after = &rest[open..];
-        if let Some(stripped) = after.strip_prefix("{{}}") {
+        if let Some(stripped) = after.strip_prefix(b"{{}}") {
             text.push_str("{}");
             rest = stripped;
             continue;
         }
         match after
-            .find('}')
+            .find_byte(b'}')
             .and_then(|close| placeholder(&after[1..close]).map(|p| (p, close)))
         {
             Some((piece, close)) => {
@@ -260,7 +279,7 @@ fn parse_word(word: &str) -> Word {
                 rest = &after[close + 1..];
             }
             None => {
-                text.push('{');
+                text.push_byte(b'{');
                 rest = &after[1..];
             }
         }
@@ -273,7 +292,9 @@ fn parse_word(word: &str) -> Word {
 }
 
 /// The placeholder named by the text between braces, if it is one.
-fn placeholder(inner: &str) -> Option<Piece> {
+fn placeholder(inner: &[u8]) -> Option<Piece> {
+    // Every placeholder is ASCII; other bytes make this plain text.
+    let inner = std::str::from_utf8(inner).ok()?;
     match inner {
         "#" => return Some(Piece::Seq),
         "%" => return Some(Piece::Slot),
@@ -299,20 +320,21 @@ fn placeholder(inner: &str) -> Option<Piece> {
     Some(Piece::Value { source, part })
 }
 
-/// Quotes `text` for sh so it is one word of data, never code.
-pub fn shell_quote(text: &str) -> String {
+/// Quotes `text` for sh so it is one word of data, never code. Bytes
+/// that are not UTF-8 go inside the single quotes as they are: sh passes
+/// them through unchanged.
+pub fn shell_quote(text: &[u8]) -> BString {
     if !text.is_empty()
         && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%^".contains(c))
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"-_./=:,+@%^".contains(&b))
     {
-        return text.to_string();
+        return BString::from(text);
     }
-    format!("'{}'", text.replace('\'', r"'\''"))
-}
-
-fn quote_if_needed(text: &str) -> String {
-    shell_quote(text)
+    let mut quoted = BString::from("'");
+    quoted.push_str(text.replace("'", r"'\''"));
+    quoted.push_byte(b'\'');
+    quoted
 }
 
 #[cfg(test)]
@@ -320,8 +342,8 @@ mod tests {
     use super::*;
 
     fn run(command: &[&str], values: &[&str]) -> Invocation {
-        let command: Vec<String> = command.iter().map(|s| s.to_string()).collect();
-        let values: Vec<String> = values.iter().map(|s| s.to_string()).collect();
+        let command: Vec<BString> = command.iter().map(|s| BString::from(*s)).collect();
+        let values: Vec<BString> = values.iter().map(|s| BString::from(*s)).collect();
         Template::parse(&command, false).fill(Fill {
             values: &values,
             seq: 7,
@@ -332,7 +354,7 @@ mod tests {
     }
 
     fn direct(words: &[&str]) -> Invocation {
-        Invocation::Direct(words.iter().map(|s| s.to_string()).collect())
+        Invocation::Direct(words.iter().map(|s| BString::from(*s)).collect())
     }
 
     #[test]
@@ -404,10 +426,10 @@ mod tests {
         let invocation = run(&["echo {} | wc -c"], &["; rm -rf x"]);
         assert_eq!(
             invocation,
-            Invocation::Shell("echo '; rm -rf x' | wc -c".to_string())
+            Invocation::Shell("echo '; rm -rf x' | wc -c".into())
         );
         let invocation = run(&["echo {}"], &["it's"]);
-        assert_eq!(invocation, Invocation::Shell(r"echo 'it'\''s'".to_string()));
+        assert_eq!(invocation, Invocation::Shell(r"echo 'it'\''s'".into()));
         let forced = Template::parse(&["echo".into()], true).fill(Fill {
             values: &["$HOME".into()],
             seq: 1,
@@ -415,14 +437,14 @@ mod tests {
             host: ":",
             spread: Spread::Joined,
         });
-        assert_eq!(forced, Invocation::Shell("echo '$HOME'".to_string()));
+        assert_eq!(forced, Invocation::Shell("echo '$HOME'".into()));
     }
 
     #[test]
     fn several_records_spread_as_words_or_in_context() {
-        let values: Vec<String> = vec!["a".into(), "b".into()];
+        let values: Vec<BString> = vec!["a".into(), "b".into()];
         let fill = |command: &[&str], spread| {
-            let command: Vec<String> = command.iter().map(|s| s.to_string()).collect();
+            let command: Vec<BString> = command.iter().map(|s| BString::from(*s)).collect();
             Template::parse(&command, false).fill(Fill {
                 values: &values,
                 seq: 1,
@@ -451,8 +473,36 @@ mod tests {
 
     #[test]
     fn shell_quote_leaves_plain_words_alone() {
-        assert_eq!(shell_quote("file-1.txt"), "file-1.txt");
-        assert_eq!(shell_quote(""), "''");
-        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote(b"file-1.txt"), "file-1.txt");
+        assert_eq!(shell_quote(b""), "''");
+        assert_eq!(shell_quote(b"a b"), "'a b'");
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_pass_through_every_part_and_quote() {
+        let value = BString::from(&b"d\xff/f\xfe.t\x80"[..]);
+        let fill = |command: &[&[u8]]| {
+            let command: Vec<BString> = command.iter().map(|s| BString::from(*s)).collect();
+            Template::parse(&command, false).fill(Fill {
+                values: std::slice::from_ref(&value),
+                seq: 1,
+                slot: 1,
+                host: ":",
+                spread: Spread::Joined,
+            })
+        };
+        let expect =
+            |words: &[&[u8]]| Invocation::Direct(words.iter().map(|s| BString::from(*s)).collect());
+        assert_eq!(
+            fill(&[b"e\xe9", b"{}"]),
+            expect(&[b"e\xe9", b"d\xff/f\xfe.t\x80"])
+        );
+        assert_eq!(fill(&[b"e", b"{/.}"]), expect(&[b"e", b"f\xfe"]));
+        assert_eq!(fill(&[b"e", b"{//}"]), expect(&[b"e", b"d\xff"]));
+        assert_eq!(
+            fill(&[b"e {}"]),
+            Invocation::Shell(BString::from(&b"e 'd\xff/f\xfe.t\x80'"[..]))
+        );
+        assert_eq!(shell_quote(b"\xff'"), BString::from(&b"'\xff'\\'''"[..]));
     }
 }

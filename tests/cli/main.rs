@@ -9,6 +9,7 @@ mod lock_demo;
 mod pingpong;
 mod pipelines;
 mod pool_run;
+mod pool_run_bytes;
 mod pool_run_faults;
 mod pool_run_remote;
 mod pool_run_slurm;

@@ -764,21 +764,6 @@ fn orphans_of_a_job_are_reaped_while_the_run_goes_on() {
 }
 
 #[test]
-fn input_that_is_not_utf8_is_said_once() {
-    let out = pool_run()
-        .args(["-k", "echo"])
-        .write_stdin(b"caf\xe9\nok\n\xff\n".to_vec())
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    assert_eq!(out.stdout, "caf\u{fffd}\nok\n\u{fffd}\n".as_bytes());
-    let lines = stderr_lines(&out);
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    assert!(lines[0].contains("not UTF-8"), "{lines:?}");
-}
-
-#[test]
 fn tagstring_fills_placeholders_into_the_prefix() {
     let text = stdout_of(&[
         "-k",

@@ -6,8 +6,7 @@ use crate::support::tool;
 
 /// GNU parallel's path, or None with a visible line saying the comparison
 /// is skipped.
-#[allow(clippy::print_stderr)]
-fn gnu_parallel() -> Option<&'static str> {
+pub fn gnu_parallel() -> Option<&'static str> {
     let found = std::process::Command::new("parallel")
         .arg("--version")
         .stdout(std::process::Stdio::null())
@@ -15,8 +14,8 @@ fn gnu_parallel() -> Option<&'static str> {
         .status()
         .is_ok_and(|s| s.success());
     if !found {
-        eprintln!(
-            "SKIPPED: comparison with GNU parallel: not installed (bash .ci/run installs it)"
+        crate::support::skipped(
+            "comparison with GNU parallel: not installed (bash .ci/run installs it)",
         );
     }
     found.then_some("parallel")

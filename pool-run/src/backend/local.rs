@@ -4,6 +4,7 @@
 //! entry for every job), and `/dev/null` is opened once.
 
 use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, Seek, Write};
 use std::os::unix::process::CommandExt;
@@ -20,7 +21,7 @@ use crate::template::Invocation;
 pub struct Local {
     places: Vec<Place>,
     /// Programs found on PATH.
-    programs: HashMap<String, PathBuf>,
+    programs: HashMap<OsString, PathBuf>,
     null: File,
 }
 
@@ -42,8 +43,9 @@ impl Local {
     /// The file `name` runs: looked up on PATH once, then remembered. A name
     /// with a slash, or one not found, is left to exec as is (a missing
     /// command then fails its job with "command not found").
-    pub fn program(&mut self, name: &str) -> PathBuf {
-        if name.contains('/') {
+    pub fn program(&mut self, name: &OsStr) -> PathBuf {
+        use std::os::unix::ffi::OsStrExt;
+        if name.as_bytes().contains(&b'/') {
             return PathBuf::from(name);
         }
         if let Some(path) = self.programs.get(name) {
@@ -55,24 +57,17 @@ impl Local {
                 .find(|candidate| is_executable(candidate))
         });
         let path = found.unwrap_or_else(|| PathBuf::from(name));
-        self.programs.insert(name.to_string(), path.clone());
+        self.programs.insert(name.to_os_string(), path.clone());
         path
     }
 
     /// The job's own command: its argv, or its line for `sh -c`; and the
     /// program's name.
     pub fn command(&mut self, invocation: &Invocation) -> (Command, String) {
-        let name = match invocation {
-            Invocation::Direct(argv) => argv[0].as_str(),
-            Invocation::Shell(_) => "sh",
-        };
+        let name = invocation.program();
         let mut command = Command::new(self.program(name));
-        command.arg0(name);
-        match invocation {
-            Invocation::Direct(argv) => command.args(&argv[1..]),
-            Invocation::Shell(line) => command.arg("-c").arg(line),
-        };
-        (command, name.to_string())
+        command.arg0(name).args(invocation.args());
+        (command, name.to_string_lossy().into_owned())
     }
 
     /// A copy of the one /dev/null (a dup is cheaper than an open per job).
@@ -168,11 +163,11 @@ mod tests {
     fn a_program_not_on_path_is_left_to_exec() {
         let mut local = Local::new(1).unwrap();
         assert_eq!(
-            local.program("no-such-program-here"),
+            local.program(OsStr::new("no-such-program-here")),
             PathBuf::from("no-such-program-here")
         );
-        assert_eq!(local.program("./x"), PathBuf::from("./x"));
-        let sh = local.program("sh");
+        assert_eq!(local.program(OsStr::new("./x")), PathBuf::from("./x"));
+        let sh = local.program(OsStr::new("sh"));
         assert!(sh.is_absolute() && is_executable(&sh));
     }
 

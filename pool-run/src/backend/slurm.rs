@@ -43,7 +43,7 @@ impl Backend for SlurmBackend {
     }
 
     fn prepare(&mut self, launch: &Launch<'_>) -> Result<Spawn, Failure> {
-        let srun = self.local.program("srun");
+        let srun = self.local.program("srun".as_ref());
         let mut command = job_command(&srun, &self.slurm, launch.invocation);
         command.stdin(self.local.null()?);
         Ok(Spawn {
@@ -64,7 +64,7 @@ impl Backend for SlurmBackend {
     /// holds (a step whose srun was killed before it could cancel it).
     fn stopped(&mut self) {
         if !self.slurm.in_allocation {
-            let scancel = self.local.program("scancel");
+            let scancel = self.local.program("scancel".as_ref());
             let _ = Command::new(scancel)
                 .arg(format!("--name={}", run_name()))
                 .stdin(Stdio::null())
@@ -93,11 +93,9 @@ pub fn job_command(srun: &Path, slurm: &Slurm, invocation: &Invocation) -> Comma
         .arg(format!("--cpus-per-task={}", slurm.cpus_per_job))
         .arg(format!("--job-name={}", run_name()))
         .args(&slurm.extra_args)
-        .args(["--", "sh", "-c", TASK, "sh"]);
-    match invocation {
-        Invocation::Direct(argv) => command.args(argv),
-        Invocation::Shell(line) => command.args(["sh", "-c", line]),
-    };
+        .args(["--", "sh", "-c", TASK, "sh"])
+        .arg(invocation.program())
+        .args(invocation.args());
     command
 }
 

@@ -15,6 +15,7 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
+use bstr::BString;
 use common::cli::Failure;
 use common::exit::ChildExit;
 
@@ -39,7 +40,7 @@ pub struct Captured {
     pub out: Capture,
     pub err: Capture,
     pub frames: Frames,
-    tag: Option<String>,
+    tag: Option<BString>,
     /// Bytes the job wrote (control lines not counted).
     received: u64,
     /// --results under --line-buffer: the lines already printed.
@@ -48,7 +49,7 @@ pub struct Captured {
 
 impl Captured {
     /// Output pool-run writes in a job's place (it could not start).
-    pub fn message(line: String, tag: Option<String>) -> Captured {
+    pub fn message(line: String, tag: Option<BString>) -> Captured {
         let err = Capture::from_bytes(line.into_bytes());
         Captured {
             received: 0,
@@ -75,7 +76,7 @@ struct Flow {
 #[derive(Debug)]
 struct Live {
     seq: u64,
-    tag: Option<String>,
+    tag: Option<BString>,
     /// Its stderr carries a wrapper's control lines.
     framed: bool,
     /// It prints whole lines as they come (--line-buffer, its turn under -k).
@@ -90,7 +91,7 @@ struct Live {
 struct Held {
     out: Capture,
     err: Capture,
-    tag: Option<String>,
+    tag: Option<BString>,
 }
 
 #[derive(Debug)]
@@ -217,7 +218,7 @@ impl<O: Write, E: Write> Output<O, E> {
     }
 
     /// Job `seq` started on `slot`.
-    pub fn open(&mut self, slot: usize, seq: u64, tag: Option<String>, framed: bool) {
+    pub fn open(&mut self, slot: usize, seq: u64, tag: Option<BString>, framed: bool) {
         if self.live.len() <= slot {
             self.live.resize_with(slot + 1, || None);
         }
@@ -260,7 +261,7 @@ impl<O: Write, E: Write> Output<O, E> {
         if stream == Stream::Err && live.framed {
             live.frames.take_from_lines(&mut lines);
         }
-        let tag = live.tag.as_deref();
+        let tag = live.tag.as_deref().map(Vec::as_slice);
         match stream {
             Stream::Out => write_lines(&mut self.stdout, lines, tag, &mut live.out, true),
             Stream::Err => write_lines(&mut self.stderr, lines, tag, &mut live.err, false),
@@ -300,7 +301,7 @@ impl<O: Write, E: Write> Output<O, E> {
     pub fn record(&mut self, record: &Record, mut captured: Captured) -> Result<(), Failure> {
         let captured_received = captured.received;
         if let Some(file) = self.joblog.as_mut() {
-            file.write_all(report::joblog_line(record, captured.received).as_bytes())
+            file.write_all(&report::joblog_line(record, captured.received))
                 .map_err(|e| Failure::io(Exit::Error, "writing the joblog", &e))?;
         }
         if let Some(dir) = &self.results {
@@ -319,7 +320,7 @@ impl<O: Write, E: Write> Output<O, E> {
             let line = report::json_line(record, &mut captured.out, &mut captured.err)
                 .map_err(|e| Failure::io(Exit::Error, "reading captured output", &e))?;
             Held {
-                out: Capture::from_bytes(line.into_bytes()),
+                out: Capture::from_bytes(line),
                 err: Capture::new(),
                 tag: None,
             }
@@ -333,7 +334,7 @@ impl<O: Write, E: Write> Output<O, E> {
         self.print_or_hold(record.spec.seq, held)?;
         if self.joblog_on_stdout {
             let line = report::joblog_line(record, captured_received);
-            self.write_stdout(line.as_bytes())?;
+            self.write_stdout(&line)?;
         }
         Ok(())
     }
@@ -348,8 +349,8 @@ impl<O: Write, E: Write> Output<O, E> {
 
     /// A job that takes its turn without running: skipped by --resume
     /// (nothing), or shown by --dry-run (its command line).
-    pub fn placeholder(&mut self, seq: u64, line: Option<String>) -> Result<(), Failure> {
-        let out = line.map_or_else(Capture::new, |l| Capture::from_bytes(l.into_bytes()));
+    pub fn placeholder(&mut self, seq: u64, line: Option<Vec<u8>>) -> Result<(), Failure> {
+        let out = line.map_or_else(Capture::new, Capture::from_bytes);
         self.print_or_hold(
             seq,
             Held {
@@ -390,7 +391,7 @@ impl<O: Write, E: Write> Output<O, E> {
             return Ok(());
         };
         live.streaming = true;
-        let tag = live.tag.as_deref();
+        let tag = live.tag.as_deref().map(Vec::as_slice);
         for stream in [Stream::Out, Stream::Err] {
             let flow = match stream {
                 Stream::Out => &mut live.out,
@@ -418,14 +419,14 @@ impl<O: Write, E: Write> Output<O, E> {
     fn write_whole(&mut self, mut held: Held) -> Result<(), Failure> {
         if !held.out.is_empty() {
             held.out
-                .write_to(&mut self.stdout, held.tag.as_deref())
+                .write_to(&mut self.stdout, held.tag.as_deref().map(Vec::as_slice))
                 .and_then(|()| self.stdout.flush())
                 .map_err(|e| Failure::io(Exit::Error, "writing output", &e))?;
         }
         if !held.err.is_empty() {
             let _ = held
                 .err
-                .write_to(&mut self.stderr, held.tag.as_deref())
+                .write_to(&mut self.stderr, held.tag.as_deref().map(Vec::as_slice))
                 .and_then(|()| self.stderr.flush());
         }
         Ok(())
@@ -444,7 +445,7 @@ impl<O: Write, E: Write> Output<O, E> {
 fn write_lines(
     to: &mut impl Write,
     lines: Vec<u8>,
-    tag: Option<&str>,
+    tag: Option<&[u8]>,
     flow: &mut Flow,
     fatal: bool,
 ) -> Result<(), Failure> {

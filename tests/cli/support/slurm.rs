@@ -31,8 +31,6 @@ fn installed(path: &str) -> bool {
     Path::new(path).exists()
 }
 
-// A skipped test must say so: the reason goes to stderr.
-#[allow(clippy::print_stderr)]
 fn start() -> Option<Cluster> {
     let needed = [
         "/usr/sbin/slurmctld",
@@ -41,9 +39,9 @@ fn start() -> Option<Cluster> {
         "/usr/sbin/munged",
     ];
     if let Some(missing) = needed.iter().find(|p| !installed(p)) {
-        eprintln!(
-            "SKIPPED: slurm tests need slurm-wlm and munge ({missing} missing; bash .ci/run installs them)"
-        );
+        super::skipped(&format!(
+            "slurm tests need slurm-wlm and munge ({missing} missing; bash .ci/run installs them)"
+        ));
         return None;
     }
     let started_munge = !munge_works();

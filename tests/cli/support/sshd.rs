@@ -28,11 +28,9 @@ pub fn setup() -> Option<&'static SshSetup> {
     SETUP.get_or_init(create).as_ref()
 }
 
-// A skipped test must say so: the reason goes to stderr.
-#[allow(clippy::print_stderr)]
 fn create() -> Option<SshSetup> {
     if !Path::new(SSHD).exists() || which("ssh-keygen").is_none() {
-        eprintln!("SKIPPED: ssh tests need openssh-server (bash .ci/run installs it)");
+        super::skipped("ssh tests need openssh-server (bash .ci/run installs it)");
         return None;
     }
     let dir = tempfile::Builder::new()

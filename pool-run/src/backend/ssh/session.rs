@@ -10,9 +10,13 @@
 //! control lines on stderr (`frames`): ssh exits 255 both when it cannot
 //! connect and when the job itself exits 255, and only they tell them apart.
 
+use std::ffi::OsStr;
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+
+use bstr::{BString, ByteSlice, ByteVec};
 
 use super::login::SshLogin;
 use crate::template::{Invocation, shell_quote};
@@ -43,8 +47,9 @@ exit "$c""#;
 /// With `markers` false (-u: output goes straight out, nothing can strip
 /// them) the wrapper writes none, and an exit of 255 cannot be told from a
 /// lost connection.
-pub fn remote_line(invocation: &Invocation, markers: bool, stdin: Option<&str>) -> String {
-    // The words quoted for the remote shell, or the line as it is.
+pub fn remote_line(invocation: &Invocation, markers: bool, stdin: Option<&str>) -> BString {
+    // The words quoted for the remote shell, or the line as it is (bytes:
+    // a value that is not UTF-8 reaches the remote job unchanged).
     let job = invocation.display();
     let wrapper = if markers {
         WRAPPER.to_string()
@@ -55,10 +60,13 @@ pub fn remote_line(invocation: &Invocation, markers: bool, stdin: Option<&str>) 
             .collect::<Vec<_>>()
             .join("\n")
     };
-    let mut line = format!("sh -c {} sh {}", shell_quote(&wrapper), shell_quote(&job));
+    let mut line = BString::from("sh -c ");
+    line.push_str(shell_quote(wrapper.as_bytes()));
+    line.push_str(" sh ");
+    line.push_str(shell_quote(&job));
     if let Some(path) = stdin {
-        line.push(' ');
-        line.push_str(&shell_quote(path));
+        line.push_byte(b' ');
+        line.push_str(shell_quote(path.as_bytes()));
     }
     line
 }
@@ -68,8 +76,8 @@ pub fn remote_line(invocation: &Invocation, markers: bool, stdin: Option<&str>) 
 /// host after that (`--cleanup`).
 #[derive(Debug, Default)]
 pub struct JobFiles {
-    pub transfer: Vec<String>,
-    pub fetch: Vec<String>,
+    pub transfer: Vec<BString>,
+    pub fetch: Vec<BString>,
     pub cleanup: bool,
     /// --pipe: the block's local file and its name on the host (in the
     /// remote home), sent before the job and its stdin there.
@@ -84,14 +92,16 @@ impl JobFiles {
 
 /// The remote command of `--cleanup`: remove the files, then the
 /// directories rsync -R made for them, where empty.
-fn cleanup_line(files: &[String]) -> String {
-    let quoted: Vec<String> = files.iter().map(|f| shell_quote(f)).collect();
-    let mut line = format!("rm -f -- {}", quoted.join(" "));
+fn cleanup_line(files: &[BString]) -> BString {
+    let mut line = BString::from("rm -f -- ");
+    line.push_str(quoted(files));
     for file in files {
-        if let Some((dir, _)) = file.rsplit_once('/')
-            && !dir.is_empty()
+        if let Some(slash) = file.rfind_byte(b'/')
+            && slash > 0
         {
-            line.push_str(&format!("; rmdir -p -- {} 2>/dev/null", shell_quote(dir)));
+            line.push_str("; rmdir -p -- ");
+            line.push_str(shell_quote(&file[..slash]));
+            line.push_str(" 2>/dev/null");
         }
     }
     line.push_str("; true");
@@ -224,36 +234,36 @@ impl Ssh {
         let mut job = self.base(login, host);
         job.args(["-o", "ControlMaster=no", "-T"])
             .arg(&login.target)
-            .arg(remote_line(
+            .arg(OsStr::from_bytes(&remote_line(
                 invocation,
                 self.markers,
                 files.block.as_ref().map(|(_, remote)| remote.as_str()),
-            ));
+            )));
         if files.is_empty() {
             return job;
         }
         let mut script = self.send_script(login, host, files);
-        script.push_str(&words(&job));
+        script.push_str(words(&job));
         script.push_str("\nc=$?\n");
-        script.push_str(&self.fetch_script(login, host, files));
+        script.push_str(self.fetch_script(login, host, files));
         script.push_str("exit $c\n");
         let mut command = Command::new("sh");
-        command.arg("-c").arg(script);
+        command.arg("-c").arg(OsStr::from_bytes(&script));
         command
     }
 
     /// A plain session on host `host` running `remote` (tar at the other end).
-    fn session(&self, login: &SshLogin, host: usize, remote: &str) -> String {
+    fn session(&self, login: &SshLogin, host: usize, remote: &[u8]) -> BString {
         let mut command = self.base(login, host);
         command
             .args(["-o", "ControlMaster=no", "-T"])
             .arg(&login.target)
-            .arg(remote);
+            .arg(OsStr::from_bytes(remote));
         words(&command)
     }
 
     /// rsync's -e: the same ssh, options and master as the job's.
-    fn rsync_shell(&self, login: &SshLogin, host: usize) -> String {
+    fn rsync_shell(&self, login: &SshLogin, host: usize) -> BString {
         let mut rsync_ssh = self.base(login, host);
         rsync_ssh.args(["-o", "ControlMaster=no"]);
         shell_quote(&words(&rsync_ssh))
@@ -263,67 +273,72 @@ impl Ssh {
     /// --transferfile files go to the host. ssh's exit 255 (no connection)
     /// passes through as is: the job goes back to the queue. Other failures
     /// fail the job.
-    fn send_script(&self, login: &SshLogin, host: usize, files: &JobFiles) -> String {
-        let mut script = String::new();
-        let or_fail = "|| { c=$?; printf '%s\\n' \"$out\" >&2; exit $c; }";
+    fn send_script(&self, login: &SshLogin, host: usize, files: &JobFiles) -> BString {
+        let mut script = BString::default();
+        let or_fail = "|| { c=$?; printf '%s\\n' \"$out\" >&2; exit $c; }\n";
         if let Some((local, remote)) = &files.block {
-            let upload = self.session(login, host, &format!("cat > {}", shell_quote(remote)));
-            script.push_str(&format!(
-                "out=$({upload} < {} 2>&1) {or_fail}\n",
-                shell_quote(&local.to_string_lossy())
-            ));
+            let mut upload = BString::from("cat > ");
+            upload.push_str(shell_quote(remote.as_bytes()));
+            script.push_str("out=$(");
+            script.push_str(self.session(login, host, &upload));
+            script.push_str(" < ");
+            script.push_str(shell_quote(local.as_os_str().as_bytes()));
+            script.push_str(" 2>&1) ");
+            script.push_str(or_fail);
         }
         if !files.transfer.is_empty() {
-            let send = if self.rsync {
-                format!(
-                    "rsync -rlDR -e {} -- {} {}:",
-                    self.rsync_shell(login, host),
-                    quoted(&files.transfer),
-                    shell_quote(&login.target)
-                )
+            script.push_str("out=$(");
+            if self.rsync {
+                script.push_str("rsync -rlDR -e ");
+                script.push_str(self.rsync_shell(login, host));
+                script.push_str(" -- ");
+                script.push_str(quoted(&files.transfer));
+                script.push_byte(b' ');
+                script.push_str(shell_quote(login.target.as_bytes()));
+                script.push_byte(b':');
             } else {
-                format!(
-                    "tar cf - -- {} | {}",
-                    quoted(&files.transfer),
-                    self.session(login, host, "tar xf -")
-                )
-            };
-            script.push_str(&format!("out=$({send} 2>&1) {or_fail}\n"));
+                script.push_str("tar cf - -- ");
+                script.push_str(quoted(&files.transfer));
+                script.push_str(" | ");
+                script.push_str(self.session(login, host, b"tar xf -"));
+            }
+            script.push_str(" 2>&1) ");
+            script.push_str(or_fail);
         }
         script
     }
 
     /// The script's lines after the job: --return files come back, then
     /// --cleanup removes both kinds from the host.
-    fn fetch_script(&self, login: &SshLogin, host: usize, files: &JobFiles) -> String {
-        let mut script = String::new();
+    fn fetch_script(&self, login: &SshLogin, host: usize, files: &JobFiles) -> BString {
+        let mut script = BString::default();
         if !files.fetch.is_empty() {
-            let fetch = if self.rsync {
-                let sources: Vec<String> = files
+            if self.rsync {
+                let sources: Vec<BString> = files
                     .fetch
                     .iter()
-                    .map(|f| shell_quote(&format!("{}:{f}", login.target)))
+                    .map(|f| {
+                        let mut source = BString::from(format!("{}:", login.target));
+                        source.push_str(f);
+                        source
+                    })
                     .collect();
-                format!(
-                    "rsync -rlDR -e {} -- {} ./",
-                    self.rsync_shell(login, host),
-                    sources.join(" ")
-                )
+                script.push_str("rsync -rlDR -e ");
+                script.push_str(self.rsync_shell(login, host));
+                script.push_str(" -- ");
+                script.push_str(quoted(&sources));
+                script.push_str(" ./");
             } else {
-                format!(
-                    "{} | tar xf -",
-                    self.session(
-                        login,
-                        host,
-                        &format!("tar cf - -- {}", quoted(&files.fetch))
-                    )
-                )
-            };
-            script.push_str(&format!("{fetch} >&2 || [ $c != 0 ] || c=1\n"));
+                let mut tar = BString::from("tar cf - -- ");
+                tar.push_str(quoted(&files.fetch));
+                script.push_str(self.session(login, host, &tar));
+                script.push_str(" | tar xf -");
+            }
+            script.push_str(" >&2 || [ $c != 0 ] || c=1\n");
         }
         if files.cleanup {
-            let all: Vec<String> = files.transfer.iter().chain(&files.fetch).cloned().collect();
-            script.push_str(&self.session(login, host, &cleanup_line(&all)));
+            let all: Vec<BString> = files.transfer.iter().chain(&files.fetch).cloned().collect();
+            script.push_str(self.session(login, host, &cleanup_line(&all)));
             script.push_str(" </dev/null >/dev/null 2>&1\n");
         }
         script
@@ -331,20 +346,18 @@ impl Ssh {
 }
 
 /// A command as one line of sh.
-fn words(command: &Command) -> String {
-    std::iter::once(command.get_program())
+fn words(command: &Command) -> BString {
+    let words: Vec<&[u8]> = std::iter::once(command.get_program())
         .chain(command.get_args())
-        .map(|w| shell_quote(&w.to_string_lossy()))
-        .collect::<Vec<_>>()
-        .join(" ")
+        .map(OsStr::as_bytes)
+        .collect();
+    quoted(&words)
 }
 
 /// File names quoted for sh, space-separated.
-fn quoted(list: &[String]) -> String {
-    list.iter()
-        .map(|f| shell_quote(f))
-        .collect::<Vec<_>>()
-        .join(" ")
+fn quoted<W: AsRef<[u8]>>(list: &[W]) -> BString {
+    let quoted: Vec<BString> = list.iter().map(|w| shell_quote(w.as_ref())).collect();
+    BString::from(quoted.join(&b' '))
 }
 
 /// The last non-empty line of ssh's stderr, for a message.
@@ -368,8 +381,10 @@ mod tests {
             true,
             None,
         );
+        let line = line.to_string();
         assert!(line.contains("job started"));
-        let plain = remote_line(&Invocation::Direct(vec!["true".into()]), false, Some("b 1"));
+        let plain =
+            remote_line(&Invocation::Direct(vec!["true".into()]), false, Some("b 1")).to_string();
         assert!(plain.ends_with(" 'b 1'"), "{plain}");
         assert!(!plain.contains("pool-run: job"), "{plain}");
         assert!(plain.contains("setsid"), "{plain}");
@@ -379,10 +394,11 @@ mod tests {
 
     /// Runs a remote line here, as the login shell on the host would, with
     /// a stdin kept open as the ssh session's is. Its exit code and stderr.
-    fn run_here(line: &str) -> (Option<i32>, Vec<u8>) {
+    fn run_here(line: &[u8]) -> (Option<i32>, Vec<u8>) {
         use std::io::Read;
         let mut child = Command::new("sh")
-            .args(["-c", line])
+            .arg("-c")
+            .arg(OsStr::from_bytes(line))
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
