@@ -20,6 +20,9 @@ pub struct Failure {
     /// Empty for failures that were already reported or need no words
     /// (`--help` printed, a broken pipe).
     pub message: String,
+    /// The OS error behind it, when there was one: lets a caller tell a
+    /// shortage (EMFILE, EAGAIN) it can wait out from a real failure.
+    pub errno: Option<i32>,
 }
 
 impl Failure {
@@ -27,6 +30,7 @@ impl Failure {
         Failure {
             code: code.into(),
             message: message.to_string(),
+            errno: None,
         }
     }
 
@@ -35,6 +39,7 @@ impl Failure {
         Failure {
             code: code.into(),
             message: String::new(),
+            errno: None,
         }
     }
 
@@ -44,7 +49,10 @@ impl Failure {
         if err.kind() == ErrorKind::BrokenPipe {
             return Failure::quiet(crate::exit::SUCCESS);
         }
-        Failure::new(code, format!("{doing} ({err})"))
+        Failure {
+            errno: err.raw_os_error(),
+            ..Failure::new(code, format!("{doing} ({err})"))
+        }
     }
 }
 

@@ -2,7 +2,8 @@
 //! anonymous temporary file (O_TMPFILE: it has no name and disappears when
 //! closed, so it is cleaned up on every exit path, SIGKILL included). So
 //! memory stays bounded whatever a job prints and however long `-k` keeps
-//! finished outputs waiting for a slow early job.
+//! finished outputs waiting for a slow early job. Out of descriptors for
+//! the file, it keeps the bytes in memory: never lost.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -53,7 +54,16 @@ impl Capture {
             self.memory.extend_from_slice(data);
             return Ok(());
         }
-        let mut file = tempfile::tempfile()?;
+        let mut file = match tempfile::tempfile() {
+            Ok(file) => file,
+            // Out of descriptors for the spill file: keep the bytes in
+            // memory rather than lose them (the gate holds back new jobs).
+            Err(err) if matches!(err.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
+                self.memory.extend_from_slice(data);
+                return Ok(());
+            }
+            Err(err) => return Err(err),
+        };
         file.write_all(&self.memory)?;
         file.write_all(data)?;
         self.memory = Vec::new();

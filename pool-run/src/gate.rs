@@ -7,7 +7,13 @@
 //! Descriptors are admitted too, as GNU parallel does ("No more file
 //! handles"): each running job needs a few, and outputs held for `-k` keep
 //! their spill files open. A start that would pass `ulimit -n` waits for a
-//! job to end instead of failing, and so does one whose spawn hit EMFILE.
+//! job to end instead of failing.
+//!
+//! And a start that fails for want of a resource (EMFILE, ENFILE from a
+//! pipe or a file; EAGAIN, ENOMEM from fork: `ulimit -u`, memory) is no
+//! failure of the job: it waits for a running job to end and runs then, and
+//! from then on no more jobs run at once than were running when it failed
+//! (GNU parallel lowers its job count the same way). One warning per run.
 
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
@@ -38,9 +44,46 @@ pub struct Gate {
     /// `ulimit -n`, and the descriptors open before any job.
     file_limit: usize,
     files_base: usize,
-    /// A spawn ran out of descriptors: no start until a job ends.
-    out_of_files: bool,
+    /// A start hit a shortage: no start until a job ends.
+    short: bool,
+    /// Jobs at once since the first shortage: what was running then.
+    cap: Option<usize>,
     warned: bool,
+}
+
+/// What a start ran out of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shortage {
+    /// EMFILE, ENFILE: descriptors, for pipes or files.
+    Files,
+    /// EAGAIN, ENOMEM: processes (`ulimit -u`) or memory, for fork.
+    Processes,
+}
+
+impl Shortage {
+    /// The shortage an OS error number means, if it is one.
+    pub fn of(errno: Option<i32>) -> Option<Shortage> {
+        match errno? {
+            libc::EMFILE | libc::ENFILE => Some(Shortage::Files),
+            libc::EAGAIN | libc::ENOMEM => Some(Shortage::Processes),
+            _ => None,
+        }
+    }
+
+    /// What ran out, with the limit that applies, for a message.
+    pub fn describe(self) -> String {
+        use nix::sys::resource::{Resource, getrlimit};
+        let (what, resource, flag) = match self {
+            Shortage::Files => ("file descriptors", Resource::RLIMIT_NOFILE, "-n"),
+            Shortage::Processes => ("processes or memory", Resource::RLIMIT_NPROC, "-u"),
+        };
+        match getrlimit(resource) {
+            Ok((soft, _)) if soft != libc::RLIM_INFINITY => {
+                format!("{what} (ulimit {flag} {soft})")
+            }
+            _ => what.to_string(),
+        }
+    }
 }
 
 impl Gate {
@@ -68,7 +111,8 @@ impl Gate {
             recheck_at: None,
             file_limit: usize::MAX,
             files_base: 0,
-            out_of_files: false,
+            short: false,
+            cap: None,
             warned: false,
         }
     }
@@ -80,7 +124,11 @@ impl Gate {
             return false;
         }
         // Never hold back the only job: with nothing running, start anyway.
-        if running > 0 && !self.files_allow(running, held_files) {
+        if running > 0
+            && (self.short
+                || self.cap.is_some_and(|cap| running >= cap)
+                || !self.files_allow(running, held_files))
+        {
             return false;
         }
         let Some(machine) = self.machine.as_mut() else {
@@ -108,32 +156,34 @@ impl Gate {
     /// Whether one more job fits `ulimit -n`.
     fn files_allow(&mut self, running: usize, held_files: usize) -> bool {
         let need = self.files_base + held_files + running * FILES_PER_JOB + FILES_TO_START;
-        let fits = !self.out_of_files && need <= self.file_limit;
+        let fits = need <= self.file_limit;
         if !fits {
-            self.warn_once();
+            self.warn_once(Shortage::Files);
         }
         fits
     }
 
-    /// A spawn failed for want of descriptors (EMFILE, ENFILE): wait for
-    /// a job to end, then try again.
-    pub fn out_of_files(&mut self) {
-        self.out_of_files = true;
-        self.warn_once();
+    /// A start failed for want of `shortage` with `running` jobs running:
+    /// wait for one to end, then try again, and never run more at once.
+    pub fn short_of(&mut self, shortage: Shortage, running: usize) {
+        self.short = true;
+        let cap = running.max(1);
+        self.cap = Some(self.cap.map_or(cap, |old| old.min(cap)));
+        self.warn_once(shortage);
     }
 
-    /// A job ended: its descriptors are free again.
+    /// A job ended: what it held is free again.
     pub fn job_ended(&mut self) {
-        self.out_of_files = false;
+        self.short = false;
     }
 
-    fn warn_once(&mut self) {
+    fn warn_once(&mut self, shortage: Shortage) {
         if !self.warned {
             self.warned = true;
-            let limit = self.file_limit;
             let _ = writeln!(
                 io::stderr(),
-                "pool-run: warning: out of file descriptors (ulimit -n {limit}): running fewer jobs at once; raising the limit may help"
+                "pool-run: warning: out of {}: running fewer jobs at once; every job still runs",
+                shortage.describe()
             );
         }
     }
@@ -222,13 +272,30 @@ mod tests {
     }
 
     #[test]
-    fn a_spawn_out_of_files_waits_for_a_job_to_end() {
+    fn a_shortage_waits_for_a_job_to_end_then_caps_the_jobs_at_once() {
         let mut gate = gate(0);
-        gate.out_of_files();
-        assert!(!gate.may_start(3, 0));
+        gate.short_of(Shortage::Processes, 3);
+        assert!(!gate.may_start(2, 0), "no start until a job ends");
         assert!(gate.may_start(0, 0), "nothing running: try anyway");
         gate.job_ended();
-        assert!(gate.may_start(3, 0));
+        assert!(gate.may_start(2, 0));
+        assert!(!gate.may_start(3, 0), "never more than worked");
+        gate.short_of(Shortage::Files, 2);
+        gate.job_ended();
+        assert!(!gate.may_start(2, 0), "the cap only goes down");
+        assert!(gate.may_start(1, 0));
+        assert!(gate.warned);
+    }
+
+    #[test]
+    fn shortages_are_the_errors_of_exhausted_resources() {
+        assert_eq!(Shortage::of(Some(libc::EMFILE)), Some(Shortage::Files));
+        assert_eq!(Shortage::of(Some(libc::ENFILE)), Some(Shortage::Files));
+        assert_eq!(Shortage::of(Some(libc::EAGAIN)), Some(Shortage::Processes));
+        assert_eq!(Shortage::of(Some(libc::ENOMEM)), Some(Shortage::Processes));
+        assert_eq!(Shortage::of(Some(libc::ENOENT)), None);
+        assert_eq!(Shortage::of(None), None);
+        assert!(Shortage::Files.describe().starts_with("file descriptors"));
     }
 
     #[test]

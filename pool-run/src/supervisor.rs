@@ -14,7 +14,7 @@ use common::signal::{Signal, SignalWatcher};
 use crate::backend::{self, Backend, Ended, Launch, Verdict};
 use crate::config::Config;
 use crate::exit::Exit;
-use crate::gate::Gate;
+use crate::gate::{Gate, Shortage};
 use crate::job::{JobSpec, Record};
 use crate::jobs::{Finished, Jobs};
 use crate::output::{Captured, Output};
@@ -46,10 +46,6 @@ enum End {
 }
 
 /// Whether a spawn failed for want of descriptors.
-fn out_of_files(err: &io::Error) -> bool {
-    matches!(err.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
-}
-
 fn io_failure(what: &str, err: &io::Error) -> Failure {
     Failure::io(Exit::Error, what, err)
 }
@@ -193,7 +189,13 @@ impl Supervisor<'_> {
             invocation: &invocation,
             fill,
         };
-        let spawn = self.backend.prepare(&launch)?;
+        let spawn = match self.backend.prepare(&launch) {
+            Ok(spawn) => spawn,
+            Err(failure) => match Shortage::of(failure.errno) {
+                Some(shortage) => return self.short_of(shortage, spec, slot, &failure.message),
+                None => return Err(failure),
+            },
+        };
         let (program, framed) = (spawn.program, spawn.framed);
         match self
             .jobs
@@ -203,15 +205,10 @@ impl Supervisor<'_> {
                 self.out.open(slot, seq, tag, framed);
                 Ok(())
             }
-            Err(not) if out_of_files(&not.err) && !self.jobs.is_empty() => {
-                // Descriptors run out: not the job's failure. It starts
-                // again once a running job has ended.
-                self.slots.put(slot);
-                self.source.requeue(not.spec);
-                self.gate.out_of_files();
-                Ok(())
-            }
             Err(not) => {
+                if let Some(shortage) = Shortage::of(not.err.raw_os_error()) {
+                    return self.short_of(shortage, not.spec, slot, &not.err.to_string());
+                }
                 // The job could not start: a failed job with the shell's
                 // code, and a line in its place in the output.
                 self.slots.put(slot);
@@ -221,6 +218,32 @@ impl Supervisor<'_> {
                 self.settle(record, Captured::message(line, tag))
             }
         }
+    }
+
+    /// A start ran short of descriptors or processes: not the job's
+    /// failure. It goes back to the queue and starts once a running job
+    /// has ended (the gate lowers the jobs at once). With nothing running
+    /// no job can ever start: the run ends, 255 and one line.
+    fn short_of(
+        &mut self,
+        shortage: Shortage,
+        spec: JobSpec,
+        slot: usize,
+        why: &str,
+    ) -> Result<(), Failure> {
+        self.slots.put(slot);
+        self.source.requeue(spec);
+        if self.jobs.is_empty() {
+            return Err(Failure::new(
+                Exit::Error,
+                format!(
+                    "cannot start even one job: out of {} ({why})",
+                    shortage.describe()
+                ),
+            ));
+        }
+        self.gate.short_of(shortage, self.jobs.len());
+        Ok(())
     }
 
     /// A job's process ended: the back-end says whether it ran; if it did,

@@ -298,3 +298,90 @@ fn pingpong_and_fork_demo_into_head_stop_quietly() {
         "fork-demo: {errors:?}"
     );
 }
+
+/// pool-run's stdout and stderr lines and exit code for `script` in sh.
+fn pool_run_in_sh(script: &str) -> (Vec<String>, Vec<String>, Option<i32>) {
+    let out = crate::support::shell(script, b"", std::time::Duration::from_secs(30));
+    let lines = |bytes: &[u8]| -> Vec<String> {
+        String::from_utf8_lossy(bytes)
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+    (lines(&out.stdout), lines(&out.stderr), out.status.code())
+}
+
+/// `ulimit -n 32` leaves room for fewer than 20 jobs' pipes: pool-run runs
+/// fewer at once, warns once and runs every job, as GNU parallel does.
+#[test]
+fn out_of_descriptors_runs_fewer_jobs_at_once_and_every_job() {
+    let (mut out, errors, code) = pool_run_in_sh("ulimit -n 32; seq 20 | $POOL_RUN -j20 echo");
+    out.sort_by_key(|l| l.parse::<u32>().unwrap_or(0));
+    let expected: Vec<String> = (1..=20).map(|n| n.to_string()).collect();
+    assert_eq!((out, code), (expected, Some(0)), "{errors:?}");
+    assert_eq!(errors.len(), 1, "one warning: {errors:?}");
+    assert!(
+        errors[0].contains("warning: out of file descriptors"),
+        "{errors:?}"
+    );
+    if let Some(parallel) = gnu_parallel() {
+        let script = format!("ulimit -n 32; seq 20 | {parallel} --will-cite -j20 echo | wc -l");
+        let (theirs, _, _) = pool_run_in_sh(&script);
+        assert_eq!(theirs, ["20"], "GNU parallel finishes every job too");
+    }
+}
+
+/// So few descriptors that not one job can start: no job is failed for it;
+/// the run ends with 255 and one line naming the limit.
+#[test]
+fn not_even_one_job_can_start_is_255_and_one_line() {
+    let (out, errors, code) = pool_run_in_sh("ulimit -n 12; seq 5 | $POOL_RUN -j5 echo");
+    assert_eq!((out.len(), code), (0, Some(255)), "{errors:?}");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with(
+            "pool-run: error: cannot start even one job: out of file descriptors (ulimit -n 12)"
+        ),
+        "{errors:?}"
+    );
+}
+
+/// `ulimit -u` (processes per user) as an unprivileged user: forks fail
+/// with EAGAIN past the limit. pool-run runs fewer jobs at once and runs
+/// every job. Needs root to become `nobody` (CI runs as root).
+#[test]
+fn out_of_processes_runs_fewer_jobs_at_once_and_every_job() {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        crate::support::skipped("ulimit -u test: needs root to run as nobody");
+        return;
+    }
+    // A copy nobody can run, and a directory it can write its joblog to,
+    // wherever the checkout is.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let binary = dir.path().join("pool-run");
+    std::fs::copy(crate::support::bin_path("pool-run"), &binary).unwrap();
+    let log = dir.path().join("log");
+    let script = format!(
+        "cd / && setpriv --reuid=nobody --regid=nogroup --clear-groups bash -c \
+         'ulimit -u 6; seq 10 | {} -j10 --joblog {} sleep 0.{{}}'",
+        binary.display(),
+        log.display()
+    );
+    let (out, errors, code) = pool_run_in_sh(&script);
+    assert_eq!((out.len(), code), (0, Some(0)), "{errors:?}");
+    assert_eq!(errors.len(), 1, "one warning: {errors:?}");
+    assert!(
+        errors[0].contains("warning: out of processes"),
+        "{errors:?}"
+    );
+    let log = std::fs::read_to_string(&log).unwrap();
+    let succeeded = log
+        .lines()
+        .skip(1)
+        .filter(|l| l.split('\t').nth(6) == Some("0"))
+        .count();
+    assert_eq!(succeeded, 10, "every job ran once and succeeded: {log}");
+}
