@@ -9,6 +9,7 @@
 
 use std::io::{self, Read, Write};
 use std::os::fd::AsFd;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -112,7 +113,12 @@ impl Workers {
                         .args(["--load", &format!("{}", (cfg.load * 100.0).round() as u8)])
                         .args(["--slice", &common::time::format_duration(cfg.slice)])
                         .stdin(Stdio::piped())
-                        .stdout(Stdio::piped());
+                        .stdout(Stdio::piped())
+                        // Their own group: a Ctrl-C, or `timeout`'s signal
+                        // to spin-cores' group, reaches spin-cores alone,
+                        // which stops them by closing their stdin and reads
+                        // every count. (Killed, spin-cores closes it too.)
+                        .process_group(0);
                     if let Some(cpu) = cpu {
                         command.args(["--cpu", &cpu.to_string()]);
                     }

@@ -27,7 +27,8 @@ Timeouts follow coreutils timeout: at DUR the signal goes to the command's
 whole process group (grandchildren too), then SIGKILL after --kill-after.
 Group members still alive when the command has exited get SIGKILL after the
 --kill-after delay (1s if not given); after a normal exit they get SIGTERM
-first, and --keep-leftovers lets them live.
+first, and --keep-leftovers lets them live (not when the command died of a
+Ctrl-C or Ctrl-\\ typed at the terminal it held: then they get TERM too).
 With --foreground the command shares subproc's process group instead, so it
 can read the terminal; signals then reach the command alone.
 

@@ -194,7 +194,17 @@ pub fn run_attempt(
         let _ = terminal.take_back();
     }
 
-    if target.whole_group && (timeout.is_some() || stopped_by.is_some()) {
+    // Ctrl-C or Ctrl-\ typed while the command held the terminal went to
+    // its group alone: subproc never saw the signal. The command died of
+    // it: its group is cleared as for any terminating signal (what ignored
+    // SIGINT, like a `&` job of sh, gets TERM), --keep-leftovers or not.
+    let interrupted_at_terminal = terminal.is_some()
+        && matches!(exit, ChildExit::Signaled { signal, .. }
+            if signal == Signal::INT.number() || signal == Signal::QUIT.number());
+    if target.whole_group && interrupted_at_terminal && proc::group_exists(target.pid) {
+        let _ = proc::signal_group_and_continue(target.pid, Signal::TERM);
+        clear_group(target.pid, cfg.group_grace(), signals);
+    } else if target.whole_group && (timeout.is_some() || stopped_by.is_some()) {
         clear_group(target.pid, cfg.group_grace(), signals);
     } else if target.whole_group && !cfg.keep_leftovers && proc::group_exists(target.pid) {
         // The command is done but a background process of its group lives

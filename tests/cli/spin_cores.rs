@@ -177,3 +177,42 @@ fn compare_json_has_a_row_per_way() {
         "the event loop row is IO-bound only"
     );
 }
+
+/// Interrupted twice, the way an impatient user or `timeout` does it (the
+/// signal goes to the whole process group, twice): every worker process
+/// still reports its count, none is lost to a signal or an interrupted
+/// read, and spin-cores dies of the signal after its summary.
+#[test]
+fn interrupted_twice_every_worker_still_reports() {
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        let running = Running::start(
+            "spin-cores",
+            &[
+                "-n",
+                "2",
+                "--mode",
+                "processes",
+                "--json",
+                "--interval",
+                "100ms",
+            ],
+        );
+        let start: serde_json::Value = serde_json::from_str(&running.next_line()).unwrap();
+        assert_eq!(start["type"], "start");
+        let sample: serde_json::Value = serde_json::from_str(&running.next_line()).unwrap();
+        assert_eq!(sample["type"], "sample");
+        running.signal_group(signal);
+        running.signal_group(signal);
+        let (status, rest, stderr) = running.finish();
+        assert_eq!(status.signal(), Some(signal), "{status:?} {stderr}");
+        assert_eq!(stderr, "", "no worker lost");
+        let summary = json_lines(&rest).pop().expect("a summary");
+        assert_eq!(summary["type"], "summary", "{rest}");
+        let rates = summary["loops_per_s"].as_array().unwrap();
+        assert_eq!(rates.len(), 2, "{summary}");
+        assert!(
+            rates.iter().all(|r| r.as_f64().unwrap() > 0.0),
+            "signal {signal}: every worker's count is reported: {summary}"
+        );
+    }
+}

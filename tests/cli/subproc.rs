@@ -388,3 +388,47 @@ fn help_and_version_go_to_stdout_with_exit_0() {
         .success()
         .stdout(contains("subproc "));
 }
+
+/// Ctrl-C typed at a terminal goes to the foreground group, which subproc
+/// has handed to the command: subproc itself never gets the SIGINT. When
+/// the command dies of it, what is left of its group (here a background
+/// `sleep`, which ignores SIGINT as every `&` job of a non-interactive sh
+/// does) is cleared as after any terminating signal, with
+/// `--keep-leftovers` too: nothing lives on, re-parented to init.
+#[test]
+fn ctrl_c_on_a_terminal_clears_the_commands_group() {
+    use crate::support::pty::Pty;
+    use std::time::Duration;
+    for keep in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        let mut command = std::process::Command::new(crate::support::bin_path("subproc"));
+        if keep {
+            command.arg("--keep-leftovers");
+        }
+        command.args([
+            "sh",
+            "-c",
+            &format!(
+                "sleep 95 & echo $! > {}; echo ready; sleep 95",
+                pidfile.display()
+            ),
+        ]);
+        let mut pty = Pty::spawn(command);
+        pty.wait_for("ready", Duration::from_secs(10));
+        pty.type_keys(b"\x03");
+        let status = pty.wait(Duration::from_secs(10));
+        let background: u32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let gone = crate::support::wait_until_not_running(background, Duration::from_secs(5));
+        if !gone {
+            // SAFETY: kill on a pid this test's command started.
+            unsafe { libc::kill(background as i32, libc::SIGKILL) };
+        }
+        assert!(gone, "keep={keep}: the background sleep lives on");
+        assert_eq!(status.code(), Some(130), "keep={keep}: died of SIGINT");
+    }
+}

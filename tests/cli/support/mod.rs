@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod pty;
 pub mod slurm;
 pub mod sshd;
 
@@ -158,6 +159,9 @@ impl Running {
             .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            // Its own group, as a shell gives a job: `signal_group` then
+            // reaches what a Ctrl-C or `timeout` would reach.
+            .process_group(0)
             .spawn()
             .expect("tool starts");
         let lines = read_lines_in_background(child.stdout.take().expect("piped stdout"));
@@ -179,6 +183,14 @@ impl Running {
         // SAFETY: kill(2) with a live child's pid and a valid signal number.
         let rc = unsafe { libc::kill(self.child.id() as i32, signal) };
         assert_eq!(rc, 0, "kill failed");
+    }
+
+    /// Sends `signal` to the tool's whole process group, as the terminal
+    /// does for Ctrl-C and coreutils `timeout` does at its deadline.
+    pub fn signal_group(&self, signal: i32) {
+        // SAFETY: killpg(2) with the group this helper created.
+        let rc = unsafe { libc::killpg(self.child.id() as i32, signal) };
+        assert_eq!(rc, 0, "killpg failed");
     }
 
     /// Waits (bounded) for the tool itself to exit, not for its pipes to
