@@ -143,12 +143,23 @@ fn clap_failure(err: clap::Error, usage_code: u8) -> Failure {
 
 /// clap's first paragraph (before the usage and tips), folded onto one line,
 /// plus a pointer to `--help`.
+/// clap's "did you mean" tip, when it has one, stays: as a second line.
 fn one_line(rendered: &str) -> String {
     let text = rendered.trim_start();
     let text = text.strip_prefix("error: ").unwrap_or(text);
     let first_paragraph = text.split("\n\n").next().unwrap_or(text);
     let folded: Vec<&str> = first_paragraph.split_whitespace().collect();
-    format!("{} (see --help)", folded.join(" "))
+    let mut message = format!("{} (see --help)", folded.join(" "));
+    let tips = text
+        .lines()
+        .map(str::trim)
+        .filter(|line| line.starts_with("tip: a similar"));
+    for tip in tips {
+        message.push('\n');
+        message.push_str("  ");
+        message.push_str(tip);
+    }
+    message
 }
 
 /// A tool's `main`: parses its command line (`help` says what it is), runs
@@ -218,6 +229,12 @@ mod tests {
             unknown.message
         );
         assert!(!unknown.message.contains('\n'));
+
+        let typo = failure_for(&["demo", "--timout", "5", "cmd"]);
+        assert_eq!(
+            typo.message,
+            "unexpected argument '--timout' found (see --help)\n  tip: a similar argument exists: '--timeout'"
+        );
 
         let missing = failure_for(&["demo"]);
         assert!(missing.message.contains("<COMMAND>"), "{}", missing.message);

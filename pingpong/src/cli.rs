@@ -66,6 +66,17 @@ pub enum Pin {
     None,
 }
 
+impl Pin {
+    /// As `--pin` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Pin::Same => "same",
+            Pin::Split => "split",
+            Pin::None => "none",
+        }
+    }
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct GameArgs {
     /// Words in total

@@ -45,9 +45,9 @@ fn bench(args: &BenchArgs) -> Result<u8, Failure> {
         print(
             Exit::Failed,
             &format!(
-                "{} round trips per transport, pin {:?}\n{:<8} {:>9} {:>9} {:>9} {:>9} {:>12} {:>9} {:>7}\n",
+                "{} round trips per transport, pin {}\n{:<8} {:>9} {:>9} {:>9} {:>9} {:>12} {:>9} {:>7}\n",
                 args.rounds,
-                args.pin,
+                args.pin.name(),
                 "",
                 "p50 RT",
                 "p90 RT",
@@ -72,7 +72,7 @@ fn bench(args: &BenchArgs) -> Result<u8, Failure> {
             let value = serde_json::json!({
                 "transport": transport.name(),
                 "rounds": rt.count,
-                "pin": format!("{:?}", args.pin).to_lowercase(),
+                "pin": args.pin.name(),
                 "rt_p50_us": micros(rt.p50),
                 "rt_p90_us": micros(rt.p90),
                 "rt_p99_us": micros(rt.p99),

@@ -20,7 +20,7 @@ use common::cli::{Failure, print, run_tool};
 use common::signal::{self, Signal, SignalWatcher};
 use common::time::format_duration;
 
-use crate::cli::{Cli, Command, CompareArgs, Config};
+use crate::cli::{Cli, Command, CompareArgs, Config, Mode};
 use crate::exit::Exit;
 use crate::machine::{Machine, format_cores};
 use crate::workers::Workers;
@@ -142,9 +142,9 @@ fn sample_text(cfg: &Config, at: Duration, percent: f64, cores: &[f32], in_place
         return format!("{sample}\n");
     }
     let line = format!(
-        "cpu {percent:.1}% of {:.0}% requested | {} workers | cores {}",
+        "cpu {percent:.1}% of {:.0}% requested | {} | cores {}",
         cfg.requested_percent(),
-        cfg.workers,
+        count(cfg.workers, "worker", "workers"),
         format_cores(cores)
     );
     if in_place {
@@ -185,12 +185,14 @@ fn summary_text(
     }
     let loops_text: Vec<String> = loops.iter().map(|l| format!("{:.1}M", l / 1e6)).collect();
     format!(
-        "workers: {} {}, load {:.0}%, ran {}\n\
+        "workers: {}, load {:.0}%, ran {}\n\
          cpu: {percent:.1}% of {:.0}% requested ({:.1}% of a core per worker)\n\
          loops/s per worker: {}\n\
          machine per core: {}\n",
-        cfg.workers,
-        cfg.mode.name(),
+        match cfg.mode {
+            Mode::Threads => count(cfg.workers, "thread", "threads"),
+            Mode::Processes => count(cfg.workers, "process", "processes"),
+        },
         cfg.load * 100.0,
         format_duration(Duration::from_millis(
             u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
@@ -262,4 +264,9 @@ fn json_head(kind: &str, cfg: &Config) -> serde_json::Value {
         "workers": cfg.workers,
         "load_percent": cfg.load * 100.0,
     })
+}
+
+/// `n` and the noun, singular for one ("1 worker", "2 workers").
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

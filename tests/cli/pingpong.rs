@@ -190,6 +190,31 @@ fn bench_json_parses_with_ordered_percentiles() {
         assert!(p50 > 0.0 && p50 <= p99, "{row}");
         assert_eq!(row["rounds"], 200);
         assert!((row["one_way_p50_us"].as_f64().unwrap() * 2.0 - p50).abs() < 1e-9);
+        assert_eq!(row["pin"], "none");
+    }
+}
+
+#[test]
+fn bench_text_names_the_pinning_as_the_flag_spells_it() {
+    for pin in ["none", "same"] {
+        let out = pingpong()
+            .args([
+                "bench",
+                "--rounds",
+                "50",
+                "--transport",
+                "pipe",
+                "--pin",
+                pin,
+            ])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let text = String::from_utf8(out).unwrap();
+        let first = text.lines().next().unwrap();
+        assert_eq!(first, format!("50 round trips per transport, pin {pin}"));
     }
 }
 

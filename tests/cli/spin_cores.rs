@@ -66,7 +66,7 @@ fn text_run_prints_a_line_per_sample_in_a_pipe() {
     let samples = text.lines().filter(|l| l.starts_with("cpu ")).count();
     assert!(samples >= 3, "{text}");
     assert!(!text.contains('\r'), "no in-place updates in a pipe");
-    assert!(text.contains("workers: 1 threads, load 50%"), "{text}");
+    assert!(text.contains("workers: 1 thread, load 50%"), "{text}");
     assert!(text.contains("loops/s per worker: "), "{text}");
 }
 

@@ -432,3 +432,31 @@ fn ctrl_c_on_a_terminal_clears_the_commands_group() {
         assert_eq!(status.code(), Some(130), "keep={keep}: died of SIGINT");
     }
 }
+
+/// A mistyped flag or subcommand: the one error line, then clap's tip.
+#[test]
+fn a_typo_gets_one_error_line_and_the_did_you_mean_tip() {
+    let cases: [(&str, &[&str], &str); 2] = [
+        ("subproc", &["--timout", "2", "true"], "'--timeout'"),
+        ("fork-demo", &["memroy"], "'memory'"),
+    ];
+    for (name, args, suggestion) in cases {
+        let out = tool(name)
+            .args(args)
+            .assert()
+            .failure()
+            .get_output()
+            .clone();
+        let lines = stderr_lines(&out);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(
+            lines[0].starts_with(&format!("{name}: error: ")),
+            "{lines:?}"
+        );
+        assert!(
+            lines[1].trim_start().starts_with("tip: a similar"),
+            "{lines:?}"
+        );
+        assert!(lines[1].ends_with(suggestion), "{lines:?}");
+    }
+}
