@@ -1,6 +1,7 @@
 # Shared by the bench scripts (sourced, not run): installing the anchors and
-# finding the release binaries cargo builds (the target triple is part of
-# their path, see .cargo/config.toml).
+# building the release binaries the README's install way: static (glibc
+# crt-static) for this machine's own target triple, which puts them under
+# target/<triple>/release/ (see HACKING.md, "Static binaries").
 
 # need COMMAND PACKAGE...: apt-installs the packages if COMMAND is missing.
 need() {
@@ -16,7 +17,10 @@ need() {
 release_bins() {
   local args=() built name
   for name in "$@"; do args+=(--bin "$name"); done
-  built=$(cargo build --release "${args[@]}" --message-format=json-render-diagnostics 2>/dev/null)
+  local host
+  host=$(rustc -vV | sed -n 's/^host: //p')
+  built=$(RUSTFLAGS='-C target-feature=+crt-static' \
+    cargo build --release --target "$host" "${args[@]}" --message-format=json-render-diagnostics 2>/dev/null)
   for name in "$@"; do
     printf '%s=%s\n' "$name" "$(grep -o "\"executable\":\"[^\"]*/$name\"" <<<"$built" | cut -d'"' -f4)"
   done

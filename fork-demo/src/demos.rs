@@ -21,8 +21,13 @@ fn failed(what: &str, err: &io::Error) -> Failure {
 }
 
 /// Writes a child's line; the child's exit code says whether it got out.
+/// A reader that left (`| head`) is no failure of the child: its line was
+/// not wanted, as the parent's are not.
 fn child_print(text: &str) -> bool {
-    common::cli::print(Exit::Failed, text).is_ok()
+    match common::cli::print(Exit::Failed, text) {
+        Ok(()) => true,
+        Err(failure) => failure.code == common::exit::SUCCESS,
+    }
 }
 
 /// Holds a child until the parent has printed: the child reads its end of a

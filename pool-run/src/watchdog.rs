@@ -16,8 +16,8 @@ use common::signal::Signal;
 #[derive(Debug)]
 pub struct Watchdog {
     writer: PipeWriter,
-    /// Registrations not yet sent: one write per supervisor loop turn
-    /// instead of one per job event.
+    /// Registrations not yet sent: ends wait for the next start or loop
+    /// turn, so a run makes one write per start, not two per job.
     unsent: Vec<u8>,
 }
 
@@ -52,9 +52,13 @@ impl Watchdog {
         })
     }
 
-    /// A job's group started. Sent with the next [`Watchdog::send`].
+    /// A job's group started. Sent at once, with the registrations before
+    /// it (in order: an ended group's id may be the new one's): a job can
+    /// print before the supervisor's next loop turn, and a pool-run killed
+    /// right then must not leave it running. One short write per start.
     pub fn started(&mut self, pgid: u32) {
         let _ = writeln!(self.unsent, "+{pgid}");
+        self.send();
     }
 
     /// A job's group is gone (no longer ours to kill).
@@ -69,8 +73,8 @@ impl Watchdog {
     }
 
     /// Sends the registrations made since the last call. The supervisor
-    /// calls it before it waits, so a group is known to the watchdog within
-    /// one loop turn of its start.
+    /// calls it before it waits, so an ended group is forgotten within one
+    /// loop turn.
     pub fn send(&mut self) {
         if !self.unsent.is_empty() {
             let _ = self.writer.write_all(&self.unsent);

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod fork_demo;
+mod install;
 mod lock_demo;
 mod pingpong;
 mod pipelines;
