@@ -27,6 +27,7 @@ need slurmctld slurm-wlm
 need munged munge
 
 POOL=$(release_bin pool-run)
+LABELS="$POOL=pool-run"
 work=$(mktemp -d)
 pids=()
 cleanup() {
