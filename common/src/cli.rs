@@ -81,26 +81,161 @@ pub fn print(code: impl Into<u8>, text: &str) -> Result<(), Failure> {
 pub struct Help {
     pub name: &'static str,
     pub about: &'static str,
+    /// Details and exit codes, after the flags in `--help`.
     pub after: &'static str,
+    /// Lines of `  COMMAND  # what it shows`, ending `--help` (and the man
+    /// page). Each is run by the tests: keep them quick and self-contained.
+    pub examples: &'static str,
 }
 
 impl Help {
-    pub const fn new(name: &'static str, about: &'static str, after: &'static str) -> Help {
-        Help { name, about, after }
+    pub const fn new(
+        name: &'static str,
+        about: &'static str,
+        after: &'static str,
+        examples: &'static str,
+    ) -> Help {
+        Help {
+            name,
+            about,
+            after,
+            examples,
+        }
     }
 }
 
+/// What `-h` ends with: the short help stays short.
+const SHORT_AFTER: &str = "Run with --help for the details, the exit codes and examples.";
+
 /// A tool's command line: its own flags (`P`) plus what every prockit tool
 /// has, its name and about text, `--version`, help wrapped at 100 columns.
+/// `-h` lists the flags; `--help` adds the details and the examples.
 pub fn command<P: clap::CommandFactory>(help: &Help) -> clap::Command {
     P::command()
         .name(help.name)
         .bin_name(help.name)
         .about(help.about)
         .long_about(None)
-        .after_help(help.after)
+        .after_help(SHORT_AFTER)
+        .after_long_help(format!("{}\n\nExamples:\n{}", help.after, examples(help)))
         .version(env!("CARGO_PKG_VERSION"))
         .max_term_width(100)
+}
+
+/// The examples, each line indented by two spaces.
+fn examples(help: &Help) -> String {
+    let lines: Vec<String> = help
+        .examples
+        .lines()
+        .map(|line| format!("  {}", line.trim()))
+        .collect();
+    lines.join("\n")
+}
+
+/// The example commands of `help`, without their `# ...` comments (the
+/// tests run each one).
+pub fn example_commands(help: &Help) -> Vec<String> {
+    help.examples
+        .lines()
+        .map(|line| line.split("  #").next().unwrap_or(line).trim().to_string())
+        .filter(|command| !command.is_empty())
+        .collect()
+}
+
+/// What `--generate` makes.
+const GENERATE_KINDS: &str = "man, complete-bash, complete-zsh, complete-fish";
+
+/// `tool --generate KIND`: the man page or a shell's completion script,
+/// made from the same clap definition as `--help`, on stdout. (Not a clap
+/// flag: it would show in every completion and help text.)
+pub fn generate(mut command: clap::Command, kind: &str, usage_code: u8) -> Result<(), Failure> {
+    use clap_complete::Shell;
+    let name = command.get_name().to_string();
+    let mut out = Vec::new();
+    let shell = match kind {
+        "man" => None,
+        "complete-bash" => Some(Shell::Bash),
+        "complete-zsh" => Some(Shell::Zsh),
+        "complete-fish" => Some(Shell::Fish),
+        other => {
+            return Err(Failure::new(
+                usage_code,
+                format!("--generate '{other}': one of {GENERATE_KINDS}"),
+            ));
+        }
+    };
+    match shell {
+        Some(shell) => clap_complete::generate(shell, &mut command, name, &mut out),
+        None => man_page(command, &mut out)
+            .map_err(|e| Failure::io(crate::exit::FAILURE, "writing the man page", &e))?,
+    }
+    print(crate::exit::FAILURE, &String::from_utf8_lossy(&out))
+}
+
+/// The man page: clap_mangen's sections of the tool (its flags, its
+/// subcommands), a section per subcommand with its flags (clap_mangen would
+/// only list them by name), then the details, exit codes and examples.
+fn man_page(command: clap::Command, out: &mut Vec<u8>) -> io::Result<()> {
+    let man = clap_mangen::Man::new(command.clone());
+    man.render_title(out)?;
+    man.render_name_section(out)?;
+    man.render_synopsis_section(out)?;
+    man.render_description_section(out)?;
+    man.render_options_section(out)?;
+    if command.has_subcommands() {
+        man.render_subcommands_section(out)?;
+    }
+    subcommand_sections(&command, out)?;
+    // The text after the flags: the details, exit codes and examples.
+    let mut extra = Vec::new();
+    man.render_extra_section(&mut extra)?;
+    let extra =
+        String::from_utf8_lossy(&extra).replace(".SH EXTRA", ".SH \"DETAILS AND EXAMPLES\"");
+    out.extend_from_slice(extra.as_bytes());
+    man.render_version_section(out)
+}
+
+fn subcommand_sections(command: &clap::Command, out: &mut Vec<u8>) -> io::Result<()> {
+    let tool = command.get_name().to_string();
+    for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
+        if sub.get_name() == "help" {
+            continue;
+        }
+        writeln!(
+            out,
+            ".SH \"{} {}\"",
+            roff_text(&tool),
+            roff_text(sub.get_name())
+        )?;
+        if let Some(about) = sub.get_about() {
+            writeln!(out, "{}", roff_text(&about.to_string()))?;
+        }
+        for arg in sub.get_arguments().filter(|a| !a.is_hide_set()) {
+            let Some(long) = arg.get_long() else {
+                continue;
+            };
+            let mut flag = format!("\\fB\\-\\-{}\\fR", roff_text(long));
+            if let Some(short) = arg.get_short() {
+                flag = format!("\\fB\\-{short}\\fR, {flag}");
+            }
+            writeln!(out, ".TP\n{flag}")?;
+            if let Some(help) = arg.get_help() {
+                writeln!(out, "{}", roff_text(&help.to_string()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Text safe inside roff: no leading dot or quote, hyphens and backslashes
+/// escaped.
+fn roff_text(text: &str) -> String {
+    let escaped = text.replace('\\', "\\e").replace('-', "\\-");
+    if escaped.starts_with(['.', '\'']) {
+        format!("\\&{escaped}")
+    } else {
+        escaped
+    }
 }
 
 /// The command line of a tool with subcommands that runs its default one,
@@ -170,6 +305,15 @@ pub fn run_tool<P: clap::Parser>(
     run: impl FnOnce(P) -> Result<u8, Failure>,
 ) -> ExitCode {
     crate::stdio::restore_closed();
+    let usage_code = usage_code.into();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "--generate") {
+        return main_with(help.name, || {
+            let kind = args.get(2).and_then(|k| k.to_str()).unwrap_or("");
+            generate(command::<P>(help), kind, usage_code)?;
+            Ok(crate::exit::SUCCESS)
+        });
+    }
     main_with(help.name, || run(parse_args(help, usage_code)?))
 }
 

@@ -5,7 +5,14 @@ use clap::{Args, Subcommand};
 use common::cli::{Help, WithDefault};
 
 /// What fork-demo says of itself in `--help`.
-pub const HELP: Help = Help::new("fork-demo", ABOUT, AFTER_HELP);
+pub const HELP: Help = Help::new("fork-demo", ABOUT, AFTER_HELP, EXAMPLES);
+
+const EXAMPLES: &str = "\
+  fork-demo                                  # the tutorial's fork: parent and child pids
+  fork-demo -n 3 --race                      # three children, lines in the scheduler's order
+  fork-demo memory                           # each process changes its own copy; then a queue
+  fork-demo process                          # multiprocessing.Process: start, join
+  fork-demo bench -i 200 --json | grep fork  # what a fork+wait costs here";
 
 const ABOUT: &str =
     "fork/getpid/getppid, a child started and joined, copies of memory, process-creation costs";

@@ -7,7 +7,14 @@ use common::cli::{Help, WithDefault};
 use common::time::parse_duration;
 
 /// What lock-demo says of itself in `--help`.
-pub const HELP: Help = Help::new("lock-demo", ABOUT, AFTER_HELP);
+pub const HELP: Help = Help::new("lock-demo", ABOUT, AFTER_HELP, EXAMPLES);
+
+const EXAMPLES: &str = "\
+  lock-demo                                  # two threads, no lock: the balance drifts
+  lock-demo --sync mutex | head -1           # with a Mutex: 0
+  lock-demo threads --delay 1ms              # MainThread starts LoopThread and joins it
+  lock-demo bank --sync mutex                # 100 deposits, none lost
+  lock-demo bench -i 100000 --json | grep -c correct   # four ways, all correct";
 
 const ABOUT: &str =
     "Threads share memory: lost updates without a lock; Mutex, atomics, thread-local";

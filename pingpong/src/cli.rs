@@ -7,7 +7,13 @@ use common::cli::{Help, WithDefault};
 use common::time::parse_duration;
 
 /// What pingpong says of itself in `--help`.
-pub const HELP: Help = Help::new("pingpong", ABOUT, AFTER_HELP);
+pub const HELP: Help = Help::new("pingpong", ABOUT, AFTER_HELP, EXAMPLES);
+
+const EXAMPLES: &str = "\
+  pingpong --delay 0 | tail -3               # Ping/Pong through a queue, 50 words
+  pingpong --naive --delay 0 | tail -2       # no IPC: each process counts its own copy
+  pingpong --count 300 --delay 0 | head -c 10   # the reader leaves: both stop quietly
+  pingpong bench --rounds 2000 --transport pipe # round-trip latency over a pipe";
 
 const ABOUT: &str =
     "Two processes print Ping and Pong, passing the counter in messages; an IPC latency benchmark";

@@ -5,7 +5,14 @@ use clap::Parser;
 use common::cli::Help;
 
 /// What pool-run says of itself in `--help`.
-pub const HELP: Help = Help::new("pool-run", ABOUT, AFTER_HELP);
+pub const HELP: Help = Help::new("pool-run", ABOUT, AFTER_HELP, EXAMPLES);
+
+const EXAMPLES: &str = "\
+  seq 5 | pool-run -k echo job               # five jobs, output in input order
+  pool-run -j2 --tag 'sleep 0.{}; echo done' ::: 3 1 2   # each line tagged with its input
+  printf 'a.txt\\nb.txt\\n' | pool-run --dry-run gzip {}   # the commands, not run
+  seq 1000 | pool-run -X echo | wc -l        # as many arguments per job as fit
+  pool-run --joblog - -k echo ::: a b        # GNU parallel's joblog, on stdout";
 
 const ABOUT: &str = "A pool of N workers runs commands built from input lines or arguments";
 

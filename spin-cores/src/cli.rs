@@ -11,7 +11,13 @@ use common::time::parse_duration;
 use crate::exit::Exit;
 
 /// What spin-cores says of itself in `--help`.
-pub const HELP: Help = Help::new("spin-cores", ABOUT, AFTER_HELP);
+pub const HELP: Help = Help::new("spin-cores", ABOUT, AFTER_HELP, EXAMPLES);
+
+const EXAMPLES: &str = "\
+  spin-cores -n 2 -d 1s                      # two busy threads for a second, measured
+  spin-cores -n 1 --load 50 -d 1s --json | tail -1   # half a core; the summary as JSON
+  spin-cores -n 2 --mode processes -d 1s     # the same with child processes
+  spin-cores compare --work 2000000 --io 20ms   # sequential vs threads vs processes";
 
 const ABOUT: &str = "N busy loops fill N cores (Rust threads have no GIL), measured";
 

@@ -14,7 +14,14 @@ use common::time::parse_duration;
 use crate::exit::Exit;
 
 /// What subproc says of itself in `--help`.
-pub const HELP: Help = Help::new("subproc", ABOUT, AFTER_HELP);
+pub const HELP: Help = Help::new("subproc", ABOUT, AFTER_HELP, EXAMPLES);
+
+const EXAMPLES: &str = "\
+  echo hi | subproc cat | wc -c              # prints 3: stdin and stdout untouched
+  subproc sh -c 'exit 3' || echo $?          # 'Exit code 3' on stderr, then 3
+  subproc -t 100ms sleep 10 || echo $?       # timed out: 124
+  subproc --json --report r.ndjson true && cat r.ndjson   # the report as JSON, in a file
+  subproc -q --retries 3 --retry-delay 10ms false || echo $?   # 3 runs, then 1";
 
 const ABOUT: &str =
     "Run a command with its stdin, stdout and stderr; report its exit code on stderr";

@@ -4,6 +4,7 @@
 // In tests a panic is a failed test with its message: unwrap is the point.
 #![allow(clippy::unwrap_used)]
 
+mod docs;
 mod fork_demo;
 mod install;
 mod lock_demo;
