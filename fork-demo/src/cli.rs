@@ -55,8 +55,8 @@ pub struct ForkArgs {
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub children: u32,
 
-    /// The children exit with CODE (to watch the parent report it)
-    #[arg(long, value_name = "CODE", default_value_t = 0)]
+    /// The children exit with CODE, 0 or 3-125 (to watch the parent report it)
+    #[arg(long, value_name = "CODE", default_value_t = 0, value_parser = parse_child_exit)]
     pub child_exit: u8,
 }
 
@@ -70,6 +70,18 @@ pub struct BenchArgs {
     /// One JSON object per operation (NDJSON)
     #[arg(long)]
     pub json: bool,
+}
+
+/// A child's code becomes fork-demo's: it must not read as fork-demo's own
+/// failure (1), a usage error (2), or what a shell reserves (126 and up:
+/// not runnable, not found, killed by a signal).
+fn parse_child_exit(text: &str) -> Result<u8, String> {
+    match text.parse::<u8>() {
+        Ok(code) if code == 0 || (3..=125).contains(&code) => Ok(code),
+        _ => Err(format!(
+            "'{text}' is not 0 or 3-125 (1 and 2 are fork-demo's own codes, 126 and up the shell's)"
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -94,7 +106,13 @@ mod tests {
             (1, false, 0)
         );
         assert!(Cli::try_parse_from(["fork-demo", "-n", "0"]).is_err());
-        assert!(Cli::try_parse_from(["fork-demo", "--child-exit", "256"]).is_err());
+        for bad in ["256", "1", "2", "126", "137"] {
+            assert!(
+                Cli::try_parse_from(["fork-demo", "--child-exit", bad]).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(Cli::try_parse_from(["fork-demo", "--child-exit", "3"]).is_ok());
         assert!(Cli::try_parse_from(["fork-demo", "bench", "-i", "-1"]).is_err());
     }
 }

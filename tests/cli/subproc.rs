@@ -460,3 +460,38 @@ fn a_typo_gets_one_error_line_and_the_did_you_mean_tip() {
         assert!(lines[1].ends_with(suggestion), "{lines:?}");
     }
 }
+
+/// Under `| head`, subproc's code is its command's: `seq` killed by
+/// SIGPIPE gives 141, as with coreutils `timeout`, the oracle; subproc
+/// adds no error line.
+#[test]
+fn under_head_the_code_is_the_commands_as_with_timeout() {
+    let out = crate::support::shell(
+        "exec 3>&1; { $SUBPROC -q seq 1000000; echo \"subproc=$?\" >&3; } | head -1 >/dev/null; \
+         { timeout 10 seq 1000000; echo \"timeout=$?\" >&3; } | head -1 >/dev/null",
+        b"",
+        std::time::Duration::from_secs(30),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout, "subproc=141\ntimeout=141\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+/// fork-demo passes a failing child's code on, so a child may not use the
+/// codes that mean something else: fork-demo's own 1 and 2, a shell's 126+.
+#[test]
+fn fork_demo_child_codes_never_collide_with_its_own() {
+    for bad in ["1", "2", "126"] {
+        let out = tool("fork-demo")
+            .args(["--child-exit", bad])
+            .assert()
+            .code(2)
+            .get_output()
+            .clone();
+        assert_eq!(stderr_lines(&out).len(), 1);
+    }
+    tool("fork-demo")
+        .args(["--child-exit", "3"])
+        .assert()
+        .code(3);
+}
