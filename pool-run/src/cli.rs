@@ -189,9 +189,12 @@ pub struct Cli {
     #[arg(long, conflicts_with_all = ["ungroup", "json"])]
     pub line_buffer: bool,
 
-    /// Show a progress bar on stderr (done, running, failed, ETA); also --progress, --eta
-    #[arg(long, aliases = ["progress", "eta"])]
-    pub bar: bool,
+    /// A progress bar on stderr (done, running, failed, ETA), on a terminal only
+    /// unless WHEN is always; also --progress, --eta
+    #[arg(long, aliases = ["progress", "eta"], value_name = "WHEN", num_args = 0..=1,
+          require_equals = true, default_missing_value = "auto",
+          value_parser = ["auto", "always", "never"])]
+    pub bar: Option<String>,
 
     /// Start a job only while at least SIZE of memory is available (1G, 512M)
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]

@@ -44,7 +44,7 @@ pub struct Config {
     pub colsep: Option<regex::bytes::Regex>,
     pub batch: Batch,
     pub pipe: Option<PipeSpec>,
-    pub bar: bool,
+    pub bar: crate::progress::BarMode,
     pub memfree: Option<u64>,
     pub load: Option<f64>,
 }
@@ -220,7 +220,12 @@ impl Config {
             termseq: cli.termseq,
             results: cli.results,
             colsep: cli.colsep,
-            bar: cli.bar,
+            // -u: jobs write to the terminal themselves; an in-place bar
+            // would be drawn over their lines.
+            bar: crate::progress::BarMode::resolve(
+                cli.bar.as_deref(),
+                !cli.ungroup && crate::progress::BarMode::stderr_is_terminal(),
+            ),
             memfree: cli.memfree.map(|n| n as u64),
             load: cli.load,
         })

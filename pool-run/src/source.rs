@@ -48,6 +48,9 @@ impl Source {
     pub fn open(cfg: &Config) -> Result<Source, Failure> {
         let io_failure = |what: &str, e: &std::io::Error| Failure::io(Exit::Error, what, e);
         let mut pending = VecDeque::new();
+        if cfg.pipe.is_some() || cfg.sources.is_empty() {
+            say_if_reading_the_terminal();
+        }
         let feed = if let Some(pipe) = &cfg.pipe {
             Some(
                 input::stream_blocks(pipe.block, pipe.recend.clone())
@@ -222,6 +225,19 @@ impl Source {
                 .flat_map(|record| split_columns(colsep.as_ref(), record))
                 .collect(),
         )
+    }
+}
+
+/// Input from stdin on a terminal: a user who typed `pool-run echo` and
+/// sees nothing happen should learn that pool-run waits for them (as GNU
+/// parallel says), once, on stderr.
+fn say_if_reading_the_terminal() {
+    use std::io::{IsTerminal, Write};
+    if std::io::stdin().is_terminal() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "pool-run: reading input from the terminal, one record per line; end it with Ctrl-D"
+        );
     }
 }
 

@@ -654,26 +654,6 @@ fn line_buffer_prints_lines_as_they_come() {
 }
 
 #[test]
-fn bar_reports_progress_on_stderr_only() {
-    let out = pool_run()
-        .args(["--bar", "-k", "echo", ":::", "a", "b"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    assert_eq!(
-        String::from_utf8(out.stdout).unwrap(),
-        "a\nb\n",
-        "stdout keeps only the jobs' output"
-    );
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        err.contains("100% 2/2 done, 0 running, 0 failed"),
-        "{err:?}"
-    );
-}
-
-#[test]
 fn memfree_holds_jobs_back_but_never_the_only_one() {
     // No machine has this much free: jobs still run, one at a time.
     let text = stdout_of(&[
@@ -840,5 +820,103 @@ fn sighup_finishes_running_jobs_and_starts_no_more() {
     assert_eq!(
         rest, "ended 1\n",
         "job 1 finished, jobs 2 and 3 never started"
+    );
+}
+
+/// What a terminal shows for `screen`: each line after carriage returns and
+/// "erase to the end of the line" have done their work.
+fn visible_lines(screen: &str) -> Vec<String> {
+    screen
+        .split('\n')
+        .map(|raw| {
+            let mut line: Vec<char> = Vec::new();
+            let mut col = 0;
+            let mut chars = raw.chars().peekable();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\r' => col = 0,
+                    '\x1b' => {
+                        // CSI K: erase from the cursor to the end of the line.
+                        let seq: String = chars.by_ref().take(2).collect();
+                        assert_eq!(seq, "[K", "only erase-line is expected");
+                        line.truncate(col);
+                    }
+                    c => {
+                        if col < line.len() {
+                            line[col] = c;
+                        } else {
+                            line.push(c);
+                        }
+                        col += 1;
+                    }
+                }
+            }
+            line.into_iter().collect()
+        })
+        .filter(|line: &String| !line.is_empty())
+        .collect()
+}
+
+/// On a terminal the bar steps aside for every job's output: each output
+/// line stands alone, and the bar's last state is the last line.
+#[test]
+fn the_bar_on_a_terminal_never_shares_a_line_with_output() {
+    use crate::support::pty::Pty;
+    let mut command = std::process::Command::new(crate::support::bin_path("pool-run"));
+    command.args(["--bar", "-k", "-j1", "echo", "out-{}", ":::", "a", "b", "c"]);
+    let mut pty = Pty::spawn(command);
+    let status = pty.wait_and_keep(std::time::Duration::from_secs(20));
+    assert!(status.success());
+    let screen = pty.screen();
+    let lines = visible_lines(&screen);
+    assert_eq!(lines[..3], ["out-a", "out-b", "out-c"], "{screen:?}");
+    assert_eq!(lines.len(), 4, "{screen:?}");
+    assert!(
+        lines[3].starts_with("100% 3/3 done, 0 running, 0 failed"),
+        "{screen:?}"
+    );
+}
+
+/// Off a terminal there is no bar (no carriage return, no escape code)
+/// unless it is forced, and then it is plain lines.
+#[test]
+fn the_bar_off_a_terminal_is_absent_unless_forced() {
+    let run = |bar: &str| {
+        let out = pool_run()
+            .args([bar, "-k", "echo", ":::", "a", "b"])
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        assert_eq!(out.stdout, b"a\nb\n", "the bar never touches stdout");
+        String::from_utf8(out.stderr).unwrap()
+    };
+    assert_eq!(run("--bar"), "");
+    let forced = run("--bar=always");
+    assert!(!forced.contains(['\r', '\x1b']), "{forced:?}");
+    assert!(
+        forced.lines().last().unwrap().starts_with("100% 2/2 done"),
+        "{forced:?}"
+    );
+}
+
+/// `pool-run echo` on a terminal waits for the user's lines: it says so.
+#[test]
+fn reading_input_from_a_terminal_is_announced_once() {
+    use crate::support::pty::Pty;
+    let mut command = std::process::Command::new(crate::support::bin_path("pool-run"));
+    command.args(["-k", "echo", "got"]);
+    let mut pty = Pty::spawn(command);
+    pty.wait_for("end it with Ctrl-D", std::time::Duration::from_secs(10));
+    pty.type_keys(b"x\n");
+    pty.wait_for("got x", std::time::Duration::from_secs(10));
+    pty.type_keys(b"\x04");
+    let status = pty.wait_and_keep(std::time::Duration::from_secs(10));
+    assert!(status.success());
+    assert_eq!(
+        pty.screen()
+            .matches("reading input from the terminal")
+            .count(),
+        1
     );
 }

@@ -24,7 +24,7 @@ use crate::config::{Config, OutputMode};
 use crate::exit::Exit;
 use crate::frames::Frames;
 use crate::job::Record;
-use crate::progress::{Counts, Progress};
+use crate::progress::{BarMode, Counts, Progress};
 
 /// Which of a job's streams bytes came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,13 +159,13 @@ impl<O: Write, E: Write> Output<O, E> {
             waiting: BTreeMap::new(),
             held_files: 0,
             next_to_print: 1,
-            progress: Progress::new(false, None),
+            progress: Progress::new(BarMode::Off, None),
         }
     }
 
     /// --bar: jobs in all, once the source knows.
     pub fn set_total(&mut self, total: Option<u64>) {
-        self.progress = Progress::new(self.progress.enabled(), total);
+        self.progress = Progress::new(self.progress.mode(), total);
     }
 
     /// --bar: a job was counted (or, `last`, the run ended).
@@ -175,9 +175,28 @@ impl<O: Write, E: Write> Output<O, E> {
             true => self.progress.finish(counts),
         };
         if let Some(line) = line {
-            let _ = self.stderr.write_all(line.as_bytes());
-            let _ = self.stderr.flush();
+            self.bar_write(line.as_bytes());
         }
+    }
+
+    /// The bar off the screen before output is written...
+    fn bar_hide(&mut self) {
+        if let Some(erase) = self.progress.hide() {
+            self.bar_write(erase.as_bytes());
+        }
+    }
+
+    /// ...and back after it.
+    fn bar_show(&mut self) {
+        if let Some(line) = self.progress.show() {
+            self.bar_write(line.as_bytes());
+        }
+    }
+
+    /// The bar's own writes: a stderr that fails loses the bar, nothing else.
+    fn bar_write(&mut self, bytes: &[u8]) {
+        let _ = self.stderr.write_all(bytes);
+        let _ = self.stderr.flush();
     }
 
     /// Whether jobs' output comes through pool-run (not under -u).
@@ -262,10 +281,15 @@ impl<O: Write, E: Write> Output<O, E> {
             live.frames.take_from_lines(&mut lines);
         }
         let tag = live.tag.as_deref().map(Vec::as_slice);
-        match stream {
+        if let Some(erase) = self.progress.hide() {
+            let _ = self.stderr.write_all(erase.as_bytes());
+        }
+        let written = match stream {
             Stream::Out => write_lines(&mut self.stdout, lines, tag, &mut live.out, true),
             Stream::Err => write_lines(&mut self.stderr, lines, tag, &mut live.err, false),
-        }
+        };
+        self.bar_show();
+        written
     }
 
     /// The job on `slot` ended: its output, for the back-end to read and
@@ -341,10 +365,13 @@ impl<O: Write, E: Write> Output<O, E> {
 
     /// pool-run's own lines on stdout (`--joblog -`).
     fn write_stdout(&mut self, bytes: &[u8]) -> Result<(), Failure> {
+        self.bar_hide();
         self.stdout
             .write_all(bytes)
             .and_then(|()| self.stdout.flush())
-            .map_err(|e| Failure::io(Exit::Error, "writing output", &e))
+            .map_err(|e| Failure::io(Exit::Error, "writing output", &e))?;
+        self.bar_show();
+        Ok(())
     }
 
     /// A job that takes its turn without running: skipped by --resume
@@ -386,6 +413,13 @@ impl<O: Write, E: Write> Output<O, E> {
         if self.mode != OutputMode::LineBuffer {
             return Ok(());
         }
+        self.bar_hide();
+        let promoted = self.stream_held_lines();
+        self.bar_show();
+        promoted
+    }
+
+    fn stream_held_lines(&mut self) -> Result<(), Failure> {
         let next = self.next_to_print;
         let Some(live) = self.live.iter_mut().flatten().find(|l| l.seq == next) else {
             return Ok(());
@@ -417,6 +451,10 @@ impl<O: Write, E: Write> Output<O, E> {
     /// One job's stdout, then its stderr, each whole. A stdout that cannot
     /// be written ends the run; a stderr that cannot is skipped.
     fn write_whole(&mut self, mut held: Held) -> Result<(), Failure> {
+        if held.out.is_empty() && held.err.is_empty() {
+            return Ok(());
+        }
+        self.bar_hide();
         if !held.out.is_empty() {
             held.out
                 .write_to(&mut self.stdout, held.tag.as_deref().map(Vec::as_slice))
@@ -429,6 +467,7 @@ impl<O: Write, E: Write> Output<O, E> {
                 .write_to(&mut self.stderr, held.tag.as_deref().map(Vec::as_slice))
                 .and_then(|()| self.stderr.flush());
         }
+        self.bar_show();
         Ok(())
     }
 

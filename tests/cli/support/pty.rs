@@ -16,6 +16,8 @@ pub struct Pty {
     master: File,
     child: Child,
     screen: Arc<Mutex<Vec<u8>>>,
+    /// The reader thread saw the end of the terminal's output.
+    done: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Pty {
@@ -60,6 +62,8 @@ impl Pty {
         let screen = Arc::new(Mutex::new(Vec::new()));
         let mut reader = master.try_clone().expect("master clone");
         let shared = Arc::clone(&screen);
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let finished = Arc::clone(&done);
         std::thread::spawn(move || {
             let mut buffer = [0u8; 4096];
             // EIO once the last slave descriptor is closed: the end.
@@ -69,11 +73,13 @@ impl Pty {
                 }
                 shared.lock().unwrap().extend_from_slice(&buffer[..n]);
             }
+            finished.store(true, std::sync::atomic::Ordering::Relaxed);
         });
         Pty {
             master,
             child,
             screen,
+            done,
         }
     }
 
@@ -100,9 +106,28 @@ impl Pty {
         self.master.write_all(bytes).expect("typing at the pty");
     }
 
+    /// The tool's exit, waited for at most `limit`, then what the terminal
+    /// still had to show (read until the last writer closed it).
+    pub fn wait_and_keep(&mut self, limit: Duration) -> ExitStatus {
+        let status = self.wait_child(limit);
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while !self.reader_done() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        status
+    }
+
     /// The tool's exit, waited for at most `limit` (then it is killed and
     /// the test fails).
     pub fn wait(mut self, limit: Duration) -> ExitStatus {
+        self.wait_child(limit)
+    }
+
+    fn reader_done(&self) -> bool {
+        self.done.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn wait_child(&mut self, limit: Duration) -> ExitStatus {
         let deadline = Instant::now() + limit;
         loop {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
