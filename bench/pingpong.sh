@@ -22,7 +22,7 @@ trap 'rm -rf "$work"' EXIT
 gcc -O2 -o "$work/pingpong_c" bench/c/pingpong.c
 PINGPONG=$(release_bin pingpong)
 
-ours() { "$PINGPONG" bench --json --rounds "$ROUNDS" --transport "$1" --pin "$2" |
+ours() { "$PINGPONG" bench --json --iterations "$ROUNDS" --transport "$1" --pin "$2" |
   grep -o '"rt_p50_us":[0-9.e+-]*' | cut -d: -f2; }
 row() { awk -v a="$1" -v b="$2" -v c="$3" -v d="$4" -v e="$5" \
   'BEGIN { printf "%-7s %-8s %12.3f %-26s %12.3f %8.3f %s\n", a, b, c, d, e, c / e, "" }'; }

@@ -41,7 +41,7 @@ echo "spin-cores vs stress-ng: $WORKERS workers, ${SECONDS_PER_RUN}s runs, $ROUN
 printf '%-10s %5s %8s %8s %10s %10s %10s\n' tool load "wall s" "cpu s" "achieved%" "error pts" "maxRSS KiB"
 for round in $(seq 1 "$ROUNDS"); do
   for load in 100 50 20; do
-    measure spin-cores "$load" "$SPIN" -n "$WORKERS" --load "$load" -d "${SECONDS_PER_RUN}s" --interval 10s
+    measure spin-cores "$load" "$SPIN" -n "$WORKERS" --load "$load" -t "${SECONDS_PER_RUN}s" --interval 10s
     measure stress-ng "$load" stress-ng --cpu "$WORKERS" --cpu-load "$load" -t "${SECONDS_PER_RUN}s" --quiet
   done
 done

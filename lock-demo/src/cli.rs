@@ -101,7 +101,7 @@ pub struct BalanceArgs {
 #[derive(Args, Debug, Clone)]
 pub struct BankArgs {
     /// Depositing threads
-    #[arg(short = 't', long, value_name = "N", default_value_t = 100,
+    #[arg(short = 'n', long, short_alias = 't', value_name = "N", default_value_t = 100,
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub threads: u32,
 
@@ -120,7 +120,7 @@ pub struct BankArgs {
 #[derive(Args, Debug, Clone)]
 pub struct BenchArgs {
     /// Threads incrementing the shared counter
-    #[arg(short = 't', long, value_name = "N", default_value_t = 2,
+    #[arg(short = 'n', long, short_alias = 't', value_name = "N", default_value_t = 2,
           value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub threads: u32,
 

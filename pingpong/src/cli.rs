@@ -12,8 +12,8 @@ pub const HELP: Help = Help::new("pingpong", ABOUT, AFTER_HELP, EXAMPLES);
 const EXAMPLES: &str = "\
   pingpong --delay 0 | tail -3               # Ping/Pong through a queue, 50 words
   pingpong --naive --delay 0 | tail -2       # no IPC: each process counts its own copy
-  pingpong --count 300 --delay 0 | head -c 10   # the reader leaves: both stop quietly
-  pingpong bench --rounds 2000 --transport pipe # round-trip latency over a pipe";
+  pingpong -i 300 --delay 0 | head -c 10     # the reader leaves: both stop quietly
+  pingpong bench -i 2000 --transport pipe    # round-trip latency over a pipe";
 
 const ABOUT: &str =
     "Two processes print Ping and Pong, passing the counter in messages; an IPC latency benchmark";
@@ -85,8 +85,14 @@ impl Pin {
 
 #[derive(Args, Debug, Clone)]
 pub struct GameArgs {
-    /// Words in total
-    #[arg(long, value_name = "N", default_value_t = 50)]
+    /// Words in total (the tutorial's 50)
+    #[arg(
+        short = 'i',
+        long = "iterations",
+        alias = "count",
+        value_name = "N",
+        default_value_t = 50
+    )]
     pub count: u32,
 
     /// The two words
@@ -129,7 +135,7 @@ pub struct BenchArgs {
     pub transport: BenchTransports,
 
     /// Round trips per transport
-    #[arg(long, value_name = "N", default_value_t = 100_000,
+    #[arg(short = 'i', long = "iterations", alias = "rounds", value_name = "N", default_value_t = 100_000,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub rounds: u32,
 
@@ -174,7 +180,7 @@ mod tests {
             &["--words", "Ping"][..],
             &["--words", "a,b,c"],
             &["--transport", "x"],
-            &["--count", "-1"],
+            &["--iterations", "-1"],
         ] {
             let args = std::iter::once("pingpong").chain(bad.iter().copied());
             assert!(Cli::try_parse_from(args).is_err(), "{bad:?}");

@@ -14,9 +14,9 @@ use crate::exit::Exit;
 pub const HELP: Help = Help::new("spin-cores", ABOUT, AFTER_HELP, EXAMPLES);
 
 const EXAMPLES: &str = "\
-  spin-cores -n 2 -d 1s                      # two busy threads for a second, measured
-  spin-cores -n 1 --load 50 -d 1s --json | tail -1   # half a core; the summary as JSON
-  spin-cores -n 2 --mode processes -d 1s     # the same with child processes
+  spin-cores -n 2 -t 1s                      # two busy threads for a second, measured
+  spin-cores -n 1 --load 50 -t 1s --json | tail -1   # half a core; the summary as JSON
+  spin-cores -n 2 --mode processes -t 1s     # the same with child processes
   spin-cores compare --work 2000000 --io 20ms   # sequential vs threads vs processes";
 
 const ABOUT: &str = "N busy loops fill N cores (Rust threads have no GIL), measured";
@@ -91,8 +91,9 @@ pub struct SpinArgs {
     #[arg(long)]
     pub pin: bool,
 
-    /// Stop after DUR (default: run until Ctrl-C)
-    #[arg(short, long, value_name = "DUR", value_parser = positive_duration)]
+    /// Stop after DUR (default: run until Ctrl-C), as stress-ng's --timeout
+    #[arg(short = 't', long = "timeout", short_alias = 'd', alias = "duration",
+          value_name = "DUR", value_parser = positive_duration)]
     pub duration: Option<Duration>,
 
     /// Time between samples
@@ -107,7 +108,7 @@ pub struct SpinArgs {
 #[derive(Args, Debug, Clone)]
 pub struct CompareArgs {
     /// Tasks per way
-    #[arg(long, value_name = "N", default_value_t = 2,
+    #[arg(short = 'n', long, value_name = "N", default_value_t = 2,
           value_parser = clap::value_parser!(u32).range(1..=256))]
     pub tasks: u32,
 
@@ -219,7 +220,7 @@ mod tests {
             &["--load", "0"][..],
             &["--load", "150"],
             &["-n", "-1"],
-            &["--duration", "5x"],
+            &["--timeout", "5x"],
             &["--slice", "0"],
             &["--mode", "fibers"],
         ] {

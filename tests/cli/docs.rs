@@ -176,3 +176,52 @@ fn every_help_example_runs() {
         }
     }
 }
+
+/// The renamed flags (CHANGELOG.md): the new spelling works, the old one
+/// still works for one release, and only the new one is shown.
+#[test]
+fn old_flag_spellings_still_work_but_are_hidden() {
+    let cases: [(&str, &[&str], &[&str], &str, &str); 4] = [
+        (
+            "lock-demo",
+            &["bench", "-n", "1", "-i", "1000", "--json"],
+            &["bench", "-t", "1", "-i", "1000", "--json"],
+            "bench",
+            "-t,",
+        ),
+        (
+            "pingpong",
+            &["-i", "2", "--delay", "0"],
+            &["--count", "2", "--delay", "0"],
+            "",
+            "--count",
+        ),
+        (
+            "pingpong",
+            &["bench", "-i", "10", "--transport", "pipe"],
+            &["bench", "--rounds", "10", "--transport", "pipe"],
+            "bench",
+            "--rounds",
+        ),
+        (
+            "spin-cores",
+            &["-n", "1", "-t", "0.2", "--interval", "1s"],
+            &["-n", "1", "-d", "0.2", "--interval", "1s"],
+            "",
+            "--duration",
+        ),
+    ];
+    for (name, new, old, sub, old_spelling) in cases {
+        tool(name).args(new).assert().success();
+        tool(name).args(old).assert().success();
+        let help_args: Vec<&str> = [sub, "--help"]
+            .into_iter()
+            .filter(|a| !a.is_empty())
+            .collect();
+        let help = stdout_of(name, &help_args);
+        assert!(
+            !help.contains(old_spelling),
+            "{name} {sub}: {old_spelling} shown"
+        );
+    }
+}

@@ -126,7 +126,7 @@ fn bank_without_a_lock_loses_deposits() {
 #[test]
 fn bench_json_has_a_correct_row_per_way() {
     let out = lock_demo()
-        .args(["bench", "--json", "-t", "2", "-i", "100000"])
+        .args(["bench", "--json", "-n", "2", "-i", "100000"])
         .assert()
         .success()
         .get_output()

@@ -34,7 +34,7 @@ fn every_transport_produces_the_same_words() {
             "0",
             "--transport",
             transport,
-            "--count",
+            "--iterations",
             "7",
             "--words",
             "Tic,Tac",
@@ -45,8 +45,8 @@ fn every_transport_produces_the_same_words() {
 
 #[test]
 fn count_zero_and_one() {
-    assert_eq!(words_of(&["--count", "0"]), "\n");
-    assert_eq!(words_of(&["--count", "1", "--delay", "0"]), "Ping\n");
+    assert_eq!(words_of(&["--iterations", "0"]), "\n");
+    assert_eq!(words_of(&["--iterations", "1", "--delay", "0"]), "Ping\n");
 }
 
 #[test]
@@ -110,7 +110,7 @@ fn a_killed_player_ends_the_game_with_an_error_and_no_leftovers() {
         let running = Running::start(
             "pingpong",
             &[
-                "--count",
+                "--iterations",
                 "100000",
                 "--delay",
                 "10ms",
@@ -146,7 +146,7 @@ fn a_killed_player_ends_the_game_with_an_error_and_no_leftovers() {
 
 #[test]
 fn sigint_stops_both_players() {
-    let running = Running::start("pingpong", &["--count", "100000", "--delay", "10ms"]);
+    let running = Running::start("pingpong", &["--iterations", "100000", "--delay", "10ms"]);
     let players = both_players(running.pid());
     running.signal(libc::SIGINT);
     let (status, _, _) = running.finish();
@@ -162,7 +162,7 @@ fn bench_json_parses_with_ordered_percentiles() {
         .args([
             "bench",
             "--json",
-            "--rounds",
+            "--iterations",
             "200",
             "--transport",
             "all",
@@ -200,7 +200,7 @@ fn bench_text_names_the_pinning_as_the_flag_spells_it() {
         let out = pingpong()
             .args([
                 "bench",
-                "--rounds",
+                "--iterations",
                 "50",
                 "--transport",
                 "pipe",
@@ -225,7 +225,7 @@ fn bad_input_is_a_usage_error_with_one_line() {
         2,
         &[
             &["--transport", "x"],
-            &["--count", "-1"],
+            &["--iterations", "-1"],
             &["--words", "Ping"],
             &["bench", "--transport", "carrier-pigeon"],
             &["--naive", "--shared-queue"],

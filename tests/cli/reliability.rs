@@ -163,7 +163,7 @@ const OWING_STDOUT: [(&str, &str); 5] = [
     ("fork-demo", "$FORK_DEMO"),
     ("pingpong", "$PINGPONG"),
     ("lock-demo", "$LOCK_DEMO -i 1000"),
-    ("spin-cores", "$SPIN_CORES -n 1 -d 0.2"),
+    ("spin-cores", "$SPIN_CORES -n 1 -t 0.2"),
     ("pool-run", "$POOL_RUN echo ::: a"),
 ];
 
@@ -282,7 +282,7 @@ fn pingpong_and_fork_demo_into_head_stop_quietly() {
     ];
     for mode in modes {
         let (code, errors) = sh_code_and_errors(&format!(
-            "exec 3>&1; {{ $PINGPONG --count 300 {mode}; echo $? >&3; }} | head -c 10 >/dev/null"
+            "exec 3>&1; {{ $PINGPONG -i 300 {mode}; echo $? >&3; }} | head -c 10 >/dev/null"
         ));
         assert_eq!(
             (code.as_str(), errors.len()),

@@ -18,7 +18,7 @@ fn json_lines(text: &str) -> Vec<serde_json::Value> {
 #[test]
 fn json_run_gives_samples_and_a_summary_of_two_workers() {
     let out = spin_cores()
-        .args(["--duration", "1s", "-n", "2", "--json"])
+        .args(["--timeout", "1s", "-n", "2", "--json"])
         .assert()
         .success()
         .get_output()
@@ -49,7 +49,7 @@ fn json_run_gives_samples_and_a_summary_of_two_workers() {
 fn text_run_prints_a_line_per_sample_in_a_pipe() {
     let out = spin_cores()
         .args([
-            "-d",
+            "-t",
             "500ms",
             "-n",
             "1",
@@ -125,7 +125,7 @@ fn bad_input_is_a_usage_error_with_one_line() {
             &["--load", "0"],
             &["--load", "150"],
             &["-n", "-1"],
-            &["--duration", "5x"],
+            &["--timeout", "5x"],
             &["--mode", "fibers"],
         ],
     );
