@@ -177,51 +177,64 @@ fn every_help_example_runs() {
     }
 }
 
+/// A renamed flag: the tool, the new and the old spelling of one run, the
+/// subcommand whose help to read ("" for the top), the old spelling.
+struct Renamed {
+    tool: &'static str,
+    new: &'static [&'static str],
+    old: &'static [&'static str],
+    sub: &'static str,
+    old_spelling: &'static str,
+}
+
 /// The renamed flags (CHANGELOG.md): the new spelling works, the old one
 /// still works for one release, and only the new one is shown.
 #[test]
 fn old_flag_spellings_still_work_but_are_hidden() {
-    let cases: [(&str, &[&str], &[&str], &str, &str); 4] = [
-        (
-            "lock-demo",
-            &["bench", "-n", "1", "-i", "1000", "--json"],
-            &["bench", "-t", "1", "-i", "1000", "--json"],
-            "bench",
-            "-t,",
-        ),
-        (
-            "pingpong",
-            &["-i", "2", "--delay", "0"],
-            &["--count", "2", "--delay", "0"],
-            "",
-            "--count",
-        ),
-        (
-            "pingpong",
-            &["bench", "-i", "10", "--transport", "pipe"],
-            &["bench", "--rounds", "10", "--transport", "pipe"],
-            "bench",
-            "--rounds",
-        ),
-        (
-            "spin-cores",
-            &["-n", "1", "-t", "0.2", "--interval", "1s"],
-            &["-n", "1", "-d", "0.2", "--interval", "1s"],
-            "",
-            "--duration",
-        ),
+    let cases = [
+        Renamed {
+            tool: "lock-demo",
+            new: &["bench", "-n", "1", "-i", "1000", "--json"],
+            old: &["bench", "-t", "1", "-i", "1000", "--json"],
+            sub: "bench",
+            old_spelling: "-t,",
+        },
+        Renamed {
+            tool: "pingpong",
+            new: &["-i", "2", "--delay", "0"],
+            old: &["--count", "2", "--delay", "0"],
+            sub: "",
+            old_spelling: "--count",
+        },
+        Renamed {
+            tool: "pingpong",
+            new: &["bench", "-i", "10", "--transport", "pipe"],
+            old: &["bench", "--rounds", "10", "--transport", "pipe"],
+            sub: "bench",
+            old_spelling: "--rounds",
+        },
+        Renamed {
+            tool: "spin-cores",
+            new: &["-n", "1", "-t", "0.2", "--interval", "1s"],
+            old: &["-n", "1", "-d", "0.2", "--interval", "1s"],
+            sub: "",
+            old_spelling: "--duration",
+        },
     ];
-    for (name, new, old, sub, old_spelling) in cases {
-        tool(name).args(new).assert().success();
-        tool(name).args(old).assert().success();
-        let help_args: Vec<&str> = [sub, "--help"]
+    for case in cases {
+        tool(case.tool).args(case.new).assert().success();
+        tool(case.tool).args(case.old).assert().success();
+        let help_args: Vec<&str> = [case.sub, "--help"]
             .into_iter()
             .filter(|a| !a.is_empty())
             .collect();
-        let help = stdout_of(name, &help_args);
+        let help = stdout_of(case.tool, &help_args);
         assert!(
-            !help.contains(old_spelling),
-            "{name} {sub}: {old_spelling} shown"
+            !help.contains(case.old_spelling),
+            "{} {}: {} shown",
+            case.tool,
+            case.sub,
+            case.old_spelling
         );
     }
 }
