@@ -36,6 +36,19 @@ fn run(cli: Cli) -> Result<u8, Failure> {
     Ok(exit.into())
 }
 
+/// One operation of `bench --json` (schemas/fork-demo-bench.schema.json).
+#[derive(Debug, serde::Serialize)]
+struct BenchJson {
+    operation: &'static str,
+    iterations: usize,
+    min_us: f64,
+    mean_us: f64,
+    p50_us: f64,
+    p90_us: f64,
+    p99_us: f64,
+    max_us: f64,
+}
+
 fn micros(duration: std::time::Duration) -> f64 {
     duration.as_secs_f64() * 1e6
 }
@@ -56,17 +69,17 @@ fn bench(args: &BenchArgs) -> Result<Exit, Failure> {
         let summary = bench::measure(op, &prepared, args.iterations)
             .map_err(|e| Failure::new(Exit::Failed, format!("{} failed ({e})", op.name)))?;
         let line = if args.json {
-            let value = serde_json::json!({
-                "operation": op.name,
-                "iterations": summary.count,
-                "min_us": micros(summary.min),
-                "mean_us": micros(summary.mean),
-                "p50_us": micros(summary.p50),
-                "p90_us": micros(summary.p90),
-                "p99_us": micros(summary.p99),
-                "max_us": micros(summary.max),
-            });
-            format!("{value}\n")
+            let record = BenchJson {
+                operation: op.name,
+                iterations: summary.count,
+                min_us: micros(summary.min),
+                mean_us: micros(summary.mean),
+                p50_us: micros(summary.p50),
+                p90_us: micros(summary.p90),
+                p99_us: micros(summary.p99),
+                max_us: micros(summary.max),
+            };
+            format!("{}\n", serde_json::to_string(&record).unwrap_or_default())
         } else {
             let f = |d: std::time::Duration| {
                 format_duration(std::time::Duration::from_nanos(

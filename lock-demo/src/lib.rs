@@ -57,7 +57,7 @@ fn race(args: &RaceArgs) -> Result<Exit, Failure> {
     if args.balance.json {
         print(
             Exit::Failed,
-            &format!("{}\n", contention_json("race", &run)),
+            &format!("{}\n", contention_json("race", run.sync.name(), &run)),
         )?;
     } else {
         print(Exit::Failed, &race_text(&run))?;
@@ -105,20 +105,57 @@ fn round_to_micros(duration: std::time::Duration) -> std::time::Duration {
     std::time::Duration::from_micros(u64::try_from(duration.as_micros()).unwrap_or(u64::MAX))
 }
 
-fn contention_json(mode: &str, run: &Contention) -> serde_json::Value {
-    serde_json::json!({
-        "mode": mode,
-        "sync": run.sync.name(),
-        "threads": run.threads,
-        "iterations": run.iterations,
-        "balance": run.final_balance,
-        "expected": run.expected,
-        "correct": run.final_balance == run.expected,
-        "writes": run.writes,
-        "lost_updates": run.lost,
-        "elapsed_s": run.elapsed.as_secs_f64(),
-        "overlap_s": run.overlap.as_secs_f64(),
-        "ops_per_s": bench::ops_per_second(run),
+/// A race or bench run as `--json` writes it (schemas/lock-demo.schema.json).
+#[derive(Debug, serde::Serialize)]
+struct ContentionJson<'a> {
+    mode: &'a str,
+    sync: &'a str,
+    threads: usize,
+    iterations: u64,
+    balance: i64,
+    expected: i64,
+    correct: bool,
+    writes: u64,
+    lost_updates: u64,
+    wall_s: f64,
+    overlap_s: f64,
+    ops_per_s: f64,
+}
+
+/// `bank --json`.
+#[derive(Debug, serde::Serialize)]
+struct BankJson<'a> {
+    mode: &'a str,
+    sync: &'a str,
+    threads: u32,
+    deposit: i64,
+    work_s: f64,
+    balance: i64,
+    expected: i64,
+    correct: bool,
+}
+
+/// A record as one JSON line (serializing these structs cannot fail).
+fn to_json(record: &impl serde::Serialize) -> String {
+    serde_json::to_string(record).unwrap_or_default()
+}
+
+/// `sync`: how the run shared the balance, as `--sync` names it (bench
+/// rows name the split-load/store way too).
+fn contention_json(mode: &str, sync: &str, run: &Contention) -> String {
+    to_json(&ContentionJson {
+        mode,
+        sync,
+        threads: run.threads,
+        iterations: run.iterations,
+        balance: run.final_balance,
+        expected: run.expected,
+        correct: run.final_balance == run.expected,
+        writes: run.writes,
+        lost_updates: run.lost,
+        wall_s: run.elapsed.as_secs_f64(),
+        overlap_s: run.overlap.as_secs_f64(),
+        ops_per_s: bench::ops_per_second(run),
     })
 }
 
@@ -126,18 +163,16 @@ fn bank(args: &BankArgs) -> Result<Exit, Failure> {
     let balance = bank::deposit_all(args.balance.sync, args.threads, args.deposit, args.work);
     let expected = i64::from(args.threads) * args.deposit;
     let text = if args.balance.json {
-        serde_json::json!({
-            "mode": "bank",
-            "sync": args.balance.sync.name(),
-            "threads": args.threads,
-            "deposit": args.deposit,
-            "work_s": args.work.as_secs_f64(),
-            "balance": balance,
-            "expected": expected,
-            "correct": balance == expected,
-        })
-        .to_string()
-            + "\n"
+        to_json(&BankJson {
+            mode: "bank",
+            sync: args.balance.sync.name(),
+            threads: args.threads,
+            deposit: args.deposit,
+            work_s: args.work.as_secs_f64(),
+            balance,
+            expected,
+            correct: balance == expected,
+        }) + "\n"
     } else {
         format!(
             "Account balance: {balance} (expected {expected}: {threads} threads deposited {deposit} each, sync {sync})\n",
@@ -171,9 +206,7 @@ fn bench(args: &BenchArgs) -> Result<Exit, Failure> {
         let correct = run.final_balance == run.expected;
         all_correct &= correct || way == cli::Sync::None;
         let line = if args.json {
-            let mut value = contention_json("bench", &run);
-            value["sync"] = bench::label(way).into();
-            format!("{value}\n")
+            format!("{}\n", contention_json("bench", bench::label(way), &run))
         } else {
             let ops = bench::ops_per_second(&run);
             let ns_per_op = if ops > 0.0 { 1e9 / ops } else { 0.0 };

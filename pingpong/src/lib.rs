@@ -30,6 +30,24 @@ fn run(cli: Cli) -> Result<u8, Failure> {
     }
 }
 
+/// One transport of `bench --json` (schemas/pingpong-bench.schema.json).
+#[derive(Debug, serde::Serialize)]
+struct BenchJson {
+    transport: &'static str,
+    /// Round trips measured (`-i`).
+    iterations: usize,
+    pin: &'static str,
+    rt_p50_us: f64,
+    rt_p90_us: f64,
+    rt_p99_us: f64,
+    rt_max_us: f64,
+    rt_mean_us: f64,
+    one_way_p50_us: f64,
+    round_trips_per_s: f64,
+    /// The CPU each process ran on at the end (null: unknown).
+    cpus: [Option<i32>; 2],
+}
+
 fn micros(duration: std::time::Duration) -> f64 {
     duration.as_secs_f64() * 1e6
 }
@@ -69,20 +87,20 @@ fn bench(args: &BenchArgs) -> Result<u8, Failure> {
         let rt = &m.round_trip;
         let cpu = |c: Option<i32>| c.map_or("?".to_string(), |c| c.to_string());
         let line = if args.json {
-            let value = serde_json::json!({
-                "transport": transport.name(),
-                "rounds": rt.count,
-                "pin": args.pin.name(),
-                "rt_p50_us": micros(rt.p50),
-                "rt_p90_us": micros(rt.p90),
-                "rt_p99_us": micros(rt.p99),
-                "rt_max_us": micros(rt.max),
-                "rt_mean_us": micros(rt.mean),
-                "one_way_p50_us": micros(rt.p50) / 2.0,
-                "round_trips_per_s": m.round_trips_per_s,
-                "cpus": [m.cpus[0], m.cpus[1]],
-            });
-            format!("{value}\n")
+            let record = BenchJson {
+                transport: transport.name(),
+                iterations: rt.count,
+                pin: args.pin.name(),
+                rt_p50_us: micros(rt.p50),
+                rt_p90_us: micros(rt.p90),
+                rt_p99_us: micros(rt.p99),
+                rt_max_us: micros(rt.max),
+                rt_mean_us: micros(rt.mean),
+                one_way_p50_us: micros(rt.p50) / 2.0,
+                round_trips_per_s: m.round_trips_per_s,
+                cpus: m.cpus,
+            };
+            format!("{}\n", serde_json::to_string(&record).unwrap_or_default())
         } else {
             format!(
                 "{:<8} {:>9} {:>9} {:>9} {:>9} {:>12.0} {:>9} {:>7}\n",

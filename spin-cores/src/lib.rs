@@ -66,9 +66,11 @@ fn spin_run(cfg: &Config) -> Result<u8, Failure> {
         )
     })?;
     if cfg.json {
-        let mut start = json_head("start", cfg);
-        start["pids"] = serde_json::json!(workers.pids());
-        print(Exit::Failed, &format!("{start}\n"))?;
+        let start = StartJson {
+            head: RunJson::new("start", cfg),
+            pids: workers.pids(),
+        };
+        print(Exit::Failed, &format!("{}\n", to_json(&start)))?;
     }
     let in_place = !cfg.json && std::io::stdout().is_terminal();
     let end = cfg.duration.map(|limit| started + limit);
@@ -131,15 +133,15 @@ fn round2(value: f64) -> f64 {
 
 fn sample_text(cfg: &Config, at: Duration, percent: f64, cores: &[f32], in_place: bool) -> String {
     if cfg.json {
-        let sample = serde_json::json!({
-            "type": "sample",
-            "t_s": round2(at.as_secs_f64()),
-            "workers": cfg.workers,
-            "cpu_percent": round2(percent),
-            "requested_percent": cfg.requested_percent(),
-            "cores": cores,
-        });
-        return format!("{sample}\n");
+        let sample = SampleJson {
+            kind: "sample",
+            at_s: round2(at.as_secs_f64()),
+            workers: cfg.workers,
+            cpu_percent: round2(percent),
+            requested_percent: cfg.requested_percent(),
+            cores,
+        };
+        return format!("{}\n", to_json(&sample));
     }
     let line = format!(
         "cpu {percent:.1}% of {:.0}% requested | {} | cores {}",
@@ -167,21 +169,18 @@ fn summary_text(
     let seconds = elapsed.as_secs_f64().max(f64::MIN_POSITIVE);
     let loops: Vec<f64> = iterations.iter().map(|&n| n as f64 / seconds).collect();
     if cfg.json {
-        let mut summary = json_head("summary", cfg);
-        let rest = serde_json::json!({
-            "elapsed_s": elapsed.as_secs_f64(),
-            "cpu_time_s": cpu.as_secs_f64(),
-            "cpu_percent": round2(percent),
-            "requested_percent": cfg.requested_percent(),
-            "share": share,
-            "loops_per_s": loops.iter().map(|l| l.round()).collect::<Vec<_>>(),
-            "cores": cores,
-            "stopped_by": stopped_by.map(Signal::name),
-        });
-        if let (Some(all), serde_json::Value::Object(rest)) = (summary.as_object_mut(), rest) {
-            all.extend(rest);
-        }
-        return format!("{summary}\n");
+        let summary = SummaryJson {
+            head: RunJson::new("summary", cfg),
+            wall_s: elapsed.as_secs_f64(),
+            cpu_time_s: cpu.as_secs_f64(),
+            cpu_percent: round2(percent),
+            requested_percent: cfg.requested_percent(),
+            share,
+            loops_per_s: loops.iter().map(|l| l.round()).collect(),
+            cores,
+            stopped_by: stopped_by.map(Signal::name),
+        };
+        return format!("{}\n", to_json(&summary));
     }
     let loops_text: Vec<String> = loops.iter().map(|l| format!("{:.1}M", l / 1e6)).collect();
     format!(
@@ -227,15 +226,15 @@ fn compare_run(args: &CompareArgs) -> Result<u8, Failure> {
         let io_speedup =
             compare::speedup(sequential.as_ref().and_then(|s| s.io_bound), row.io_bound);
         if args.json {
-            let value = serde_json::json!({
-                "way": row.way,
-                "tasks": args.tasks,
-                "cpu_bound_s": row.cpu_bound.map(|d| d.as_secs_f64()),
-                "cpu_bound_speedup": cpu_speedup,
-                "io_bound_s": row.io_bound.map(|d| d.as_secs_f64()),
-                "io_bound_speedup": io_speedup,
-            });
-            text.push_str(&format!("{value}\n"));
+            let record = CompareJson {
+                way: &row.way,
+                tasks: args.tasks,
+                cpu_bound_s: row.cpu_bound.map(|d| d.as_secs_f64()),
+                cpu_bound_speedup: cpu_speedup,
+                io_bound_s: row.io_bound.map(|d| d.as_secs_f64()),
+                io_bound_speedup: io_speedup,
+            };
+            text.push_str(&format!("{}\n", to_json(&record)));
         } else {
             let cell = |time: Option<Duration>, speedup: Option<f64>| match (time, speedup) {
                 (Some(t), Some(s)) => format!("{:>9.3}s {:>6.2}x", t.as_secs_f64(), s),
@@ -256,14 +255,76 @@ fn compare_run(args: &CompareArgs) -> Result<u8, Failure> {
     print(Exit::Failed, &text)?;
     Ok(Exit::Success.into())
 }
-/// The fields every --json line of a run starts with.
-fn json_head(kind: &str, cfg: &Config) -> serde_json::Value {
-    serde_json::json!({
-        "type": kind,
-        "mode": cfg.mode.name(),
-        "workers": cfg.workers,
-        "load_percent": cfg.load * 100.0,
-    })
+/// The fields a run's `start` and `summary` records begin with
+/// (schemas/spin-cores.schema.json).
+#[derive(Debug, serde::Serialize)]
+struct RunJson {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    mode: &'static str,
+    workers: usize,
+    load_percent: f64,
+}
+
+impl RunJson {
+    fn new(kind: &'static str, cfg: &Config) -> RunJson {
+        RunJson {
+            kind,
+            mode: cfg.mode.name(),
+            workers: cfg.workers,
+            load_percent: cfg.load * 100.0,
+        }
+    }
+}
+
+#[derive(Debug, serde::Serialize)]
+struct StartJson {
+    #[serde(flatten)]
+    head: RunJson,
+    /// Worker processes (empty for threads).
+    pids: Vec<u32>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct SampleJson<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    /// Seconds since the start.
+    at_s: f64,
+    workers: usize,
+    cpu_percent: f64,
+    requested_percent: f64,
+    cores: &'a [f32],
+}
+
+#[derive(Debug, serde::Serialize)]
+struct SummaryJson<'a> {
+    #[serde(flatten)]
+    head: RunJson,
+    wall_s: f64,
+    cpu_time_s: f64,
+    cpu_percent: f64,
+    requested_percent: f64,
+    share: f64,
+    loops_per_s: Vec<f64>,
+    cores: &'a [f32],
+    stopped_by: Option<String>,
+}
+
+/// A row of `compare --json` (schemas/spin-cores-compare.schema.json).
+#[derive(Debug, serde::Serialize)]
+struct CompareJson<'a> {
+    way: &'a str,
+    tasks: u32,
+    cpu_bound_s: Option<f64>,
+    cpu_bound_speedup: Option<f64>,
+    io_bound_s: Option<f64>,
+    io_bound_speedup: Option<f64>,
+}
+
+/// A record as one JSON line (serializing these structs cannot fail).
+fn to_json(record: &impl serde::Serialize) -> String {
+    serde_json::to_string(record).unwrap_or_default()
 }
 
 /// `n` and the noun, singular for one ("1 worker", "2 workers").

@@ -71,12 +71,12 @@ pub fn render(cfg: &Config, attempt: &Attempt, number: AttemptNumber) -> Option<
 /// The JSON report for a command that could not be started.
 pub fn render_spawn_failure(cfg: &Config, code: u8, message: &str) -> Option<String> {
     (cfg.style == ReportStyle::Json).then(|| {
-        let value = serde_json::json!({
-            "command": command_words(cfg),
-            "exit_code": code,
-            "error": message,
-        });
-        format!("{value}\n")
+        let record = SpawnFailureJson {
+            command: command_words(cfg),
+            exit_code: code,
+            error: message,
+        };
+        format!("{}\n", to_json(&record))
     })
 }
 
@@ -142,32 +142,75 @@ fn rusage_lines(cfg: &Config, attempt: &Attempt) -> String {
     lines.iter().map(|line| format!("\t{line}\n")).collect()
 }
 
-fn json(cfg: &Config, attempt: &Attempt, number: AttemptNumber) -> serde_json::Value {
+/// One attempt as `--json` writes it (schemas/subproc.schema.json).
+#[derive(Debug, serde::Serialize)]
+struct AttemptJson {
+    command: Vec<String>,
+    attempt: u32,
+    attempts: u32,
+    /// What subproc exits with.
+    exit_code: u8,
+    /// The command's own code (128+N for signal N).
+    child_exit_code: u8,
+    signal: Option<String>,
+    core_dumped: bool,
+    timed_out: bool,
+    timeout_killed: bool,
+    stopped_by: Option<String>,
+    wall_s: f64,
+    user_s: f64,
+    sys_s: f64,
+    max_rss_kib: u64,
+    minor_faults: u64,
+    major_faults: u64,
+    voluntary_switches: u64,
+    involuntary_switches: u64,
+}
+
+/// A command that could not be started, as `--json` writes it.
+#[derive(Debug, serde::Serialize)]
+struct SpawnFailureJson<'a> {
+    command: Vec<String>,
+    exit_code: u8,
+    error: &'a str,
+}
+
+/// A record as one JSON line (serializing these structs cannot fail).
+fn to_json(record: &impl serde::Serialize) -> String {
+    serde_json::to_string(record).unwrap_or_default()
+}
+
+fn json(cfg: &Config, attempt: &Attempt, number: AttemptNumber) -> String {
     let usage = &attempt.rusage;
     let signal = attempt
         .exit
         .signal()
         .map(|n| Signal::from_number(n).map_or_else(|| n.to_string(), Signal::name));
-    let code: u8 = attempt.exit(cfg.preserve_status).into();
-    serde_json::json!({
-        "command": command_words(cfg),
-        "attempt": number.current,
-        "attempts": number.total,
-        "exit_code": code,
-        "child_exit_code": attempt.exit.code(),
-        "signal": signal,
-        "core_dumped": matches!(attempt.exit, ChildExit::Signaled { core_dumped: true, .. }),
-        "timed_out": attempt.timeout.is_some(),
-        "timeout_killed": attempt.timeout.is_some_and(|t| t.killed),
-        "stopped_by": attempt.stopped_by.map(Signal::name),
-        "wall_s": attempt.wall.as_secs_f64(),
-        "user_s": usage.user.as_secs_f64(),
-        "sys_s": usage.system.as_secs_f64(),
-        "max_rss_kib": usage.max_rss_kib,
-        "minor_faults": usage.minor_faults,
-        "major_faults": usage.major_faults,
-        "voluntary_switches": usage.voluntary_switches,
-        "involuntary_switches": usage.involuntary_switches,
+    to_json(&AttemptJson {
+        command: command_words(cfg),
+        attempt: number.current,
+        attempts: number.total,
+        exit_code: attempt.exit(cfg.preserve_status).into(),
+        child_exit_code: attempt.exit.code(),
+        signal,
+        core_dumped: matches!(
+            attempt.exit,
+            ChildExit::Signaled {
+                core_dumped: true,
+                ..
+            }
+        ),
+        timed_out: attempt.timeout.is_some(),
+        timeout_killed: attempt.timeout.is_some_and(|t| t.killed),
+        stopped_by: attempt.stopped_by.map(Signal::name),
+        wall_s: attempt.wall.as_secs_f64(),
+        user_s: usage.user.as_secs_f64(),
+        sys_s: usage.system.as_secs_f64(),
+        max_rss_kib: usage.max_rss_kib,
+        minor_faults: usage.minor_faults,
+        major_faults: usage.major_faults,
+        voluntary_switches: usage.voluntary_switches,
+        involuntary_switches: usage.involuntary_switches,
     })
 }
 

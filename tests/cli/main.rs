@@ -7,6 +7,7 @@
 mod docs;
 mod fork_demo;
 mod install;
+mod json_schemas;
 mod lock_demo;
 mod pingpong;
 mod pipelines;

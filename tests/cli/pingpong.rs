@@ -188,7 +188,7 @@ fn bench_json_parses_with_ordered_percentiles() {
             row["rt_p99_us"].as_f64().unwrap(),
         );
         assert!(p50 > 0.0 && p50 <= p99, "{row}");
-        assert_eq!(row["rounds"], 200);
+        assert_eq!(row["iterations"], 200);
         assert!((row["one_way_p50_us"].as_f64().unwrap() * 2.0 - p50).abs() < 1e-9);
         assert_eq!(row["pin"], "none");
     }

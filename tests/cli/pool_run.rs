@@ -446,10 +446,10 @@ fn json_gives_one_object_per_finished_job() {
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["seq"], 1);
     assert_eq!(rows[0]["args"], serde_json::json!(["a"]));
-    assert_eq!(rows[0]["exit"], 4);
+    assert_eq!(rows[0]["exit_code"], 4);
     assert_eq!(rows[0]["stdout"], "out a\n");
     assert_eq!(rows[0]["stderr"], "err\n");
-    assert!(rows[1]["runtime"].as_f64().unwrap() >= 0.0);
+    assert!(rows[1]["wall_s"].as_f64().unwrap() >= 0.0);
 }
 
 #[test]
