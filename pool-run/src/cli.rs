@@ -167,6 +167,10 @@ pub struct Cli {
     #[arg(long, value_name = "DIR")]
     pub results: Option<std::path::PathBuf>,
 
+    /// Draw the run as an SVG picture: a lane per slot, a bar per job, coloured by outcome
+    #[arg(long, value_name = "FILE.svg")]
+    pub timeline: Option<std::path::PathBuf>,
+
     /// Split each input record into columns {1} {2} ... at REGEX
     #[arg(long, value_name = "REGEX", value_parser = parse_regex)]
     pub colsep: Option<regex::bytes::Regex>,

@@ -41,6 +41,8 @@ pub struct Config {
     pub resume: Resume,
     pub termseq: TermSeq,
     pub results: Option<std::path::PathBuf>,
+    /// --timeline: the SVG picture of the run.
+    pub timeline: Option<std::path::PathBuf>,
     pub colsep: Option<regex::bytes::Regex>,
     pub batch: Batch,
     pub pipe: Option<PipeSpec>,
@@ -219,6 +221,7 @@ impl Config {
             }),
             termseq: cli.termseq,
             results: cli.results,
+            timeline: cli.timeline,
             colsep: cli.colsep,
             // -u: jobs write to the terminal themselves; an in-place bar
             // would be drawn over their lines.

@@ -17,6 +17,7 @@ use crate::exit::Exit;
 use crate::gate::{Gate, Shortage};
 use crate::job::{JobSpec, Record};
 use crate::jobs::{Finished, Jobs};
+use crate::output::timeline::Outcome;
 use crate::output::{Captured, Output};
 use crate::progress::Counts;
 use crate::slots::Slots;
@@ -215,7 +216,7 @@ impl Supervisor<'_> {
                 let (code, why) = proc::spawn_error(&program, &not.err);
                 let record = Record::not_started(not.spec, not.command_line, host, code);
                 let line = format!("pool-run: job {seq}: {why}\n");
-                self.settle(record, Captured::message(line, tag))
+                self.settle(slot, record, Captured::message(line, tag))
             }
         }
     }
@@ -269,6 +270,8 @@ impl Supervisor<'_> {
                 if drop_place {
                     self.slots.drop_place(place);
                 }
+                record.host = self.backend.places()[place].name.clone();
+                self.out.timeline(slot, &record, Outcome::Retried);
                 self.slots.put(slot);
                 self.source.requeue(record.spec);
                 Ok(())
@@ -276,18 +279,21 @@ impl Supervisor<'_> {
             Verdict::Ran { host } => {
                 self.slots.put(slot);
                 record.host = host;
-                self.settle(record, captured)
+                self.settle(slot, record, captured)
             }
         }
     }
 
     /// A job ended: run it again, or count it and hand it to the output.
-    fn settle(&mut self, record: Record, captured: Captured) -> Result<(), Failure> {
+    fn settle(&mut self, slot: usize, record: Record, captured: Captured) -> Result<(), Failure> {
         if self.out.reader_gone(record.exit) {
             // Nobody reads any more: stop quietly, as on a broken pipe.
             return Err(Failure::quiet(0u8));
         }
-        if self.tally.wants_retry(&record) {
+        let retry = self.tally.wants_retry(&record);
+        self.out
+            .timeline(slot, &record, Outcome::of(&record, retry));
+        if retry {
             self.source.retry(record.spec.next_attempt());
             return Ok(());
         }

@@ -920,3 +920,109 @@ fn reading_input_from_a_terminal_is_announced_once() {
         1
     );
 }
+
+/// The bars of a --timeline SVG: (lane, outcome, tooltip) each, read as XML.
+fn timeline_bars(path: &std::path::Path) -> Vec<(String, String, String)> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let doc = roxmltree::Document::parse(&text).expect("the timeline is valid XML");
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    doc.descendants()
+        .filter(|n| {
+            n.has_tag_name("rect") && n.attribute("class").is_some_and(|c| c.starts_with("job "))
+        })
+        .map(|n| {
+            let outcome = n.attribute("class").unwrap()["job ".len()..].to_string();
+            let title = n
+                .children()
+                .find(|c| c.has_tag_name("title"))
+                .and_then(|t| t.text())
+                .unwrap_or_default()
+                .to_string();
+            (
+                n.attribute("data-lane").unwrap().to_string(),
+                outcome,
+                title,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_timeline_draws_one_bar_per_attempt_in_its_lane_and_colour() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("run.svg");
+    // Job 1 succeeds, 2 fails, 3 is killed by --timeout, 4 fails once and
+    // succeeds on its retry (a marker file remembers the first run).
+    let marker = dir.path().join("ran-once");
+    let script = format!(
+        "case {{}} in 1) true;; 2) exit 3;; 3) sleep 5;; 4) test -e {m} || {{ touch {m}; exit 1; }};; esac",
+        m = marker.display()
+    );
+    pool_run()
+        .args(["-j1", "--retries", "2", "--timeout", "0.3", "--timeline"])
+        .arg(&svg)
+        .args([&script, ":::", "1", "2", "3", "4"])
+        .assert()
+        .code(2);
+    let bars = timeline_bars(&svg);
+    let by_job = |seq: &str| -> Vec<String> {
+        bars.iter()
+            .filter(|(_, _, title)| title.starts_with(&format!("job {seq} ")))
+            .map(|(_, outcome, _)| outcome.clone())
+            .collect()
+    };
+    assert_eq!(by_job("1"), ["ok"]);
+    assert_eq!(by_job("2"), ["retried", "failed"], "two runs in all");
+    assert_eq!(by_job("3"), ["retried", "killed"]);
+    assert_eq!(by_job("4"), ["retried", "ok"]);
+    assert!(bars.iter().all(|(lane, _, _)| lane == "0"), "-j1: one lane");
+
+    // Two slots: two lanes, each job in the lane of the slot it ran in.
+    pool_run()
+        .args(["-j2", "--timeline"])
+        .arg(&svg)
+        .args(["sleep 0.2; : {}", ":::", "a", "b", "c", "d"])
+        .assert()
+        .success();
+    let lanes: std::collections::BTreeSet<String> = timeline_bars(&svg)
+        .into_iter()
+        .map(|(lane, _, _)| lane)
+        .collect();
+    assert_eq!(lanes.into_iter().collect::<Vec<_>>(), ["0", "1"]);
+}
+
+/// Ctrl-C: the picture of what ran so far is still a valid file.
+#[test]
+fn the_timeline_stays_valid_when_the_run_is_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("run.svg");
+    let running = crate::support::Running::start(
+        "pool-run",
+        &[
+            "-u",
+            "-j2",
+            "--timeline",
+            svg.to_str().unwrap(),
+            "echo {}; sleep {}",
+            ":::",
+            "0",
+            "0",
+            "30",
+            "30",
+        ],
+    );
+    // The two quick jobs print, end, and the two long ones start.
+    for _ in 0..4 {
+        running.next_line();
+    }
+    assert!(crate::support::wait_while(
+        std::time::Duration::from_secs(10),
+        || !svg.exists()
+    ));
+    running.signal(libc::SIGINT);
+    let (status, _, _) = running.finish();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(libc::SIGINT));
+    let bars = timeline_bars(&svg);
+    assert_eq!(bars.len(), 2, "the two jobs that ended: {bars:?}");
+}

@@ -9,6 +9,7 @@
 //! the hot path, `data`, is a vector index.
 
 pub mod report;
+pub mod timeline;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
@@ -112,6 +113,7 @@ pub struct Output<O: Write = io::Stdout, E: Write = io::Stderr> {
     held_files: usize,
     next_to_print: u64,
     progress: Progress,
+    timeline: Option<timeline::Timeline>,
 }
 
 impl Output {
@@ -126,6 +128,7 @@ impl Output {
         let mut output =
             Output::with_writers(io::stdout(), io::stderr(), cfg.output, cfg.keep_order);
         output.results = cfg.results.clone();
+        output.timeline = cfg.timeline.clone().map(timeline::Timeline::new);
         output.progress = Progress::new(cfg.bar, None);
         if cfg.joblog_on_stdout() {
             // GNU parallel's `--joblog -`: no file named `-`, and nothing
@@ -160,6 +163,7 @@ impl<O: Write, E: Write> Output<O, E> {
             held_files: 0,
             next_to_print: 1,
             progress: Progress::new(BarMode::Off, None),
+            timeline: None,
         }
     }
 
@@ -176,6 +180,13 @@ impl<O: Write, E: Write> Output<O, E> {
         };
         if let Some(line) = line {
             self.bar_write(line.as_bytes());
+        }
+    }
+
+    /// --timeline: an attempt ended on `slot`.
+    pub fn timeline(&mut self, slot: usize, record: &Record, outcome: timeline::Outcome) {
+        if let Some(timeline) = self.timeline.as_mut() {
+            timeline.add(slot, record, outcome);
         }
     }
 

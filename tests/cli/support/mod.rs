@@ -301,7 +301,7 @@ pub fn recorded_pid(path: &std::path::Path) -> u32 {
 
 /// Polls `holds` every 10 ms until it is false or `limit` passed; true if
 /// it came to false.
-fn wait_while(limit: Duration, mut holds: impl FnMut() -> bool) -> bool {
+pub fn wait_while(limit: Duration, mut holds: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;
     while holds() {
         if Instant::now() >= deadline {
