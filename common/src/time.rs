@@ -168,6 +168,63 @@ impl LatencySummary {
     }
 }
 
+/// Buckets of a latency histogram: log-spaced, because latencies have
+/// long tails that a linear scale would squash into one bar.
+const HISTOGRAM_BUCKETS: usize = 12;
+
+/// A text histogram of sorted latency samples: one line per log-spaced
+/// bucket (its lower edge, a bar of `width` at most, its count), and the
+/// buckets holding p50, p90 and p99 marked, so the tail is seen, not only
+/// the median.
+pub fn histogram(sorted: &[Duration], summary: &LatencySummary, width: usize) -> String {
+    let (Some(first), Some(last)) = (sorted.first(), sorted.last()) else {
+        return String::new();
+    };
+    let low = first.as_nanos().max(1) as f64;
+    let high = (last.as_nanos().max(1) as f64).max(low);
+    let buckets = if high > low { HISTOGRAM_BUCKETS } else { 1 };
+    let ratio = (high / low).powf(1.0 / buckets as f64);
+    let edge = |i: usize| low * ratio.powi(i as i32);
+    // Bucket i holds samples from edge(i) up to edge(i+1); the last one
+    // holds the maximum too.
+    let bucket_of = |d: Duration| -> usize {
+        let n = d.as_nanos().max(1) as f64;
+        ((n / low).ln() / ratio.ln().max(f64::MIN_POSITIVE))
+            .floor()
+            .max(0.0) as usize
+    };
+    let mut counts = vec![0usize; buckets];
+    for sample in sorted {
+        counts[bucket_of(*sample).min(buckets - 1)] += 1;
+    }
+    let most = counts.iter().copied().max().unwrap_or(1).max(1);
+    let marks = [
+        (summary.p50, "p50"),
+        (summary.p90, "p90"),
+        (summary.p99, "p99"),
+    ];
+    let mut text = String::new();
+    for (i, count) in counts.iter().enumerate() {
+        let bar_len = (count * width).div_ceil(most);
+        let label = format_duration(Duration::from_nanos(edge(i) as u64 / 100 * 100));
+        let marked: Vec<&str> = marks
+            .iter()
+            .filter(|(at, _)| bucket_of(*at).min(buckets - 1) == i)
+            .map(|(_, name)| *name)
+            .collect();
+        let marker = if marked.is_empty() {
+            String::new()
+        } else {
+            format!("  <- {}", marked.join(" "))
+        };
+        text.push_str(&format!(
+            "  {label:>10} | {:<width$} {count}{marker}\n",
+            "#".repeat(bar_len)
+        ));
+    }
+    text
+}
+
 /// The sample at `per_mille`/1000 by nearest rank; `sorted` is non-empty.
 fn nearest_rank(sorted: &[Duration], per_mille: usize) -> Duration {
     let rank = (sorted.len() * per_mille).div_ceil(1000).max(1);
@@ -178,6 +235,34 @@ fn nearest_rank(sorted: &[Duration], per_mille: usize) -> Duration {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn the_histogram_counts_every_sample_and_marks_the_percentiles() {
+        let mut samples: Vec<Duration> = (1..=100).map(Duration::from_micros).collect();
+        samples.push(Duration::from_millis(50));
+        let summary = LatencySummary::from_samples(&mut samples).unwrap();
+        let text = histogram(&samples, &summary, 20);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), HISTOGRAM_BUCKETS);
+        let counted: usize = lines
+            .iter()
+            .map(|l| {
+                l.split_whitespace()
+                    .find_map(|w| w.parse::<usize>().ok())
+                    .unwrap()
+            })
+            .sum();
+        assert_eq!(counted, samples.len(), "{text}");
+        assert!(text.contains("p50"), "{text}");
+        assert!(text.contains("p99"), "{text}");
+        assert!(
+            lines.last().unwrap().trim_end().ends_with(" 1"),
+            "the 50ms outlier: {text}"
+        );
+        let one = [Duration::from_micros(7)];
+        let single = LatencySummary::from_samples(&mut one.clone()).unwrap();
+        assert_eq!(histogram(&one, &single, 10).lines().count(), 1);
+    }
 
     #[test]
     fn parses_every_unit_and_bare_seconds() {

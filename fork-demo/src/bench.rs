@@ -158,8 +158,13 @@ pub const OPERATIONS: [Operation; 6] = [
     },
 ];
 
-/// Times `iterations` runs of `op` (after a few untimed warm-up runs).
-pub fn measure(op: Operation, prepared: &Prepared, iterations: u32) -> io::Result<LatencySummary> {
+/// Times `iterations` runs of `op` (after a few untimed warm-up runs): the
+/// summary, and the samples, sorted (for `--histogram`).
+pub fn measure(
+    op: Operation,
+    prepared: &Prepared,
+    iterations: u32,
+) -> io::Result<(LatencySummary, Vec<Duration>)> {
     for _ in 0..iterations.min(10) {
         (op.run)(prepared)?;
     }
@@ -169,7 +174,8 @@ pub fn measure(op: Operation, prepared: &Prepared, iterations: u32) -> io::Resul
         (op.run)(prepared)?;
         samples.push(started.elapsed());
     }
-    LatencySummary::from_samples(&mut samples).map_err(io::Error::other)
+    let summary = LatencySummary::from_samples(&mut samples).map_err(io::Error::other)?;
+    Ok((summary, samples))
 }
 
 #[cfg(test)]

@@ -70,6 +70,10 @@ pub struct BenchArgs {
     /// One JSON object per operation (NDJSON)
     #[arg(long)]
     pub json: bool,
+
+    /// Under each operation, its latency distribution as a text histogram
+    #[arg(long, conflicts_with = "json")]
+    pub histogram: bool,
 }
 
 /// A child's code becomes fork-demo's: it must not read as fork-demo's own

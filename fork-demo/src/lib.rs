@@ -66,7 +66,7 @@ fn bench(args: &BenchArgs) -> Result<Exit, Failure> {
         )?;
     }
     for op in bench::OPERATIONS {
-        let summary = bench::measure(op, &prepared, args.iterations)
+        let (summary, samples) = bench::measure(op, &prepared, args.iterations)
             .map_err(|e| Failure::new(Exit::Failed, format!("{} failed ({e})", op.name)))?;
         let line = if args.json {
             let record = BenchJson {
@@ -94,6 +94,11 @@ fn bench(args: &BenchArgs) -> Result<Exit, Failure> {
                 f(summary.p99),
                 f(summary.max)
             )
+        };
+        let line = if args.histogram {
+            line + &common::time::histogram(&samples, &summary, 40)
+        } else {
+            line
         };
         print(Exit::Failed, &line)?;
     }

@@ -17,6 +17,8 @@ use crate::transport;
 #[derive(Debug, Clone)]
 pub struct Measured {
     pub round_trip: LatencySummary,
+    /// Every round trip, sorted (for `--histogram`).
+    pub samples: Vec<std::time::Duration>,
     pub round_trips_per_s: f64,
     pub cpus: [Option<i32>; 2],
 }
@@ -97,6 +99,7 @@ pub fn measure(transport: Transport, rounds: u32, pin: Pin) -> io::Result<Measur
     let round_trip = LatencySummary::from_samples(&mut samples).map_err(io::Error::other)?;
     Ok(Measured {
         round_trip,
+        samples,
         round_trips_per_s: f64::from(rounds) / samples_total.as_secs_f64().max(f64::MIN_POSITIVE),
         cpus: [parent_at, child_at],
     })

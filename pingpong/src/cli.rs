@@ -146,6 +146,10 @@ pub struct BenchArgs {
     /// One JSON object per transport (NDJSON)
     #[arg(long)]
     pub json: bool,
+
+    /// Under each transport, its round-trip distribution as a text histogram
+    #[arg(long, conflicts_with = "json")]
+    pub histogram: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -114,6 +114,11 @@ fn bench(args: &BenchArgs) -> Result<u8, Failure> {
                 format!("{},{}", cpu(m.cpus[0]), cpu(m.cpus[1]))
             )
         };
+        let line = if args.histogram {
+            line + &common::time::histogram(&m.samples, rt, 40)
+        } else {
+            line
+        };
         print(Exit::Failed, &line)?;
     }
     Ok(Exit::Success.into())

@@ -192,3 +192,21 @@ fn bad_input_is_a_usage_error_with_one_line() {
         .success()
         .stdout(contains("memory"));
 }
+
+/// `bench --histogram`: a histogram under each operation, counting every run.
+#[test]
+fn bench_histogram_shows_each_operations_distribution() {
+    let out = tool("fork-demo")
+        .args(["bench", "-i", "50", "--histogram"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let medians = text
+        .lines()
+        .filter(|l| l.contains(" | ") && l.contains("<- p50"))
+        .count();
+    assert_eq!(medians, 6, "one per operation: {text}");
+}

@@ -232,3 +232,42 @@ fn bad_input_is_a_usage_error_with_one_line() {
         ],
     );
 }
+
+/// `--histogram`: under the row, one line per bucket whose counts add up to
+/// the round trips, the median's bucket marked.
+#[test]
+fn bench_histogram_counts_every_round_trip_and_marks_the_median() {
+    let out = pingpong()
+        .args(["bench", "-i", "500", "--transport", "pipe", "--histogram"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let buckets: Vec<&str> = text.lines().filter(|l| l.contains(" | ")).collect();
+    assert!(!buckets.is_empty(), "{text}");
+    let total: usize = buckets
+        .iter()
+        .map(|l| {
+            let after_bar = l
+                .split(" | ")
+                .nth(1)
+                .unwrap()
+                .trim_start_matches(['#', ' ']);
+            after_bar
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .parse::<usize>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(total, 500, "{text}");
+    let marked = buckets.iter().filter(|l| l.contains("<- p50")).count();
+    assert_eq!(marked, 1, "{text}");
+    pingpong()
+        .args(["bench", "--json", "--histogram"])
+        .assert()
+        .code(2);
+}
