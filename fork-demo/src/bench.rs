@@ -187,9 +187,10 @@ mod tests {
         let prepared = Prepared::new().unwrap();
         // The thread row is safe in the multi-threaded test harness; the
         // fork rows are exercised through the binary (tests/cli), never here.
-        let summary = measure(OPERATIONS[5], &prepared, 5).unwrap();
-        assert_eq!(summary.count, 5);
+        let (summary, samples) = measure(OPERATIONS[5], &prepared, 5).unwrap();
+        assert_eq!((summary.count, samples.len()), (5, 5));
         assert!(summary.p50 <= summary.p99);
+        assert!(samples.is_sorted(), "sorted for the histogram");
         std_command_true(&prepared).unwrap();
         posix_spawn_true(&prepared).unwrap();
         sh_c_true(&prepared).unwrap();
