@@ -11,5 +11,6 @@ pub mod exit;
 pub mod ipc;
 pub mod proc;
 pub mod signal;
+pub mod status;
 pub mod stdio;
 pub mod time;

@@ -65,8 +65,18 @@ fn bench(args: &BenchArgs) -> Result<Exit, Failure> {
             ),
         )?;
     }
-    for op in bench::OPERATIONS {
-        let (summary, samples) = bench::measure(op, &prepared, args.iterations)
+    let mut status = common::status::Status::on_stderr();
+    for (number, op) in bench::OPERATIONS.into_iter().enumerate() {
+        status.show(&format!(
+            "fork-demo: measuring {} ({} of {}), {} iterations...",
+            op.name,
+            number + 1,
+            bench::OPERATIONS.len(),
+            args.iterations
+        ));
+        let measured = bench::measure(op, &prepared, args.iterations);
+        status.clear();
+        let (summary, samples) = measured
             .map_err(|e| Failure::new(Exit::Failed, format!("{} failed ({e})", op.name)))?;
         let line = if args.json {
             let record = BenchJson {

@@ -77,8 +77,18 @@ fn bench(args: &BenchArgs) -> Result<u8, Failure> {
             ),
         )?;
     }
-    for &transport in &args.transport.0 {
-        let m = bench::measure(transport, args.rounds, args.pin).map_err(|e| {
+    let mut status = common::status::Status::on_stderr();
+    for (number, &transport) in args.transport.0.iter().enumerate() {
+        status.show(&format!(
+            "pingpong: measuring {} ({} of {}), {} round trips...",
+            transport.name(),
+            number + 1,
+            args.transport.0.len(),
+            args.rounds
+        ));
+        let measured = bench::measure(transport, args.rounds, args.pin);
+        status.clear();
+        let m = measured.map_err(|e| {
             Failure::new(
                 Exit::Failed,
                 format!("measuring {} ({e})", transport.name()),

@@ -150,7 +150,12 @@ fn sample_text(cfg: &Config, at: Duration, percent: f64, cores: &[f32], in_place
         format_cores(cores)
     );
     if in_place {
-        format!("\r\x1b[K{line}")
+        // On a terminal the line is the progress too: how far the run is.
+        let progress = match cfg.duration {
+            Some(limit) => format!(" | {:.0}s of {}", at.as_secs_f64(), format_duration(limit)),
+            None => format!(" | {:.0}s, Ctrl-C stops", at.as_secs_f64()),
+        };
+        format!("\r\x1b[K{line}{progress}")
     } else {
         format!("{line}\n")
     }

@@ -127,3 +127,46 @@ fn pool_run_memory_stays_bounded_with_keep_order_and_a_slow_first_job() {
     let rss = report["max_rss_kib"].as_u64().unwrap();
     assert!(rss < 16 * 1024, "pool-run peaked at {rss} KiB");
 }
+
+/// The benchmarks say what they measure while they measure it, on a
+/// terminal only, and erase it before each row: the screen ends up with
+/// the rows alone.
+#[test]
+fn bench_status_shows_on_a_terminal_and_leaves_only_the_rows() {
+    use crate::support::pty::{Pty, visible_lines};
+    let mut command = std::process::Command::new(crate::support::bin_path("fork-demo"));
+    command.args(["bench", "-i", "20"]);
+    let mut pty = Pty::spawn(command);
+    assert!(pty.wait_and_keep(Duration::from_secs(30)).success());
+    let screen = pty.screen();
+    assert!(
+        screen.contains("measuring fork+_exit+wait (1 of 6)"),
+        "{screen:?}"
+    );
+    let lines = visible_lines(&screen);
+    assert!(lines.iter().all(|l| !l.contains("measuring")), "{lines:?}");
+    assert_eq!(lines.len(), 2 + 6, "title, header, six rows: {lines:?}");
+    // Off a terminal: nothing on stderr.
+    let out = crate::support::tool("pingpong")
+        .args(["bench", "-i", "100", "--transport", "pipe"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(
+        out.stderr.is_empty(),
+        "{:?}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// spin-cores with a time limit shows how far it is, on a terminal.
+#[test]
+fn spin_cores_shows_its_progress_on_a_terminal() {
+    use crate::support::pty::Pty;
+    let mut command = std::process::Command::new(crate::support::bin_path("spin-cores"));
+    command.args(["-n", "1", "-t", "600ms", "--interval", "200ms"]);
+    let mut pty = Pty::spawn(command);
+    assert!(pty.wait_and_keep(Duration::from_secs(30)).success());
+    assert!(pty.screen().contains("s of 600ms"), "{:?}", pty.screen());
+}

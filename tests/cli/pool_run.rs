@@ -823,40 +823,6 @@ fn sighup_finishes_running_jobs_and_starts_no_more() {
     );
 }
 
-/// What a terminal shows for `screen`: each line after carriage returns and
-/// "erase to the end of the line" have done their work.
-fn visible_lines(screen: &str) -> Vec<String> {
-    screen
-        .split('\n')
-        .map(|raw| {
-            let mut line: Vec<char> = Vec::new();
-            let mut col = 0;
-            let mut chars = raw.chars().peekable();
-            while let Some(c) = chars.next() {
-                match c {
-                    '\r' => col = 0,
-                    '\x1b' => {
-                        // CSI K: erase from the cursor to the end of the line.
-                        let seq: String = chars.by_ref().take(2).collect();
-                        assert_eq!(seq, "[K", "only erase-line is expected");
-                        line.truncate(col);
-                    }
-                    c => {
-                        if col < line.len() {
-                            line[col] = c;
-                        } else {
-                            line.push(c);
-                        }
-                        col += 1;
-                    }
-                }
-            }
-            line.into_iter().collect()
-        })
-        .filter(|line: &String| !line.is_empty())
-        .collect()
-}
-
 /// On a terminal the bar steps aside for every job's output: each output
 /// line stands alone, and the bar's last state is the last line.
 #[test]
@@ -868,7 +834,7 @@ fn the_bar_on_a_terminal_never_shares_a_line_with_output() {
     let status = pty.wait_and_keep(std::time::Duration::from_secs(20));
     assert!(status.success());
     let screen = pty.screen();
-    let lines = visible_lines(&screen);
+    let lines = crate::support::pty::visible_lines(&screen);
     assert_eq!(lines[..3], ["out-a", "out-b", "out-c"], "{screen:?}");
     assert_eq!(lines.len(), 4, "{screen:?}");
     assert!(

@@ -142,3 +142,37 @@ impl Pty {
         }
     }
 }
+
+/// What a terminal shows for `screen`: each line after carriage returns and
+/// "erase to the end of the line" have done their work.
+pub fn visible_lines(screen: &str) -> Vec<String> {
+    screen
+        .split('\n')
+        .map(|raw| {
+            let mut line: Vec<char> = Vec::new();
+            let mut col = 0;
+            let mut chars = raw.chars().peekable();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\r' => col = 0,
+                    '\x1b' => {
+                        // CSI K: erase from the cursor to the end of the line.
+                        let seq: String = chars.by_ref().take(2).collect();
+                        assert_eq!(seq, "[K", "only erase-line is expected");
+                        line.truncate(col);
+                    }
+                    c => {
+                        if col < line.len() {
+                            line[col] = c;
+                        } else {
+                            line.push(c);
+                        }
+                        col += 1;
+                    }
+                }
+            }
+            line.into_iter().collect()
+        })
+        .filter(|line: &String| !line.is_empty())
+        .collect()
+}
