@@ -841,6 +841,16 @@ fn the_bar_on_a_terminal_never_shares_a_line_with_output() {
         lines[3].starts_with("100% 3/3 done, 0 running, 0 failed"),
         "{screen:?}"
     );
+
+    // TERM=dumb: a terminal that cannot erase a line gets no bar.
+    let mut command = std::process::Command::new(crate::support::bin_path("pool-run"));
+    command
+        .env("TERM", "dumb")
+        .args(["--bar", "-k", "echo", ":::", "a", "b"]);
+    let mut pty = Pty::spawn(command);
+    assert!(pty.wait_and_keep(std::time::Duration::from_secs(20)).success());
+    let screen = pty.screen();
+    assert!(!screen.contains('\x1b') && !screen.contains("done,"), "{screen:?}");
 }
 
 /// Off a terminal there is no bar (no carriage return, no escape code)
