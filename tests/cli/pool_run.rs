@@ -848,9 +848,15 @@ fn the_bar_on_a_terminal_never_shares_a_line_with_output() {
         .env("TERM", "dumb")
         .args(["--bar", "-k", "echo", ":::", "a", "b"]);
     let mut pty = Pty::spawn(command);
-    assert!(pty.wait_and_keep(std::time::Duration::from_secs(20)).success());
+    assert!(
+        pty.wait_and_keep(std::time::Duration::from_secs(20))
+            .success()
+    );
     let screen = pty.screen();
-    assert!(!screen.contains('\x1b') && !screen.contains("done,"), "{screen:?}");
+    assert!(
+        !screen.contains('\x1b') && !screen.contains("done,"),
+        "{screen:?}"
+    );
 }
 
 /// Off a terminal there is no bar (no carriage return, no escape code)
