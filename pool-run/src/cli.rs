@@ -44,9 +44,13 @@ A job killed by a signal or not found (127) counts as failed.";
 
 /// Run commands in parallel, like GNU parallel.
 #[derive(Parser, Debug)]
+// GNU parallel: a flag given twice takes its last value (`-j2 -j4`).
+#[command(args_override_self = true)]
 pub struct Cli {
-    /// Jobs at once: N, N% of the CPUs, or 0 for as many as possible (default: CPU count)
-    #[arg(short = 'j', long, value_name = "N", value_parser = parse_jobs)]
+    /// Jobs at once: N, +N or -N (the CPU count plus or minus N), N% of the
+    /// CPUs, or 0 for as many as possible (default: CPU count); also -P
+    #[arg(short = 'j', long, short_alias = 'P', alias = "max-procs", value_name = "N",
+          value_parser = parse_jobs, allow_negative_numbers = true)]
     pub jobs: Option<usize>,
 
     /// Print outputs in input order (jobs still run in parallel)
@@ -112,8 +116,49 @@ pub struct Cli {
     pub slurm_args: Option<String>,
 
     /// Print the commands instead of running them
-    #[arg(long)]
+    #[arg(long, alias = "dryrun")]
     pub dry_run: bool,
+
+    /// Print each job's command on stdout before its output (grouped with it)
+    #[arg(short = 'v')]
+    pub verbose_stdout: bool,
+
+    /// Print each job's command on stderr as it starts
+    #[arg(short = 't', long = "verbose")]
+    pub verbose: bool,
+
+    /// Run the command's words as they are, never through sh -c (GNU's -q:
+    /// shell syntax in the command is then data)
+    #[arg(short = 'q', long)]
+    pub quote: bool,
+
+    /// Input records end with DELIM (\n, \t, \0 and other escapes allowed)
+    #[arg(short = 'd', long, value_name = "DELIM", conflicts_with = "null")]
+    pub delimiter: Option<String>,
+
+    /// Stop reading input at a record equal to EOF (GNU parallel's -E)
+    #[arg(short = 'E', value_name = "EOF")]
+    pub eof: Option<String>,
+
+    /// Use SEP instead of ::: to start a source of arguments
+    #[arg(long, value_name = "SEP", default_value = ":::")]
+    pub arg_sep: String,
+
+    /// Use SEP instead of :::: to start a source of files
+    #[arg(long, value_name = "SEP", default_value = "::::")]
+    pub arg_file_sep: String,
+
+    /// Accepted for GNU parallel compatibility; pool-run never asks for a citation
+    #[arg(
+        long,
+        alias = "no-notice",
+        help_heading = "Accepted for GNU parallel compatibility"
+    )]
+    pub will_cite: bool,
+
+    /// Accepted for GNU parallel compatibility: grouped output is the default
+    #[arg(long, help_heading = "Accepted for GNU parallel compatibility")]
+    pub group: bool,
 
     /// Input records end with NUL, not newline
     #[arg(short = '0', long)]
@@ -190,7 +235,7 @@ pub struct Cli {
     pub xargs_words: bool,
 
     /// Print whole lines as jobs write them (with -k: only the job whose turn it is)
-    #[arg(long, conflicts_with_all = ["ungroup", "json"])]
+    #[arg(long, aliases = ["linebuffer", "lb"], conflicts_with_all = ["ungroup", "json"])]
     pub line_buffer: bool,
 
     /// A progress bar on stderr (done, running, failed, ETA), on a terminal only
@@ -235,10 +280,18 @@ pub const MAX_JOBS: usize = 256;
 
 fn parse_jobs(text: &str) -> Result<usize, String> {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let bad = || format!("'{text}' is not a job count (use N, N% or 0)");
+    let bad = || format!("'{text}' is not a job count (use N, +N, -N, N% or 0)");
     if let Some(percent) = text.strip_suffix('%') {
         let percent: usize = percent.parse().map_err(|_| bad())?;
         return Ok((cpus * percent / 100).max(1));
+    }
+    if let Some(more) = text.strip_prefix('+') {
+        return Ok(cpus + more.parse::<usize>().map_err(|_| bad())?);
+    }
+    if let Some(fewer) = text.strip_prefix('-') {
+        return Ok(cpus
+            .saturating_sub(fewer.parse::<usize>().map_err(|_| bad())?)
+            .max(1));
     }
     match text.parse::<usize>().map_err(|_| bad())? {
         0 => Ok(MAX_JOBS),
@@ -369,7 +422,11 @@ mod tests {
         assert_eq!(parse_jobs("0"), Ok(MAX_JOBS));
         assert!(parse_jobs("100%").unwrap() >= 1);
         assert!(parse_jobs("abc").unwrap_err().contains("'abc'"));
-        assert!(parse_jobs("-1").is_err());
+        let cpus = std::thread::available_parallelism().unwrap().get();
+        assert_eq!(parse_jobs("+2"), Ok(cpus + 2), "GNU: relative to the CPUs");
+        assert_eq!(parse_jobs("-1"), Ok(cpus.saturating_sub(1).max(1)));
+        assert_eq!(parse_jobs("-1000"), Ok(1), "never below one");
+        assert!(parse_jobs("+x").is_err());
     }
 
     #[test]

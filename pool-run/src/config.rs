@@ -10,7 +10,7 @@ use common::cli::Failure;
 use crate::backend::ssh::{SshLogin, parse_logins};
 use crate::cli::{Cli, Halt, TermSeq, unescape};
 use crate::exit::Exit;
-use crate::input::{SourceSpec, split_sources};
+use crate::input::{RecordSyntax, Separators, SourceSpec, split_sources};
 use crate::template::{Fill, Invocation, Spread, Template};
 
 /// What pool-run will do.
@@ -28,7 +28,12 @@ pub struct Config {
     /// --slurm: each job an srun step.
     pub slurm: Option<Slurm>,
     pub dry_run: bool,
-    pub delimiter: u8,
+    /// -0, -d, -E: how input records are read.
+    pub records: RecordSyntax,
+    /// -v: each job's command on stdout before its output.
+    pub show_command_stdout: bool,
+    /// -t: each job's command on stderr as it starts.
+    pub show_command_stderr: bool,
     pub template: Option<Template>,
     /// Empty: stdin records.
     pub sources: Vec<SourceSpec>,
@@ -144,7 +149,11 @@ impl Config {
             .iter()
             .map(|w| BString::from(w.clone().into_vec()))
             .collect();
-        let (command, mut sources) = split_sources(&words).map_err(usage)?;
+        let separators = Separators {
+            args: BString::from(cli.arg_sep.as_str()),
+            files: BString::from(cli.arg_file_sep.as_str()),
+        };
+        let (command, mut sources) = split_sources(&words, &separators).map_err(usage)?;
         for file in &cli.arg_file {
             sources.push(SourceSpec {
                 source: crate::input::Source::File(file.clone()),
@@ -184,8 +193,22 @@ impl Config {
             },
             slurm,
             dry_run: cli.dry_run,
-            delimiter: if cli.null { 0 } else { b'\n' },
-            template: (!command.is_empty()).then(|| Template::parse(&command, cli.shell)),
+            records: RecordSyntax {
+                delimiter: delimiter_of(&cli).map_err(usage)?,
+                eof: cli.eof.as_deref().map(BString::from),
+            },
+            show_command_stdout: cli.verbose_stdout,
+            show_command_stderr: cli.verbose,
+            template: (!command.is_empty()).then(|| {
+                let run = if cli.quote {
+                    crate::template::Run::Direct
+                } else if cli.shell {
+                    crate::template::Run::Shell
+                } else {
+                    crate::template::Run::AsNeeded
+                };
+                Template::parse(&command, run)
+            }),
             sources,
             timeout: cli.timeout.filter(|t| !t.is_zero()),
             // GNU parallel: --retries 0 is no limit; without it, one run.
@@ -299,6 +322,23 @@ fn jobs_of(cli: &Cli, slurm: Option<&Slurm>) -> usize {
             .and_then(|_| allocation_tasks())
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
     })
+}
+
+/// The byte that ends an input record: NUL (-0), -d's (one byte, escapes
+/// allowed), or newline.
+fn delimiter_of(cli: &Cli) -> Result<u8, String> {
+    if cli.null {
+        return Ok(0);
+    }
+    let Some(text) = &cli.delimiter else {
+        return Ok(b'\n');
+    };
+    match crate::cli::unescape(text).as_slice() {
+        [byte] => Ok(*byte),
+        _ => Err(format!(
+            "-d '{text}': the delimiter must be one byte (escapes: \\n, \\t, \\0)"
+        )),
+    }
 }
 
 /// How many records make a job: -n, -X, -m, or one.

@@ -34,8 +34,63 @@ pub struct SourceSpec {
 
 /// Splits the words after the command into sources. Returns the command
 /// words (before the first marker) and the sources.
-pub fn split_sources(words: &[BString]) -> Result<(Vec<BString>, Vec<SourceSpec>), String> {
-    let is_marker = |w: &[u8]| matches!(w, b":::" | b":::+" | b"::::" | b"::::+");
+/// The words that start sources: `:::` and `::::` by default (GNU
+/// parallel's `--arg-sep`, `--arg-file-sep`), each with a `+` form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Separators {
+    pub args: BString,
+    pub files: BString,
+}
+
+impl Default for Separators {
+    fn default() -> Separators {
+        Separators {
+            args: BString::from(":::"),
+            files: BString::from("::::"),
+        }
+    }
+}
+
+impl Separators {
+    /// What `word` starts: a source of files (true) or of arguments
+    /// (false), and whether it is linked (`+`); None for other words.
+    fn marker(&self, word: &[u8]) -> Option<(bool, bool)> {
+        let (base, linked) = match word.strip_suffix(b"+") {
+            Some(base) => (base, true),
+            None => (word, false),
+        };
+        if base == self.files.as_slice() {
+            Some((true, linked))
+        } else if base == self.args.as_slice() {
+            Some((false, linked))
+        } else {
+            None
+        }
+    }
+}
+
+/// How input records are read: what ends one (`-0`, `-d`), and the record
+/// that ends the input (`-E`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordSyntax {
+    pub delimiter: u8,
+    pub eof: Option<BString>,
+}
+
+impl Default for RecordSyntax {
+    fn default() -> RecordSyntax {
+        RecordSyntax {
+            delimiter: b'\n',
+            eof: None,
+        }
+    }
+}
+
+pub fn split_sources(
+    words: &[BString],
+    separators: &Separators,
+) -> Result<(Vec<BString>, Vec<SourceSpec>), String> {
+    let is_marker = |w: &[u8]| separators.marker(w).is_some();
     let first = words
         .iter()
         .position(|w| is_marker(w))
@@ -44,15 +99,14 @@ pub fn split_sources(words: &[BString]) -> Result<(Vec<BString>, Vec<SourceSpec>
     let mut sources = Vec::new();
     let mut i = first;
     while i < words.len() {
-        // A marker is ASCII, so this is never lossy.
         let marker = words[i].to_str_lossy();
+        let (files, linked) = separators.marker(&words[i]).unwrap_or((false, false));
         let end = words[i + 1..]
             .iter()
             .position(|w| is_marker(w))
             .map_or(words.len(), |p| i + 1 + p);
         let values = &words[i + 1..end];
-        let linked = marker.ends_with('+');
-        if marker.starts_with("::::") {
+        if files {
             if values.is_empty() {
                 return Err(format!("{marker} needs at least one file"));
             }
@@ -80,7 +134,7 @@ pub fn split_sources(words: &[BString]) -> Result<(Vec<BString>, Vec<SourceSpec>
 }
 
 /// Reads all records of a file (or stdin for `-`).
-fn read_records(path: &PathBuf, delimiter: u8) -> io::Result<Vec<BString>> {
+fn read_records(path: &PathBuf, syntax: &RecordSyntax) -> io::Result<Vec<BString>> {
     let reader: Box<dyn Read> = if path.as_os_str() == "-" {
         Box::new(io::stdin())
     } else {
@@ -91,15 +145,16 @@ fn read_records(path: &PathBuf, delimiter: u8) -> io::Result<Vec<BString>> {
     };
     let mut records = Vec::new();
     let mut reader = BufReader::new(reader);
-    while let Some(record) = next_record(&mut reader, delimiter)? {
+    while let Some(record) = next_record(&mut reader, syntax)? {
         records.push(record);
     }
     Ok(records)
 }
 
 /// The next record, its delimiter removed; a record holding a NUL (which
-/// no argument can hold) is skipped.
-fn next_record(reader: &mut impl BufRead, delimiter: u8) -> io::Result<Option<BString>> {
+/// no argument can hold) is skipped; the `-E` record ends the input.
+fn next_record(reader: &mut impl BufRead, syntax: &RecordSyntax) -> io::Result<Option<BString>> {
+    let delimiter = syntax.delimiter;
     loop {
         let mut bytes = Vec::new();
         if reader.read_until(delimiter, &mut bytes)? == 0 {
@@ -111,6 +166,13 @@ fn next_record(reader: &mut impl BufRead, delimiter: u8) -> io::Result<Option<BS
         if bytes.contains(&0) {
             warn_nul_once();
             continue;
+        }
+        if syntax
+            .eof
+            .as_ref()
+            .is_some_and(|eof| eof.as_slice() == bytes.as_slice())
+        {
+            return Ok(None);
         }
         return Ok(Some(BString::from(bytes)));
     }
@@ -131,13 +193,13 @@ fn warn_nul_once() {
 }
 
 /// Combines fully read sources into the jobs' value lists.
-pub fn combine(sources: &[SourceSpec], delimiter: u8) -> io::Result<Vec<Vec<BString>>> {
+pub fn combine(sources: &[SourceSpec], syntax: &RecordSyntax) -> io::Result<Vec<Vec<BString>>> {
     // Groups of linked columns; the product runs over groups.
     let mut groups: Vec<Vec<Vec<BString>>> = Vec::new();
     for spec in sources {
         let values = match &spec.source {
             Source::Args(values) => values.clone(),
-            Source::File(path) => read_records(path, delimiter)?,
+            Source::File(path) => read_records(path, syntax)?,
         };
         match groups.last_mut() {
             Some(group) if spec.linked => group.push(values),
@@ -194,8 +256,8 @@ pub enum Chunk {
 const BATCHES_AHEAD: usize = 8;
 const BATCH: usize = 1024;
 
-pub fn stream_stdin(delimiter: u8) -> io::Result<StdinFeed> {
-    spawn_feed(move |reader, handover| feed(reader, handover, delimiter))
+pub fn stream_stdin(syntax: RecordSyntax) -> io::Result<StdinFeed> {
+    spawn_feed(move |reader, handover| feed(reader, handover, &syntax))
 }
 
 /// --pipe: stdin cut into blocks of at least `block` bytes that end at a
@@ -300,11 +362,11 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 fn feed(
     mut reader: BufReader<std::fs::File>,
     handover: &mut Handover,
-    delimiter: u8,
+    syntax: &RecordSyntax,
 ) -> io::Result<()> {
     let mut batch = Vec::new();
     loop {
-        let record = next_record(&mut reader, delimiter)?;
+        let record = next_record(&mut reader, syntax)?;
         let done = record.is_none();
         batch.extend(record);
         // Hand over when nothing more is buffered (so a slow producer's
@@ -324,6 +386,40 @@ fn feed(
 mod tests {
     use super::*;
 
+    fn split_sources_default(words: &[BString]) -> Result<(Vec<BString>, Vec<SourceSpec>), String> {
+        split_sources(words, &Separators::default())
+    }
+
+    fn nul() -> RecordSyntax {
+        RecordSyntax {
+            delimiter: 0,
+            eof: None,
+        }
+    }
+
+    #[test]
+    fn other_separators_and_an_eof_record() {
+        let seps = Separators {
+            args: BString::from("--"),
+            files: BString::from("++"),
+        };
+        let (command, sources) =
+            split_sources(&words(&["echo", "--", "a", "--+", "b"]), &seps).unwrap();
+        assert_eq!(command, ["echo"]);
+        assert_eq!(sources.len(), 2);
+        assert!(sources[1].linked);
+        let syntax = RecordSyntax {
+            delimiter: b',',
+            eof: Some(BString::from("STOP")),
+        };
+        let mut reader = io::Cursor::new(b"a,b,STOP,c,".to_vec());
+        let mut got = Vec::new();
+        while let Some(r) = next_record(&mut reader, &syntax).unwrap() {
+            got.push(r);
+        }
+        assert_eq!(got, ["a", "b"]);
+    }
+
     fn words(list: &[&str]) -> Vec<BString> {
         list.iter().map(|s| BString::from(*s)).collect()
     }
@@ -331,7 +427,8 @@ mod tests {
     #[test]
     fn sources_split_at_markers() {
         let (command, sources) =
-            split_sources(&words(&["echo", "{}", ":::", "a", "b", ":::+", "1", "2"])).unwrap();
+            split_sources_default(&words(&["echo", "{}", ":::", "a", "b", ":::+", "1", "2"]))
+                .unwrap();
         assert_eq!(command, ["echo", "{}"]);
         assert_eq!(sources.len(), 2);
         assert_eq!(
@@ -342,14 +439,15 @@ mod tests {
             }
         );
         assert!(sources[1].linked);
-        assert!(split_sources(&words(&["echo", ":::"])).is_err());
-        assert!(split_sources(&words(&["echo", ":::+", "a"])).is_err());
+        assert!(split_sources_default(&words(&["echo", ":::"])).is_err());
+        assert!(split_sources_default(&words(&["echo", ":::+", "a"])).is_err());
     }
 
     #[test]
     fn cartesian_product_first_source_outermost() {
-        let (_, sources) = split_sources(&words(&["x", ":::", "a", "b", ":::", "1", "2"])).unwrap();
-        let jobs = combine(&sources, b'\n').unwrap();
+        let (_, sources) =
+            split_sources_default(&words(&["x", ":::", "a", "b", ":::", "1", "2"])).unwrap();
+        let jobs = combine(&sources, &RecordSyntax::default()).unwrap();
         assert_eq!(
             jobs,
             [
@@ -364,8 +462,9 @@ mod tests {
     #[test]
     fn linked_sources_pair_by_position() {
         let (_, sources) =
-            split_sources(&words(&["x", ":::", "a", "b", "c", ":::+", "1", "2", "3"])).unwrap();
-        let jobs = combine(&sources, b'\n').unwrap();
+            split_sources_default(&words(&["x", ":::", "a", "b", "c", ":::+", "1", "2", "3"]))
+                .unwrap();
+        let jobs = combine(&sources, &RecordSyntax::default()).unwrap();
         assert_eq!(
             jobs,
             [words(&["a", "1"]), words(&["b", "2"]), words(&["c", "3"])]
@@ -383,19 +482,19 @@ mod tests {
     fn records_split_on_the_delimiter() {
         let mut reader = io::Cursor::new(b"a b\nc\n\nd".to_vec());
         let mut got = Vec::new();
-        while let Some(r) = next_record(&mut reader, b'\n').unwrap() {
+        while let Some(r) = next_record(&mut reader, &RecordSyntax::default()).unwrap() {
             got.push(r);
         }
         assert_eq!(got, ["a b", "c", "", "d"]);
         let mut reader = io::Cursor::new(b"x\ny\0z\0".to_vec());
-        assert_eq!(next_record(&mut reader, 0).unwrap().unwrap(), "x\ny");
+        assert_eq!(next_record(&mut reader, &nul()).unwrap().unwrap(), "x\ny");
     }
 
     #[test]
     fn records_keep_their_bytes_and_skip_a_nul() {
         let mut reader = io::Cursor::new(b"a\xff\xfeb\nbad\0x\nc\n".to_vec());
         let mut got = Vec::new();
-        while let Some(r) = next_record(&mut reader, b'\n').unwrap() {
+        while let Some(r) = next_record(&mut reader, &RecordSyntax::default()).unwrap() {
             got.push(r);
         }
         assert_eq!(got, [BString::from(&b"a\xff\xfeb"[..]), BString::from("c")]);

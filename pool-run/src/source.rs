@@ -57,9 +57,12 @@ impl Source {
                     .map_err(|e| io_failure("reading stdin", &e))?,
             )
         } else if cfg.sources.is_empty() {
-            Some(input::stream_stdin(cfg.delimiter).map_err(|e| io_failure("reading stdin", &e))?)
+            Some(
+                input::stream_stdin(cfg.records.clone())
+                    .map_err(|e| io_failure("reading stdin", &e))?,
+            )
         } else {
-            pending = input::combine(&cfg.sources, cfg.delimiter)
+            pending = input::combine(&cfg.sources, &cfg.records)
                 .map_err(|e| io_failure("reading the input", &e))?
                 .into();
             None

@@ -190,6 +190,9 @@ impl Supervisor<'_> {
             invocation: &invocation,
             fill,
         };
+        if self.cfg.show_command_stderr {
+            self.out.announce(&command_line);
+        }
         let spawn = match self.backend.prepare(&launch) {
             Ok(spawn) => spawn,
             Err(failure) => match Shortage::of(failure.errno) {

@@ -93,9 +93,14 @@ impl Tally {
         } else {
             Stop::Soon(Why::Halt)
         };
-        // GNU parallel: halting on the first failure ends with that job's status.
+        // GNU parallel: halting on the first failure ends with that job's
+        // status; halting on successes ends with success, whatever failed
+        // before.
         if !success && halt.condition == HaltCondition::Failed(1) {
             self.halt_code = Some(record.exit.code());
+        }
+        if matches!(halt.condition, HaltCondition::Succeeded(_)) {
+            self.halt_code = Some(0);
         }
     }
 
@@ -199,6 +204,15 @@ mod tests {
         assert_eq!(tally.stop(), Stop::Soon(Why::Halt));
         assert!(!tally.kill_now());
         assert_eq!(tally.exit_code(), 0);
+    }
+
+    #[test]
+    fn halting_on_successes_ends_with_success() {
+        let mut tally = Tally::with(Some(1), halt(true, HaltCondition::Succeeded(1)));
+        tally.count(&record(1, 1));
+        tally.count(&record(2, 0));
+        assert_eq!(tally.stop(), Stop::Now(Why::Halt));
+        assert_eq!(tally.exit_code(), 0, "as GNU parallel, though job 1 failed");
     }
 
     #[test]

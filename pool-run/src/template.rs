@@ -104,6 +104,31 @@ impl Invocation {
     }
 }
 
+/// Whether a command runs directly or through `sh -c`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Run {
+    /// Through sh when it needs one: shell syntax, or a builtin or keyword
+    /// as its first word.
+    AsNeeded,
+    /// Always through sh (--shell).
+    Shell,
+    /// Never (-q): the words as they are, shell syntax included.
+    Direct,
+}
+
+/// Shell builtins and keywords that have no program of their own on PATH:
+/// a command starting with one must run through sh.
+const BUILTINS: &[&str] = &[
+    "exit", "cd", "export", "unset", "set", "eval", "exec", "source", ".", "alias", "read", "wait",
+    "trap", "shift", "return", "break", "continue", "ulimit", "umask", "if", "for", "while",
+    "until", "case", "{", "(", "!", "local", "readonly", "times", "type", "hash", "command",
+    "getopts", "jobs", "fg", "bg", "unalias",
+];
+
+fn w_is_builtin(word: &[u8]) -> bool {
+    BUILTINS.iter().any(|b| b.as_bytes() == word)
+}
+
 /// A parsed command template.
 #[derive(Debug, Clone)]
 pub struct Template {
@@ -118,16 +143,26 @@ const SHELL_SYNTAX: &[u8] = b"|&;<>()$`\\\"' \t\n*?[#~";
 
 impl Template {
     /// Parses the command words. `force_shell` is --shell.
-    pub fn parse(command: &[BString], force_shell: bool) -> Template {
+    pub fn parse(command: &[BString], run: Run) -> Template {
         let words: Vec<Word> = command.iter().map(|w| parse_word(w)).collect();
         let append = !words
             .iter()
             .any(|w| w.0.iter().any(|p| !matches!(p, Piece::Text(_))));
-        let shell = force_shell
-            || words.iter().any(|w| {
-                w.0.iter()
-                    .any(|p| matches!(p, Piece::Text(t) if t.find_byteset(SHELL_SYNTAX).is_some()))
-            });
+        let syntax = words.iter().any(|w| {
+            w.0.iter()
+                .any(|p| matches!(p, Piece::Text(t) if t.find_byteset(SHELL_SYNTAX).is_some()))
+        });
+        // `exit`, `cd`, `for`...: only a shell can run them (GNU parallel
+        // runs every command through one).
+        let builtin = matches!(
+            words.first().and_then(|w| w.0.first()),
+            Some(Piece::Text(t)) if w_is_builtin(t)
+        );
+        let shell = match run {
+            Run::Direct => false,
+            Run::Shell => true,
+            Run::AsNeeded => syntax || builtin,
+        };
         Template {
             words,
             append,
@@ -344,7 +379,7 @@ mod tests {
     fn run(command: &[&str], values: &[&str]) -> Invocation {
         let command: Vec<BString> = command.iter().map(|s| BString::from(*s)).collect();
         let values: Vec<BString> = values.iter().map(|s| BString::from(*s)).collect();
-        Template::parse(&command, false).fill(Fill {
+        Template::parse(&command, Run::AsNeeded).fill(Fill {
             values: &values,
             seq: 7,
             slot: 2,
@@ -430,7 +465,7 @@ mod tests {
         );
         let invocation = run(&["echo {}"], &["it's"]);
         assert_eq!(invocation, Invocation::Shell(r"echo 'it'\''s'".into()));
-        let forced = Template::parse(&["echo".into()], true).fill(Fill {
+        let forced = Template::parse(&["echo".into()], Run::Shell).fill(Fill {
             values: &["$HOME".into()],
             seq: 1,
             slot: 1,
@@ -445,7 +480,7 @@ mod tests {
         let values: Vec<BString> = vec!["a".into(), "b".into()];
         let fill = |command: &[&str], spread| {
             let command: Vec<BString> = command.iter().map(|s| BString::from(*s)).collect();
-            Template::parse(&command, false).fill(Fill {
+            Template::parse(&command, Run::AsNeeded).fill(Fill {
                 values: &values,
                 seq: 1,
                 slot: 1,
@@ -472,6 +507,36 @@ mod tests {
     }
 
     #[test]
+    fn builtins_run_through_sh_and_q_runs_words_as_they_are() {
+        let parse = |words: &[&str], run| {
+            let words: Vec<BString> = words.iter().map(|s| BString::from(*s)).collect();
+            Template::parse(&words, run).fill(Fill {
+                values: &[BString::from("1")],
+                seq: 1,
+                slot: 1,
+                host: ":",
+                spread: Spread::Joined,
+            })
+        };
+        assert_eq!(
+            parse(&["exit"], Run::AsNeeded),
+            Invocation::Shell("exit 1".into())
+        );
+        assert_eq!(
+            parse(&["cd"], Run::AsNeeded),
+            Invocation::Shell("cd 1".into())
+        );
+        assert_eq!(
+            parse(&["echo", "a|b"], Run::Direct),
+            direct(&["echo", "a|b", "1"])
+        );
+        assert_eq!(
+            parse(&["exit-code"], Run::AsNeeded),
+            direct(&["exit-code", "1"])
+        );
+    }
+
+    #[test]
     fn shell_quote_leaves_plain_words_alone() {
         assert_eq!(shell_quote(b"file-1.txt"), "file-1.txt");
         assert_eq!(shell_quote(b""), "''");
@@ -483,7 +548,7 @@ mod tests {
         let value = BString::from(&b"d\xff/f\xfe.t\x80"[..]);
         let fill = |command: &[&[u8]]| {
             let command: Vec<BString> = command.iter().map(|s| BString::from(*s)).collect();
-            Template::parse(&command, false).fill(Fill {
+            Template::parse(&command, Run::AsNeeded).fill(Fill {
                 values: std::slice::from_ref(&value),
                 seq: 1,
                 slot: 1,

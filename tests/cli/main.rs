@@ -6,6 +6,7 @@
 
 mod docs;
 mod fork_demo;
+mod gnu_corpus;
 mod install;
 mod json_schemas;
 mod lock_demo;

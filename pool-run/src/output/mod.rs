@@ -114,6 +114,8 @@ pub struct Output<O: Write = io::Stdout, E: Write = io::Stderr> {
     next_to_print: u64,
     progress: Progress,
     timeline: Option<timeline::Timeline>,
+    /// -v: each job's command line before its output.
+    show_command: bool,
 }
 
 impl Output {
@@ -129,6 +131,7 @@ impl Output {
             Output::with_writers(io::stdout(), io::stderr(), cfg.output, cfg.keep_order);
         output.results = cfg.results.clone();
         output.timeline = cfg.timeline.clone().map(timeline::Timeline::new);
+        output.show_command = cfg.show_command_stdout;
         output.progress = Progress::new(cfg.bar, None);
         if cfg.joblog_on_stdout() {
             // GNU parallel's `--joblog -`: no file named `-`, and nothing
@@ -164,6 +167,7 @@ impl<O: Write, E: Write> Output<O, E> {
             next_to_print: 1,
             progress: Progress::new(BarMode::Off, None),
             timeline: None,
+            show_command: false,
         }
     }
 
@@ -181,6 +185,15 @@ impl<O: Write, E: Write> Output<O, E> {
         if let Some(line) = line {
             self.bar_write(line.as_bytes());
         }
+    }
+
+    /// -t: a job's command line on stderr as it starts.
+    pub fn announce(&mut self, command_line: &[u8]) {
+        self.bar_hide();
+        let mut line = command_line.to_vec();
+        line.push(b'\n');
+        self.bar_write(&line);
+        self.bar_show();
     }
 
     /// --timeline: an attempt ended on `slot`.
@@ -360,8 +373,18 @@ impl<O: Write, E: Write> Output<O, E> {
                 tag: None,
             }
         } else {
+            let out = if self.show_command {
+                // -v: the command line, then what the job printed.
+                let mut line = Vec::from(record.command.as_slice());
+                line.push(b'\n');
+                let mut out = Capture::from_bytes(line);
+                append(&mut out, &mut captured.out)?;
+                out
+            } else {
+                captured.out
+            };
             Held {
-                out: captured.out,
+                out,
                 err: captured.err,
                 tag: captured.tag,
             }

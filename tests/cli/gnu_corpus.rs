@@ -1,0 +1,224 @@
+//! pool-run as a drop-in for GNU parallel: commands from GNU parallel's
+//! tutorial and examples (`man parallel_tutorial`, `man parallel_examples`),
+//! adapted only where they need the network or large files, each run with
+//! GNU parallel (the oracle, installed by `.ci/run`) and with pool-run,
+//! comparing stdout and exit status. Cases that differ today are listed in
+//! `KNOWN_DIFFERENCES` with the reason; every other case must match. The
+//! test prints the pass count.
+
+use std::time::Duration;
+
+/// One command line: the arguments after `parallel`, stdin, and whether
+/// GNU parallel promises no output order (then both outputs are sorted).
+struct Case {
+    args: &'static str,
+    stdin: &'static str,
+    unordered: bool,
+}
+
+const fn ordered(args: &'static str) -> Case {
+    Case {
+        args,
+        stdin: "",
+        unordered: false,
+    }
+}
+
+const fn unordered(args: &'static str) -> Case {
+    Case {
+        args,
+        stdin: "",
+        unordered: true,
+    }
+}
+
+const fn piped(stdin: &'static str, args: &'static str) -> Case {
+    Case {
+        args,
+        stdin,
+        unordered: false,
+    }
+}
+
+/// Written by sh in the scratch directory: the arguments are shell words.
+const CASES: &[Case] = &[
+    unordered("echo ::: A B C"),
+    ordered("-k echo ::: A B C"),
+    ordered("-k echo {} ::: A B C"),
+    ordered("-k echo ::: A B ::: C D"),
+    ordered("-k echo {1} {2} ::: A B ::: C D"),
+    ordered("-k echo {2} {1} ::: A B ::: C D"),
+    ordered("-k echo {1}-{2} ::: A B :::+ C D"),
+    ordered("-k echo {.} ::: A.txt B.jpg dir.x/c"),
+    ordered("-k echo {/} ::: dir/a.txt b.txt"),
+    ordered("-k echo {//} ::: dir/sub/a.txt a.txt"),
+    ordered("-k echo {/.} ::: dir/a.txt"),
+    ordered("-k echo {#} ::: a b c"),
+    ordered("-j1 -k echo {%} ::: a b c"),
+    ordered("-k echo {1.} {2/} ::: a.b ::: c/d"),
+    ordered("-k -n2 echo ::: A B C D E"),
+    ordered("-k -n1 echo ::: a b"),
+    ordered("-k -n3 echo {} ::: a b c d e"),
+    ordered("-k -X echo pre-{}-post ::: A B C"),
+    ordered("-k -X echo ::: a b c"),
+    ordered("-j1 -k -m echo ::: A B C"),
+    ordered("-k --tag echo ::: A B"),
+    ordered("-k --tagstring {}-x echo ::: A B"),
+    ordered("-k --tag --colsep , echo {2} ::: a,b"),
+    piped("1\n2\n3\n", "-k echo"),
+    piped("1\n2\n3\n", "-k echo x{}y"),
+    piped("a b\nc d\n", "-k echo"),
+    piped("a\0b\0", "-0 -k echo"),
+    piped("a,b,c", "-d , -k echo"),
+    piped("1\n2\n3\n4\n5\n", "-k -E 3 echo"),
+    ordered("-k --colsep , echo {2} {1} ::: a,b c,d"),
+    ordered("exit ::: 1 2 3 0"),
+    ordered("-k exit ::: 0 0"),
+    ordered("--joblog /dev/null -k exit ::: 1 2 0"),
+    ordered("--dry-run -k echo ::: a b"),
+    ordered("--dryrun -k echo {} x ::: a"),
+    ordered("-k -v echo ::: a b"),
+    ordered("-k -t echo ::: a"),
+    ordered("-k -q echo 'a|b' ::: c"),
+    ordered("-k 'echo {} | tr a-z A-Z' ::: ab cd"),
+    ordered("-k echo ::: 'a b' 'c d'"),
+    ordered("-k -j2 'sleep 0.{}; echo {}' ::: 3 1 2"),
+    unordered("-j2 'sleep 0.{}; echo {}' ::: 3 1"),
+    ordered("-j1 --halt now,fail=1 'echo {}; exit {}' ::: 0 1 2"),
+    ordered("-j1 --halt soon,fail=1 'echo {}; exit {}' ::: 0 1 2"),
+    ordered("-j1 --halt now,success=1 'echo {}; exit {}' ::: 1 0 2"),
+    ordered("-k --arg-sep ,, echo ,, a b"),
+    ordered("-k --arg-file-sep // echo // in.txt"),
+    ordered("-k -a in.txt echo"),
+    ordered("-k echo :::: in.txt"),
+    ordered("-k echo :::: in.txt ::: x y"),
+    ordered("-k echo {1}-{2} :::: in.txt ::::+ in2.txt"),
+    ordered("-k -a in.txt -a in2.txt echo"),
+    piped(
+        "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n",
+        "-k --pipe --block 1k cat",
+    ),
+    piped("1\n2\n3\n", "-k --pipe wc -l"),
+    ordered("-k --timeout 0.5 'sleep {}; echo {}' ::: 0.1 3"),
+    ordered("-j0 -k echo ::: a b"),
+    ordered("-j +0 -k echo ::: a b"),
+    ordered("-j -1 -k echo ::: a b"),
+    ordered("-j 50% -k echo ::: a b"),
+    ordered("-P 2 -k echo ::: a b"),
+    ordered("-j2 -j1 -k echo {%} ::: a b"),
+    ordered("--lb -k echo ::: a"),
+    ordered("--linebuffer -k echo ::: a"),
+    ordered("--line-buffer -k echo ::: a"),
+    ordered("-u echo ::: a"),
+    ordered("--group -k echo ::: a"),
+    ordered("--will-cite -k echo ::: a"),
+    ordered("--no-notice -k echo ::: a"),
+    ordered("-k printf '%s\\n' ::: a b"),
+    ordered("-k 'echo $(( {} * 2 ))' ::: 1 2"),
+    ordered("-k echo ::: \"it's\""),
+    ordered("-k echo ::: '$HOME' '`date`'"),
+    ordered("-k echo {} {} ::: a"),
+    ordered("-k echo ::: a ::: b ::: c"),
+    ordered("-k --retries 2 'echo try; false' ::: 1"),
+    ordered("-k 'true; exit {}' ::: 0 1 1"),
+    ordered("-k sh -c 'echo $0' ::: a b"),
+    ordered("-k 'cd /; pwd' ::: x"),
+    ordered("-k echo -n ::: a"),
+    ordered("-k --results res echo ::: a b"),
+    ordered("-k echo ::: a b | head -1"),
+    ordered("-k --tag -n2 echo ::: a b c"),
+    ordered("-k --link echo ::: A B ::: C D"),
+    ordered("-k -I ,, echo ,, ::: A B"),
+    ordered("-k -N2 echo ::: A B C D"),
+    ordered("-k --trim lr echo ::: ' a '"),
+    ordered("-j4 -m -k echo ::: 1 2 3 4 5 6 7 8 9 10"),
+];
+
+/// Cases pool-run answers differently today, and why (the compatibility
+/// issue's remaining work; each is named in the README's table).
+const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
+    (
+        "-k --link echo ::: A B ::: C D",
+        "--link: not yet (pool-run has :::+)",
+    ),
+    ("-k -I ,, echo ,, ::: A B", "-I: not yet"),
+    ("-k -N2 echo ::: A B C D", "-N: not yet"),
+    ("-k --trim lr echo ::: ' a '", "--trim: not yet"),
+    (
+        "-j4 -m -k echo ::: 1 2 3 4 5 6 7 8 9 10",
+        "-m does not yet spread the arguments over the job slots",
+    ),
+    (
+        "-k -X echo pre-{}-post ::: A B C",
+        "-X does not yet spread the arguments over the job slots",
+    ),
+    (
+        "-k -X echo ::: a b c",
+        "-X does not yet spread the arguments over the job slots",
+    ),
+    (
+        "-k --results res echo ::: a b",
+        "differs on purpose: pool-run also prints the output (GNU 20221122 prints nothing; its manual's examples show output); --results is a copy, not a redirect",
+    ),
+];
+
+/// stdout and exit code of `program ARGS` run by sh in `dir`.
+fn run(dir: &std::path::Path, program: &str, case: &Case) -> (String, Option<i32>) {
+    let out = crate::support::shell(
+        &format!("cd {} && {program} {}", dir.display(), case.args),
+        case.stdin.as_bytes(),
+        Duration::from_secs(30),
+    );
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    if case.unordered {
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines.sort_unstable();
+        text = lines.join("\n");
+    }
+    (text, out.status.code())
+}
+
+#[test]
+fn gnu_parallels_documented_commands_give_its_output() {
+    let Some(parallel) = crate::reliability::gnu_parallel() else {
+        return;
+    };
+    let pool_run = crate::support::bin_path("pool-run");
+    let (mut same, mut differ) = (0, Vec::new());
+    for case in CASES {
+        let ours_dir = tempfile::tempdir().unwrap();
+        let theirs_dir = tempfile::tempdir().unwrap();
+        for dir in [ours_dir.path(), theirs_dir.path()] {
+            std::fs::write(dir.join("in.txt"), "f1\nf2\n").unwrap();
+            std::fs::write(dir.join("in2.txt"), "g1\ng2\n").unwrap();
+        }
+        let theirs = run(theirs_dir.path(), &format!("{parallel} --will-cite"), case);
+        let ours = run(ours_dir.path(), &pool_run.display().to_string(), case);
+        if ours == theirs {
+            same += 1;
+            assert!(
+                !KNOWN_DIFFERENCES.iter().any(|(args, _)| *args == case.args),
+                "`{}` now matches: take it off KNOWN_DIFFERENCES",
+                case.args
+            );
+        } else {
+            differ.push((case.args, ours, theirs));
+        }
+    }
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr(),
+        format!(
+            "GNU parallel corpus: {same} of {} commands give GNU parallel's output and exit status\n",
+            CASES.len()
+        )
+        .as_bytes(),
+    );
+    let unexplained: Vec<String> = differ
+        .iter()
+        .filter(|(args, _, _)| !KNOWN_DIFFERENCES.iter().any(|(known, _)| known == args))
+        .map(|(args, ours, theirs)| {
+            format!("`{args}`:\n  pool-run: {ours:?}\n  GNU:      {theirs:?}")
+        })
+        .collect();
+    assert!(unexplained.is_empty(), "{}", unexplained.join("\n"));
+}
