@@ -140,6 +140,25 @@ pub struct Cli {
     #[arg(short = 'E', value_name = "EOF")]
     pub eof: Option<String>,
 
+    /// Use STR in the command instead of {} for the values
+    #[arg(short = 'I', value_name = "STR")]
+    pub replace: Option<String>,
+
+    /// Exactly N input records per job, {1}..{N} each one; with --pipe, N
+    /// records per block
+    #[arg(short = 'N', value_name = "N", value_parser = clap::value_parser!(u32).range(1..),
+          conflicts_with_all = ["max_args", "xargs_context", "xargs_words"])]
+    pub max_records: Option<u32>,
+
+    /// Remove spaces and tabs around each value: n (none), l, r, lr or rl
+    #[arg(long, value_name = "SIDES", value_parser = ["n", "l", "r", "lr", "rl"])]
+    pub trim: Option<String>,
+
+    /// Pair the input sources by position instead of combining every value
+    /// of one with every value of the next (as :::+ does for one source)
+    #[arg(long, alias = "xapply")]
+    pub link: bool,
+
     /// Use SEP instead of ::: to start a source of arguments
     #[arg(long, value_name = "SEP", default_value = ":::")]
     pub arg_sep: String,

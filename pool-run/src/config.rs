@@ -49,6 +49,8 @@ pub struct Config {
     /// --timeline: the SVG picture of the run.
     pub timeline: Option<std::path::PathBuf>,
     pub colsep: Option<regex::bytes::Regex>,
+    /// --trim: spaces and tabs taken off the values.
+    pub trim: Trim,
     pub batch: Batch,
     pub pipe: Option<PipeSpec>,
     pub bar: crate::progress::BarMode,
@@ -98,10 +100,42 @@ pub struct Joblog {
     pub append: bool,
 }
 
+/// --trim: which sides of each value lose their spaces and tabs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Trim {
+    pub left: bool,
+    pub right: bool,
+}
+
+impl Trim {
+    fn of(sides: Option<&str>) -> Trim {
+        let sides = sides.unwrap_or("n");
+        Trim {
+            left: sides.contains('l'),
+            right: sides.contains('r'),
+        }
+    }
+
+    /// `value` trimmed as asked.
+    pub fn apply(self, value: &mut BString) {
+        let blank = |b: &u8| *b == b' ' || *b == b'\t';
+        if self.right {
+            let keep = value.len() - value.iter().rev().take_while(|b| blank(b)).count();
+            value.truncate(keep);
+        }
+        if self.left {
+            let drop = value.iter().take_while(|b| blank(b)).count();
+            value.drain(..drop);
+        }
+    }
+}
+
 /// --pipe: the block size and the record end.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PipeSpec {
     pub block: usize,
+    /// -N: a block is this many records (then `block` does not count).
+    pub records: Option<usize>,
     pub recend: Vec<u8>,
 }
 
@@ -160,6 +194,12 @@ impl Config {
                 linked: false,
             });
         }
+        if cli.link {
+            // --link: every source paired with the one before it.
+            for source in sources.iter_mut().skip(1) {
+                source.linked = true;
+            }
+        }
         let hosts = parse_logins(&cli.sshlogin, &cli.sshloginfile).map_err(usage)?;
         let slurm = slurm_of(&cli)?;
         if slurm.is_some() && (cli.pipe || cli.ungroup || cli.line_buffer) {
@@ -207,7 +247,7 @@ impl Config {
                 } else {
                     crate::template::Run::AsNeeded
                 };
-                Template::parse(&command, run)
+                Template::parse_with(&command, run, cli.replace.as_deref().map(str::as_bytes))
             }),
             sources,
             timeout: cli.timeout.filter(|t| !t.is_zero()),
@@ -240,8 +280,10 @@ impl Config {
             batch: batch_of(&cli),
             pipe: cli.pipe.then(|| PipeSpec {
                 block: cli.block,
+                records: cli.max_records.map(|n| n as usize),
                 recend: unescape(&cli.recend),
             }),
+            trim: Trim::of(cli.trim.as_deref()),
             termseq: cli.termseq,
             results: cli.results,
             timeline: cli.timeline,
@@ -343,8 +385,12 @@ fn delimiter_of(cli: &Cli) -> Result<u8, String> {
 
 /// How many records make a job: -n, -X, -m, or one.
 fn batch_of(cli: &Cli) -> Batch {
-    match (cli.max_args, cli.xargs_context, cli.xargs_words) {
-        (Some(n), _, _) => Batch::Max(n as usize),
+    match (
+        cli.max_args.or(cli.max_records),
+        cli.xargs_context,
+        cli.xargs_words,
+    ) {
+        (Some(n), _, _) if !cli.pipe => Batch::Max(n as usize),
         (None, true, _) => Batch::Fit { context: true },
         (None, false, true) => Batch::Fit { context: false },
         _ => Batch::One,

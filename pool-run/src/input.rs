@@ -261,9 +261,57 @@ pub fn stream_stdin(syntax: RecordSyntax) -> io::Result<StdinFeed> {
 }
 
 /// --pipe: stdin cut into blocks of at least `block` bytes that end at a
-/// record end (`recend`), or what is left at the end of input.
-pub fn stream_blocks(block: usize, recend: Vec<u8>) -> io::Result<StdinFeed> {
-    spawn_feed(move |reader, handover| feed_blocks(reader, handover, block, &recend))
+/// record end (`recend`), or, with `-N` (`records`), of that many records;
+/// or what is left at the end of input.
+pub fn stream_blocks(
+    block: usize,
+    records: Option<usize>,
+    recend: Vec<u8>,
+) -> io::Result<StdinFeed> {
+    spawn_feed(move |reader, handover| match records {
+        Some(count) => feed_record_blocks(reader, handover, count, &recend),
+        None => feed_blocks(reader, handover, block, &recend),
+    })
+}
+
+/// --pipe -N: blocks of `count` records each (the last one may be short).
+fn feed_record_blocks(
+    mut reader: BufReader<std::fs::File>,
+    handover: &mut Handover,
+    count: usize,
+    recend: &[u8],
+) -> io::Result<()> {
+    let mut buffer: Vec<u8> = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    // Where the search for the next record end resumes, and the records
+    // the buffer holds whole so far.
+    let (mut searched, mut whole) = (0, 0);
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(n) => n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(err),
+        };
+        buffer.extend_from_slice(&chunk[..n]);
+        while let Some(at) = find(&buffer[searched..], recend) {
+            searched += at + recend.len();
+            whole += 1;
+            if whole == count {
+                let rest = buffer.split_off(searched);
+                let full = std::mem::replace(&mut buffer, rest);
+                (searched, whole) = (0, 0);
+                if !handover.send(Chunk::Block(full)) {
+                    return Ok(());
+                }
+            }
+        }
+        if n == 0 {
+            if !buffer.is_empty() {
+                handover.send(Chunk::Block(buffer));
+            }
+            return Ok(());
+        }
+    }
 }
 
 /// The stdin thread's side: the channel and the wake-up pipe.

@@ -128,6 +128,10 @@ impl Jobs {
                 });
             }
         };
+        // The watchdog first: the job may already be running.
+        if let Some(watchdog) = self.watchdog.as_mut() {
+            watchdog.started(child.id());
+        }
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
         for fd in [
@@ -146,9 +150,6 @@ impl Jobs {
                     err,
                 });
             }
-        }
-        if let Some(watchdog) = self.watchdog.as_mut() {
-            watchdog.started(child.id());
         }
         self.running.push(Running {
             spec,

@@ -29,6 +29,11 @@ const MIN_PENDING: usize = 64;
 pub struct Source {
     batch: Batch,
     colsep: Option<regex::bytes::Regex>,
+    /// --trim: spaces and tabs taken off each value.
+    trim: crate::config::Trim,
+    /// -X/-m with input known up front: at most this many records per job,
+    /// so the records spread over every job slot (GNU parallel's split).
+    fit_share: Option<usize>,
     /// Jobs to run again, first to last: lost ones go in front, retries at the back.
     again: VecDeque<JobSpec>,
     blocks: VecDeque<Vec<u8>>,
@@ -53,7 +58,7 @@ impl Source {
         }
         let feed = if let Some(pipe) = &cfg.pipe {
             Some(
-                input::stream_blocks(pipe.block, pipe.recend.clone())
+                input::stream_blocks(pipe.block, pipe.records, pipe.recend.clone())
                     .map_err(|e| io_failure("reading stdin", &e))?,
             )
         } else if cfg.sources.is_empty() {
@@ -71,7 +76,12 @@ impl Source {
         if feed.is_some() {
             source.total = None;
         }
+        if source.feed.is_none() && feed.is_none() && matches!(cfg.batch, Batch::Fit { .. }) {
+            let slots = cfg.jobs.max(1) * cfg.remote.hosts.len().max(1);
+            source.fit_share = Some(source.pending.len().div_ceil(slots).max(1));
+        }
         source.feed = feed;
+        source.trim = cfg.trim;
         Ok(source)
     }
 
@@ -85,6 +95,8 @@ impl Source {
             total: (batch == Batch::One).then_some(pending.len() as u64),
             batch,
             colsep,
+            trim: crate::config::Trim::default(),
+            fit_share: None,
             again: VecDeque::new(),
             blocks: VecDeque::new(),
             pending_bytes: pending.iter().map(|r| record_size(r)).sum(),
@@ -209,7 +221,7 @@ impl Source {
                 if fit == self.pending.len() && !input_done {
                     return None;
                 }
-                fit
+                fit.min(self.fit_share.unwrap_or(usize::MAX))
             }
         };
         if take == 0 {
@@ -222,10 +234,15 @@ impl Source {
             .map(|r| record_size(r))
             .sum::<usize>();
         let colsep = &self.colsep;
+        let trim = self.trim;
         Some(
             self.pending
                 .drain(..take)
                 .flat_map(|record| split_columns(colsep.as_ref(), record))
+                .map(|mut value| {
+                    trim.apply(&mut value);
+                    value
+                })
                 .collect(),
         )
     }

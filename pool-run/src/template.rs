@@ -143,8 +143,18 @@ const SHELL_SYNTAX: &[u8] = b"|&;<>()$`\\\"' \t\n*?[#~";
 
 impl Template {
     /// Parses the command words. `force_shell` is --shell.
-    pub fn parse(command: &[BString], run: Run) -> Template {
-        let words: Vec<Word> = command.iter().map(|w| parse_word(w)).collect();
+    /// `replace`: GNU parallel's `-I STR`, which stands for all values in
+    /// place of `{}` (a `{}` is then plain text).
+    pub fn parse_with(command: &[BString], run: Run, replace: Option<&[u8]>) -> Template {
+        let words: Vec<Word> = command
+            .iter()
+            .map(|w| match replace {
+                Some(token) if !token.is_empty() && token != b"{}" => {
+                    parse_word_replacing(w, token)
+                }
+                _ => parse_word(w),
+            })
+            .collect();
         let append = !words
             .iter()
             .any(|w| w.0.iter().any(|p| !matches!(p, Piece::Text(_))));
@@ -326,6 +336,24 @@ fn parse_word(word: &[u8]) -> Word {
     Word(pieces)
 }
 
+/// A word under `-I token`: the token stands for all values, and `{}` is
+/// plain text (other placeholders keep their meaning).
+fn parse_word_replacing(word: &[u8], token: &[u8]) -> Word {
+    let mut pieces = Vec::new();
+    for (i, segment) in word.split_str(token).enumerate() {
+        if i > 0 {
+            pieces.push(Piece::Value {
+                source: None,
+                part: Part::Whole,
+            });
+        }
+        // `{{}}` is how parse_word spells a literal `{}`.
+        let literal = segment.replace("{}", "{{}}");
+        pieces.extend(parse_word(&literal).0);
+    }
+    Word(pieces)
+}
+
 /// The placeholder named by the text between braces, if it is one.
 fn placeholder(inner: &[u8]) -> Option<Piece> {
     // Every placeholder is ASCII; other bytes make this plain text.
@@ -379,7 +407,7 @@ mod tests {
     fn run(command: &[&str], values: &[&str]) -> Invocation {
         let command: Vec<BString> = command.iter().map(|s| BString::from(*s)).collect();
         let values: Vec<BString> = values.iter().map(|s| BString::from(*s)).collect();
-        Template::parse(&command, Run::AsNeeded).fill(Fill {
+        Template::parse_with(&command, Run::AsNeeded, None).fill(Fill {
             values: &values,
             seq: 7,
             slot: 2,
@@ -465,7 +493,7 @@ mod tests {
         );
         let invocation = run(&["echo {}"], &["it's"]);
         assert_eq!(invocation, Invocation::Shell(r"echo 'it'\''s'".into()));
-        let forced = Template::parse(&["echo".into()], Run::Shell).fill(Fill {
+        let forced = Template::parse_with(&["echo".into()], Run::Shell, None).fill(Fill {
             values: &["$HOME".into()],
             seq: 1,
             slot: 1,
@@ -480,7 +508,7 @@ mod tests {
         let values: Vec<BString> = vec!["a".into(), "b".into()];
         let fill = |command: &[&str], spread| {
             let command: Vec<BString> = command.iter().map(|s| BString::from(*s)).collect();
-            Template::parse(&command, Run::AsNeeded).fill(Fill {
+            Template::parse_with(&command, Run::AsNeeded, None).fill(Fill {
                 values: &values,
                 seq: 1,
                 slot: 1,
@@ -510,7 +538,7 @@ mod tests {
     fn builtins_run_through_sh_and_q_runs_words_as_they_are() {
         let parse = |words: &[&str], run| {
             let words: Vec<BString> = words.iter().map(|s| BString::from(*s)).collect();
-            Template::parse(&words, run).fill(Fill {
+            Template::parse_with(&words, run, None).fill(Fill {
                 values: &[BString::from("1")],
                 seq: 1,
                 slot: 1,
@@ -537,6 +565,22 @@ mod tests {
     }
 
     #[test]
+    fn a_replacement_string_stands_for_the_values() {
+        let words: Vec<BString> = ["echo", ",,", "x,,y", "{}", "{.}"]
+            .iter()
+            .map(|s| BString::from(*s))
+            .collect();
+        let filled = Template::parse_with(&words, Run::AsNeeded, Some(b",,")).fill(Fill {
+            values: &[BString::from("a.b")],
+            seq: 1,
+            slot: 1,
+            host: ":",
+            spread: Spread::Joined,
+        });
+        assert_eq!(filled, direct(&["echo", "a.b", "xa.by", "{}", "a"]));
+    }
+
+    #[test]
     fn shell_quote_leaves_plain_words_alone() {
         assert_eq!(shell_quote(b"file-1.txt"), "file-1.txt");
         assert_eq!(shell_quote(b""), "''");
@@ -548,7 +592,7 @@ mod tests {
         let value = BString::from(&b"d\xff/f\xfe.t\x80"[..]);
         let fill = |command: &[&[u8]]| {
             let command: Vec<BString> = command.iter().map(|s| BString::from(*s)).collect();
-            Template::parse(&command, Run::AsNeeded).fill(Fill {
+            Template::parse_with(&command, Run::AsNeeded, None).fill(Fill {
                 values: std::slice::from_ref(&value),
                 seq: 1,
                 slot: 1,

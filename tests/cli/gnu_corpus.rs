@@ -132,35 +132,25 @@ const CASES: &[Case] = &[
     ordered("-k -N2 echo ::: A B C D"),
     ordered("-k --trim lr echo ::: ' a '"),
     ordered("-j4 -m -k echo ::: 1 2 3 4 5 6 7 8 9 10"),
+    ordered("-k --xapply echo ::: A B C ::: D E"),
+    ordered("-k -I {x} echo pre{x}post ::: a b"),
+    ordered("-k -I ,, echo ,, {} ::: a"),
+    ordered("-k -N2 echo {2} {1} ::: A B C D"),
+    ordered("-k -N3 echo ::: A B C D"),
+    piped("1\n2\n3\n4\n5\n6\n7\n", "-k --pipe -N3 wc -l"),
+    piped("a\nb\nc\n", "-k --pipe -N1 cat"),
+    ordered("-k --trim l echo x{}x ::: '  a  '"),
+    ordered("-k --trim r echo x{}x ::: '  a  '"),
+    ordered("-k --trim n echo x{}x ::: '  a  '"),
+    piped("  a  \n b\n", "-k --trim lr echo x{}x"),
 ];
 
 /// Cases pool-run answers differently today, and why (the compatibility
 /// issue's remaining work; each is named in the README's table).
-const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
-    (
-        "-k --link echo ::: A B ::: C D",
-        "--link: not yet (pool-run has :::+)",
-    ),
-    ("-k -I ,, echo ,, ::: A B", "-I: not yet"),
-    ("-k -N2 echo ::: A B C D", "-N: not yet"),
-    ("-k --trim lr echo ::: ' a '", "--trim: not yet"),
-    (
-        "-j4 -m -k echo ::: 1 2 3 4 5 6 7 8 9 10",
-        "-m does not yet spread the arguments over the job slots",
-    ),
-    (
-        "-k -X echo pre-{}-post ::: A B C",
-        "-X does not yet spread the arguments over the job slots",
-    ),
-    (
-        "-k -X echo ::: a b c",
-        "-X does not yet spread the arguments over the job slots",
-    ),
-    (
-        "-k --results res echo ::: a b",
-        "differs on purpose: pool-run also prints the output (GNU 20221122 prints nothing; its manual's examples show output); --results is a copy, not a redirect",
-    ),
-];
+const KNOWN_DIFFERENCES: &[(&str, &str)] = &[(
+    "-k --results res echo ::: a b",
+    "differs on purpose: pool-run also prints the output (GNU 20221122 prints nothing; its manual's examples show output); --results is a copy, not a redirect",
+)];
 
 /// stdout and exit code of `program ARGS` run by sh in `dir`.
 fn run(dir: &std::path::Path, program: &str, case: &Case) -> (String, Option<i32>) {

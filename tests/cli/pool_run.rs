@@ -468,12 +468,19 @@ fn several_records_per_job() {
         "xa b:"
     );
     assert_eq!(
-        stdout_of(&["-X", "echo", "x{}y", ":::", "a", "b", "c"]),
+        stdout_of(&["-j1", "-X", "echo", "x{}y", ":::", "a", "b", "c"]),
         "xay xby xcy\n"
     );
     assert_eq!(
-        stdout_of(&["-m", "echo", "{}", ":::", "a", "b", "c"]),
+        stdout_of(&["-j1", "-m", "echo", "{}", ":::", "a", "b", "c"]),
         "a b c\n"
+    );
+    // Input known up front spreads over the job slots, as in GNU parallel.
+    assert_eq!(
+        stdout_of(&[
+            "-j4", "-k", "-m", "echo", ":::", "1", "2", "3", "4", "5", "6", "7"
+        ]),
+        "1 2\n3 4\n5 6\n7\n"
     );
     let out = pool_run()
         .args(["-k", "-n", "3", "echo"])
