@@ -154,6 +154,31 @@ pub struct Cli {
     #[arg(long, value_name = "SIDES", value_parser = ["n", "l", "r", "lr", "rl"])]
     pub trim: Option<String>,
 
+    /// The first value of each input source (a file's first line, split at
+    /// --colsep) is its name: {name} in the command (GNU's --header; REGEX is
+    /// accepted, the first record is always the header, as with ':')
+    #[arg(long, value_name = "REGEX")]
+    pub header: Option<String>,
+
+    /// Run each job in DIR ('...': a new temporary directory per job,
+    /// removed after it); on this machine
+    #[arg(long, value_name = "DIR")]
+    pub wd: Option<std::path::PathBuf>,
+
+    /// Run the jobs at niceness N (their whole process group)
+    #[arg(long, value_name = "N", allow_negative_numbers = true,
+          value_parser = clap::value_parser!(i32).range(-20..=19))]
+    pub nice: Option<i32>,
+
+    /// Run the jobs in a random order (input known up front)
+    #[arg(long)]
+    pub shuf: bool,
+
+    /// Export NAME to remote jobs (GNU's --env); jobs here get the whole
+    /// environment anyway
+    #[arg(long, value_name = "NAME")]
+    pub env: Vec<String>,
+
     /// Pair the input sources by position instead of combining every value
     /// of one with every value of the next (as :::+ does for one source)
     #[arg(long, alias = "xapply")]

@@ -51,6 +51,12 @@ pub struct Config {
     pub colsep: Option<regex::bytes::Regex>,
     /// --trim: spaces and tabs taken off the values.
     pub trim: Trim,
+    /// --wd: where jobs run here.
+    pub workdir: Option<WorkDir>,
+    /// --nice: the jobs' niceness.
+    pub nice: Option<i32>,
+    /// --shuf: jobs in a random order.
+    pub shuffle: bool,
     pub batch: Batch,
     pub pipe: Option<PipeSpec>,
     pub bar: crate::progress::BarMode,
@@ -98,6 +104,14 @@ impl OutputMode {
 pub struct Joblog {
     pub path: std::path::PathBuf,
     pub append: bool,
+}
+
+/// --wd: the directory jobs run in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkDir {
+    At(std::path::PathBuf),
+    /// `...`: a new temporary directory per job, removed after it.
+    Fresh,
 }
 
 /// --trim: which sides of each value lose their spaces and tabs.
@@ -192,8 +206,34 @@ impl Config {
             sources.push(SourceSpec {
                 source: crate::input::Source::File(file.clone()),
                 linked: false,
+                skip_header: false,
             });
         }
+        let names = match cli.header {
+            Some(_) if sources.is_empty() => {
+                return Err(usage(
+                    "--header needs ::: or :::: sources (stdin records have no name line here)"
+                        .to_string(),
+                ));
+            }
+            Some(_) => {
+                let syntax = RecordSyntax {
+                    delimiter: delimiter_of(&cli).map_err(usage)?,
+                    eof: None,
+                };
+                crate::header::take_names(&mut sources, cli.colsep.as_ref(), &syntax)
+                    .map_err(usage)?
+            }
+            None => Vec::new(),
+        };
+        let command: Vec<BString> = command
+            .iter()
+            .map(|w| crate::header::rename(w, &names))
+            .collect();
+        let tagstring = cli
+            .tagstring
+            .as_deref()
+            .map(|t| crate::header::rename(t.as_bytes(), &names));
         if cli.link {
             // --link: every source paired with the one before it.
             for source in sources.iter_mut().skip(1) {
@@ -219,8 +259,8 @@ impl Config {
             jobs_given: cli.jobs.is_some(),
             keep_order: cli.keep_order,
             output: output_mode_of(&cli),
-            tag: match (&cli.tagstring, cli.tag) {
-                (Some(text), _) => Some(Tag::Text(Template::text(text.as_bytes()))),
+            tag: match (&tagstring, cli.tag) {
+                (Some(text), _) => Some(Tag::Text(Template::text(text))),
                 (None, true) => Some(Tag::Values),
                 (None, false) => None,
             },
@@ -284,6 +324,15 @@ impl Config {
                 recend: unescape(&cli.recend),
             }),
             trim: Trim::of(cli.trim.as_deref()),
+            workdir: cli.wd.as_ref().map(|dir| {
+                if dir.as_os_str() == "..." {
+                    WorkDir::Fresh
+                } else {
+                    WorkDir::At(dir.clone())
+                }
+            }),
+            nice: cli.nice,
+            shuffle: cli.shuf,
             termseq: cli.termseq,
             results: cli.results,
             timeline: cli.timeline,

@@ -30,6 +30,8 @@ pub enum Source {
 pub struct SourceSpec {
     pub source: Source,
     pub linked: bool,
+    /// --header: a file's first record names it; it is no value.
+    pub skip_header: bool,
 }
 
 /// Splits the words after the command into sources. Returns the command
@@ -114,6 +116,7 @@ pub fn split_sources(
                 sources.push(SourceSpec {
                     source: Source::File(PathBuf::from(OsStr::from_bytes(file))),
                     linked: linked && n == 0,
+                    skip_header: false,
                 });
             }
         } else {
@@ -123,6 +126,7 @@ pub fn split_sources(
             sources.push(SourceSpec {
                 source: Source::Args(values.to_vec()),
                 linked,
+                skip_header: false,
             });
         }
         i = end;
@@ -199,7 +203,13 @@ pub fn combine(sources: &[SourceSpec], syntax: &RecordSyntax) -> io::Result<Vec<
     for spec in sources {
         let values = match &spec.source {
             Source::Args(values) => values.clone(),
-            Source::File(path) => read_records(path, syntax)?,
+            Source::File(path) => {
+                let mut records = read_records(path, syntax)?;
+                if spec.skip_header && !records.is_empty() {
+                    records.remove(0);
+                }
+                records
+            }
         };
         match groups.last_mut() {
             Some(group) if spec.linked => group.push(values),
@@ -483,7 +493,8 @@ mod tests {
             sources[0],
             SourceSpec {
                 source: Source::Args(words(&["a", "b"])),
-                linked: false
+                linked: false,
+                skip_header: false,
             }
         );
         assert!(sources[1].linked);

@@ -69,6 +69,8 @@ pub struct Finished {
 
 #[derive(Debug)]
 pub struct Jobs {
+    /// --nice: the niceness of every job's group.
+    nice: Option<i32>,
     running: Vec<Running>,
     timeout: Option<Duration>,
     termseq: TermSeq,
@@ -87,8 +89,10 @@ impl Jobs {
         termseq: TermSeq,
         capture: bool,
         watchdog: Option<Watchdog>,
+        nice: Option<i32>,
     ) -> Jobs {
         Jobs {
+            nice,
             running: Vec::new(),
             timeout,
             termseq,
@@ -131,6 +135,14 @@ impl Jobs {
         // The watchdog first: the job may already be running.
         if let Some(watchdog) = self.watchdog.as_mut() {
             watchdog.started(child.id());
+        }
+        if let Some(nice) = self.nice {
+            // The job's whole group (it leads it), so what it starts later
+            // inherits the niceness: no pre_exec hook, no extra exec.
+            // SAFETY: setpriority on a process group we just created.
+            unsafe {
+                libc::setpriority(libc::PRIO_PGRP, child.id(), nice);
+            }
         }
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();

@@ -9,6 +9,7 @@ mod config;
 mod exit;
 mod frames;
 mod gate;
+mod header;
 mod input;
 mod job;
 mod jobs;

@@ -76,6 +76,9 @@ impl Source {
         if feed.is_some() {
             source.total = None;
         }
+        if cfg.shuffle {
+            shuffle(&mut source.pending);
+        }
         if source.feed.is_none() && feed.is_none() && matches!(cfg.batch, Batch::Fit { .. }) {
             let slots = cfg.jobs.max(1) * cfg.remote.hosts.len().max(1);
             source.fit_share = Some(source.pending.len().div_ceil(slots).max(1));
@@ -248,6 +251,27 @@ impl Source {
     }
 }
 
+/// --shuf: the records in a random order (Fisher-Yates over a xorshift
+/// seeded by the clock and the pid: unpredictable enough to spread jobs,
+/// no crate needed).
+fn shuffle(records: &mut VecDeque<Vec<BString>>) {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let mut state = nanos ^ (u64::from(std::process::id()) << 32) | 1;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let slice = records.make_contiguous();
+    for i in (1..slice.len()).rev() {
+        let j = (next() % (i as u64 + 1)) as usize;
+        slice.swap(i, j);
+    }
+}
+
 /// Input from stdin on a terminal: a user who typed `pool-run echo` and
 /// sees nothing happen should learn that pool-run waits for them (as GNU
 /// parallel says), once, on stderr.
@@ -304,6 +328,21 @@ mod tests {
         std::iter::from_fn(|| source.next())
             .map(|s| (s.seq, s.values.iter().map(|v| v.to_string()).collect()))
             .collect()
+    }
+
+    #[test]
+    fn shuffling_keeps_every_record() {
+        let mut records: VecDeque<Vec<BString>> = (0..100)
+            .map(|n| vec![BString::from(n.to_string())])
+            .collect();
+        let before = records.clone();
+        shuffle(&mut records);
+        let mut sorted: Vec<_> = records.iter().cloned().collect();
+        sorted.sort();
+        let mut expected: Vec<_> = before.iter().cloned().collect();
+        expected.sort();
+        assert_eq!(sorted, expected);
+        assert_ne!(records, before, "100 records in the same order: no shuffle");
     }
 
     #[test]

@@ -143,6 +143,14 @@ const CASES: &[Case] = &[
     ordered("-k --trim r echo x{}x ::: '  a  '"),
     ordered("-k --trim n echo x{}x ::: '  a  '"),
     piped("  a  \n b\n", "-k --trim lr echo x{}x"),
+    ordered("-k --header : echo {x}-{y} ::: x 1 2 ::: y a b"),
+    ordered("-k --header : echo {y/} {x.} ::: x a.b ::: y c/d"),
+    ordered("-k --header : --colsep , echo {v}={n} :::: table.csv"),
+    ordered("-k --header : --tagstring {n} --colsep , echo {v} :::: table.csv"),
+    ordered("-k --wd / pwd ::: a"),
+    ordered("-k --nice 7 'ps -o ni= -p $$' ::: a"),
+    unordered("--shuf echo ::: 1 2 3 4 5"),
+    ordered("-k --env HOME echo ::: a"),
 ];
 
 /// Cases pool-run answers differently today, and why (the compatibility
@@ -181,6 +189,7 @@ fn gnu_parallels_documented_commands_give_its_output() {
         for dir in [ours_dir.path(), theirs_dir.path()] {
             std::fs::write(dir.join("in.txt"), "f1\nf2\n").unwrap();
             std::fs::write(dir.join("in2.txt"), "g1\ng2\n").unwrap();
+            std::fs::write(dir.join("table.csv"), "n,v\na,1\nb,2\n").unwrap();
         }
         let theirs = run(theirs_dir.path(), &format!("{parallel} --will-cite"), case);
         let ours = run(ours_dir.path(), &pool_run.display().to_string(), case);

@@ -14,6 +14,7 @@ use std::process::{Command, Stdio};
 use common::cli::Failure;
 
 use super::{Backend, Ended, Launch, Place, Spawn, Verdict};
+use crate::config::WorkDir;
 use crate::exit::Exit;
 use crate::template::Invocation;
 
@@ -23,6 +24,10 @@ pub struct Local {
     /// Programs found on PATH.
     programs: HashMap<OsString, PathBuf>,
     null: File,
+    /// --wd: where jobs run.
+    workdir: Option<WorkDir>,
+    /// --wd ...: each running job's own directory, removed when it ends.
+    fresh_dirs: HashMap<u64, tempfile::TempDir>,
 }
 
 impl Local {
@@ -37,7 +42,15 @@ impl Local {
             }],
             programs: HashMap::new(),
             null,
+            workdir: None,
+            fresh_dirs: HashMap::new(),
         })
+    }
+
+    /// Jobs run in `workdir` (--wd).
+    pub fn with_workdir(mut self, workdir: Option<WorkDir>) -> Local {
+        self.workdir = workdir;
+        self
     }
 
     /// The file `name` runs: looked up on PATH once, then remembered. A name
@@ -100,6 +113,20 @@ impl Backend for Local {
     fn prepare(&mut self, launch: &Launch<'_>) -> Result<Spawn, Failure> {
         let (mut command, program) = self.command(launch.invocation);
         command.stdin(self.stdin(launch.spec.block.as_deref().map(Vec::as_slice))?);
+        match &self.workdir {
+            None => {}
+            Some(WorkDir::At(dir)) => {
+                command.current_dir(dir);
+            }
+            Some(WorkDir::Fresh) => {
+                let dir = tempfile::Builder::new()
+                    .prefix("pool-run-wd")
+                    .tempdir()
+                    .map_err(|e| Failure::io(Exit::Error, "creating a --wd ... directory", &e))?;
+                command.current_dir(dir.path());
+                self.fresh_dirs.insert(launch.spec.seq, dir);
+            }
+        }
         Ok(Spawn {
             command,
             program,
@@ -107,7 +134,9 @@ impl Backend for Local {
         })
     }
 
-    fn conclude(&mut self, _ended: Ended<'_>) -> Result<Verdict, Failure> {
+    fn conclude(&mut self, ended: Ended<'_>) -> Result<Verdict, Failure> {
+        // --wd ...: the job's directory goes with it.
+        self.fresh_dirs.remove(&ended.spec.seq);
         Ok(Verdict::Ran {
             host: ":".to_string(),
         })

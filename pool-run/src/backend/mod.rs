@@ -110,5 +110,7 @@ pub fn from_config(cfg: &Config) -> Result<Box<dyn Backend>, Failure> {
     if !cfg.remote.hosts.is_empty() {
         return Ok(Box::new(ssh::SshBackend::connect(cfg)?));
     }
-    Ok(Box::new(local::Local::new(cfg.jobs)?))
+    Ok(Box::new(
+        local::Local::new(cfg.jobs)?.with_workdir(cfg.workdir.clone()),
+    ))
 }
