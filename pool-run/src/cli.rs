@@ -179,6 +179,29 @@ pub struct Cli {
     #[arg(long, value_name = "NAME")]
     pub env: Vec<String>,
 
+    /// Work as GNU parallel's sem: run the command once a slot of the
+    /// semaphore is free (-j slots, default 1), in the background (also:
+    /// pool-run started as `sem`)
+    #[arg(long, help_heading = "Semaphore (sem)")]
+    pub semaphore: bool,
+
+    /// The semaphore's name: calls with the same id share its slots
+    #[arg(
+        long,
+        value_name = "ID",
+        default_value = "default",
+        help_heading = "Semaphore (sem)"
+    )]
+    pub id: String,
+
+    /// Semaphore: wait for the command and exit with its status
+    #[arg(long, help_heading = "Semaphore (sem)")]
+    pub fg: bool,
+
+    /// Semaphore: wait until no command of this id runs any more
+    #[arg(long, help_heading = "Semaphore (sem)")]
+    pub wait: bool,
+
     /// Pair the input sources by position instead of combining every value
     /// of one with every value of the next (as :::+ does for one source)
     #[arg(long, alias = "xapply")]

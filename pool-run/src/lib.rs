@@ -15,6 +15,7 @@ mod job;
 mod jobs;
 mod output;
 mod progress;
+mod semaphore;
 mod slots;
 mod source;
 mod supervisor;
@@ -35,6 +36,32 @@ pub fn main() -> ExitCode {
 }
 
 fn run_cli(cli: Cli) -> Result<u8, Failure> {
+    if cli.semaphore || started_as("sem") {
+        return semaphore::run(&semaphore_of(cli));
+    }
     let cfg = Config::from_cli(cli)?;
     supervisor::run(&cfg)
+}
+
+/// Whether the program was started under `name` (a symlink: `sem`).
+fn started_as(name: &str) -> bool {
+    std::env::args_os()
+        .next()
+        .and_then(|arg0| std::path::Path::new(&arg0).file_name().map(|f| f == name))
+        .unwrap_or(false)
+}
+
+/// The semaphore call the command line asks for (sem's -j defaults to 1).
+fn semaphore_of(cli: Cli) -> semaphore::Semaphore {
+    semaphore::Semaphore {
+        id: cli.id,
+        slots: cli.jobs.unwrap_or(1),
+        foreground: cli.fg,
+        wait: cli.wait,
+        command: cli
+            .command
+            .iter()
+            .map(|w| w.to_string_lossy().into_owned())
+            .collect(),
+    }
 }

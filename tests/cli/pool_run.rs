@@ -1015,3 +1015,89 @@ fn the_timeline_stays_valid_when_the_run_is_interrupted() {
     let bars = timeline_bars(&svg);
     assert_eq!(bars.len(), 2, "the two jobs that ended: {bars:?}");
 }
+
+/// `sem` (pool-run under that name): GNU parallel's counting semaphore. Six
+/// commands started by a loop, `-j2`: never more than two at once, all six
+/// done after `sem --wait`.
+#[test]
+fn sem_caps_commands_across_invocations() {
+    let dir = tempfile::tempdir().unwrap();
+    let sem = dir.path().join("sem");
+    std::os::unix::fs::symlink(crate::support::bin_path("pool-run"), &sem).unwrap();
+    let log = dir.path().join("log");
+    let script = format!(
+        "export XDG_RUNTIME_DIR={d}; for i in 1 2 3 4 5 6; do {sem} -j2 --id t 'echo + >> {log}; sleep 0.2; echo - >> {log}'; done; {sem} -j2 --id t --wait",
+        d = dir.path().display(),
+        sem = sem.display(),
+        log = log.display()
+    );
+    let out = crate::support::shell(&script, b"", std::time::Duration::from_secs(30));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events = std::fs::read_to_string(&log).unwrap();
+    let (mut running, mut most) = (0i32, 0i32);
+    for event in events.lines() {
+        running += if event == "+" { 1 } else { -1 };
+        most = most.max(running);
+    }
+    assert_eq!(
+        events.lines().filter(|l| *l == "-").count(),
+        6,
+        "all done after --wait: {events}"
+    );
+    assert_eq!(most, 2, "two at a time: {events}");
+}
+
+/// `--semaphore --fg` waits and passes the status on; a holder killed with
+/// its group frees its slot (the kernel drops the lock).
+#[test]
+fn a_semaphore_slot_is_freed_when_its_holder_dies() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = dir.path().as_os_str();
+    let fg = |args: &[&str]| {
+        pool_run()
+            .env("XDG_RUNTIME_DIR", runtime)
+            .args(["--semaphore", "--fg", "-j1", "--id", "k"])
+            .args(args)
+            .assert()
+            .get_output()
+            .clone()
+    };
+    assert_eq!(fg(&["exit 3"]).status.code(), Some(3));
+    let holder = crate::support::Running::start_with_env(
+        "pool-run",
+        &[
+            "--semaphore",
+            "--fg",
+            "-j1",
+            "--id",
+            "k",
+            "echo holding; sleep 30",
+        ],
+        &[("XDG_RUNTIME_DIR", runtime)],
+    );
+    assert_eq!(holder.next_line(), "holding");
+    holder.signal_group(libc::SIGKILL);
+    let out = fg(&["echo free"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "free\n");
+}
+
+/// Started as `parallel` (a symlink), pool-run is the drop-in unchanged.
+#[test]
+fn started_as_parallel_it_is_the_drop_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let parallel = dir.path().join("parallel");
+    std::os::unix::fs::symlink(crate::support::bin_path("pool-run"), &parallel).unwrap();
+    let out = assert_cmd::Command::new(&parallel)
+        .args(["--will-cite", "-k", "echo", ":::", "a", "b"])
+        .timeout(crate::support::CHILD_TIMEOUT)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(out, b"a\nb\n");
+}
