@@ -239,9 +239,11 @@ pub struct Cli {
     #[arg(long)]
     pub shell: bool,
 
-    /// Kill a job (its whole process group, with the signals of --termseq) after DUR
-    #[arg(long, value_name = "DUR", value_parser = common::time::parse_duration)]
-    pub timeout: Option<std::time::Duration>,
+    /// Kill a job (its whole process group, with the signals of --termseq)
+    /// after DUR, or after N% of the median runtime of the jobs finished so
+    /// far (N%: from the third finished job on)
+    #[arg(long, value_name = "DUR|N%", value_parser = parse_timeout)]
+    pub timeout: Option<Timeout>,
 
     /// Run a failed job up to N times in all; 0: until it succeeds (GNU parallel's meaning)
     #[arg(long, value_name = "N")]
@@ -340,6 +342,28 @@ pub struct Cli {
         value_parser = clap::value_parser!(std::ffi::OsString)
     )]
     pub command: Vec<std::ffi::OsString>,
+}
+
+/// --timeout: a fixed limit, or a share of the median runtime.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Timeout {
+    After(std::time::Duration),
+    /// N% of the median runtime of the finished jobs.
+    OfMedian(f64),
+}
+
+fn parse_timeout(text: &str) -> Result<Timeout, String> {
+    match text.strip_suffix('%') {
+        Some(percent) => match percent.parse::<f64>() {
+            Ok(p) if p > 0.0 && p.is_finite() => Ok(Timeout::OfMedian(p)),
+            _ => Err(format!(
+                "'{text}' is not a share of the median runtime (use N%, N > 0)"
+            )),
+        },
+        None => common::time::parse_duration(text)
+            .map(Timeout::After)
+            .map_err(|e| e.to_string()),
+    }
 }
 
 /// The most jobs `-j 0` starts at once.

@@ -37,7 +37,7 @@ pub struct Config {
     pub template: Option<Template>,
     /// Empty: stdin records.
     pub sources: Vec<SourceSpec>,
-    pub timeout: Option<std::time::Duration>,
+    pub timeout: Option<crate::cli::Timeout>,
     /// --retries: the most runs of a failing job; None: no limit.
     pub max_runs: Option<u32>,
     pub delay: std::time::Duration,
@@ -290,7 +290,9 @@ impl Config {
                 Template::parse_with(&command, run, cli.replace.as_deref().map(str::as_bytes))
             }),
             sources,
-            timeout: cli.timeout.filter(|t| !t.is_zero()),
+            timeout: cli
+                .timeout
+                .filter(|t| *t != crate::cli::Timeout::After(std::time::Duration::ZERO)),
             // GNU parallel: --retries 0 is no limit; without it, one run.
             max_runs: match cli.retries {
                 None => Some(1),

@@ -18,7 +18,7 @@ use common::signal::{Signal, SignalWatcher};
 use nix::poll::{PollFd, PollFlags, poll};
 
 use crate::backend::PlaceId;
-use crate::cli::TermSeq;
+use crate::cli::{TermSeq, Timeout};
 use crate::exit::Exit;
 use crate::job::{JobSpec, Record};
 use crate::output::{Output, Stream};
@@ -72,7 +72,9 @@ pub struct Jobs {
     /// --nice: the niceness of every job's group.
     nice: Option<i32>,
     running: Vec<Running>,
-    timeout: Option<Duration>,
+    timeout: Option<Timeout>,
+    /// Runtimes of the finished jobs, sorted (--timeout N%).
+    runtimes: Vec<Duration>,
     termseq: TermSeq,
     /// Jobs' stdout and stderr come through pipes (not under -u).
     capture: bool,
@@ -85,7 +87,7 @@ pub struct Jobs {
 
 impl Jobs {
     pub fn new(
-        timeout: Option<Duration>,
+        timeout: Option<Timeout>,
         termseq: TermSeq,
         capture: bool,
         watchdog: Option<Watchdog>,
@@ -95,6 +97,7 @@ impl Jobs {
             nice,
             running: Vec::new(),
             timeout,
+            runtimes: Vec::new(),
             termseq,
             capture,
             watchdog,
@@ -175,7 +178,7 @@ impl Jobs {
             exited_at: None,
             started,
             started_wall: SystemTime::now(),
-            deadline: self.timeout.map(|limit| started + limit),
+            deadline: self.limit().map(|limit| started + limit),
             timed_out: false,
             term_step: 0,
         });
@@ -279,6 +282,39 @@ impl Jobs {
         Ok(())
     }
 
+    /// How long a job may run now: --timeout's duration, or its share of
+    /// the median runtime once three jobs have finished.
+    fn limit(&self) -> Option<Duration> {
+        match self.timeout? {
+            Timeout::After(limit) => Some(limit),
+            Timeout::OfMedian(percent) => {
+                if self.runtimes.len() < 3 {
+                    return None;
+                }
+                let median = self.runtimes[self.runtimes.len() / 2];
+                Some(median.mul_f64(percent / 100.0))
+            }
+        }
+    }
+
+    /// A job finished after `runtime`: under --timeout N% the median moves,
+    /// and so do the deadlines of the jobs not signalled yet.
+    fn ran_for(&mut self, runtime: Duration) {
+        if !matches!(self.timeout, Some(Timeout::OfMedian(_))) {
+            return;
+        }
+        let at = self.runtimes.partition_point(|r| *r < runtime);
+        self.runtimes.insert(at, runtime);
+        let limit = self.limit();
+        for job in self
+            .running
+            .iter_mut()
+            .filter(|j| j.term_step == 0 && j.exit.is_none())
+        {
+            job.deadline = limit.map(|limit| job.started + limit);
+        }
+    }
+
     /// --timeout: at the deadline the job's whole group gets the first
     /// signal of --termseq, then each next one after its wait.
     pub fn enforce_timeouts(&mut self) {
@@ -335,7 +371,11 @@ impl Jobs {
         if job.timed_out && matches!(proc::signal_group(job.pid, Signal::KILL), Ok(true)) {
             self.killed_groups.push(job.pid);
         }
-        Ok(Some(job.finished()))
+        let finished = job.finished();
+        if !finished.record.timed_out {
+            self.ran_for(finished.record.runtime);
+        }
+        Ok(Some(finished))
     }
 
     /// Ctrl-C, SIGTERM or `--halt now`: TERM to every job's group, KILL

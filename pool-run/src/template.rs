@@ -125,6 +125,15 @@ const BUILTINS: &[&str] = &[
     "getopts", "jobs", "fg", "bg", "unalias",
 ];
 
+/// Whether `name` is a bash function exported to pool-run (`export -f`
+/// puts it in the environment as `BASH_FUNC_name%%`).
+fn is_exported_function(name: &[u8]) -> bool {
+    let Ok(name) = std::str::from_utf8(name) else {
+        return false;
+    };
+    !name.is_empty() && std::env::var_os(format!("BASH_FUNC_{name}%%")).is_some()
+}
+
 fn w_is_builtin(word: &[u8]) -> bool {
     BUILTINS.iter().any(|b| b.as_bytes() == word)
 }
@@ -136,6 +145,9 @@ pub struct Template {
     /// No placeholder anywhere: the values are appended as arguments.
     append: bool,
     shell: bool,
+    /// The first word is a bash function exported to us (`export -f f`):
+    /// only bash can run it, so the line goes to `bash -c`.
+    bash: bool,
 }
 
 /// Bytes that make a command word shell syntax rather than a plain word.
@@ -168,15 +180,20 @@ impl Template {
             words.first().and_then(|w| w.0.first()),
             Some(Piece::Text(t)) if w_is_builtin(t)
         );
+        let function = match words.first().and_then(|w| w.0.first()) {
+            Some(Piece::Text(t)) => is_exported_function(t),
+            _ => false,
+        };
         let shell = match run {
             Run::Direct => false,
             Run::Shell => true,
-            Run::AsNeeded => syntax || builtin,
+            Run::AsNeeded => syntax || builtin || function,
         };
         Template {
             words,
             append,
             shell,
+            bash: shell && function,
         }
     }
 
@@ -186,6 +203,7 @@ impl Template {
             words: vec![parse_word(text)],
             append: false,
             shell: false,
+            bash: false,
         }
     }
 
@@ -227,7 +245,9 @@ impl Template {
         if self.append {
             words.extend(fill.values.iter().map(|v| quote(v)));
         }
-        if self.shell {
+        if self.bash {
+            Invocation::Direct(vec!["bash".into(), "-c".into(), join(words)])
+        } else if self.shell {
             Invocation::Shell(join(words))
         } else {
             Invocation::Direct(words)

@@ -151,6 +151,8 @@ const CASES: &[Case] = &[
     ordered("-k --nice 7 'ps -o ni= -p $$' ::: a"),
     unordered("--shuf echo ::: 1 2 3 4 5"),
     ordered("-k --env HOME echo ::: a"),
+    ordered("-k -j1 --timeout 300% 'sleep {}; echo {}' ::: 0.1 0.1 0.1 0.1 2 0.1"),
+    ordered("-k -j1 --timeout 1000% 'sleep {}; echo {}' ::: 0.1 0.1 0.1 0.2"),
 ];
 
 /// Cases pool-run answers differently today, and why (the compatibility

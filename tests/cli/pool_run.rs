@@ -1101,3 +1101,21 @@ fn started_as_parallel_it_is_the_drop_in() {
         .clone();
     assert_eq!(out, b"a\nb\n");
 }
+
+/// A bash function exported to pool-run (`export -f`) runs as a command,
+/// through bash, as in GNU parallel.
+#[test]
+fn exported_bash_functions_run_as_commands() {
+    let script = "f() { echo \"f got $1\"; }; export -f f; $POOL_RUN -k f ::: 1 2";
+    let out = crate::support::shell(
+        &format!("exec bash -c '{}'", script.replace('\'', "'\\''")),
+        b"",
+        std::time::Duration::from_secs(30),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "f got 1\nf got 2\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
