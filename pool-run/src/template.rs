@@ -299,10 +299,9 @@ fn apply(value: &[u8], part: Part) -> BString {
     let base = || value.rsplit_str("/").next().unwrap_or(value);
     let strip_ext = |s: &[u8]| -> BString {
         match s.rfind_byte(b'.') {
-            // A dot that starts the name or sits in a directory is no extension.
-            Some(i) if i > 0 && !s[i..].contains(&b'/') && !s[..i].ends_with(b"/") => {
-                BString::from(&s[..i])
-            }
+            // GNU parallel's `s:\.[^/.]*$::`: from the last dot, unless a
+            // directory follows it (`.hidden` loses everything, as there).
+            Some(i) if !s[i..].contains(&b'/') => BString::from(&s[..i]),
             _ => BString::from(s),
         }
     };
@@ -311,11 +310,23 @@ fn apply(value: &[u8], part: Part) -> BString {
         Part::NoExtension => strip_ext(value),
         Part::Basename => BString::from(base()),
         Part::BasenameNoExtension => strip_ext(base()),
-        Part::Dirname => match value.rfind_byte(b'/') {
-            Some(0) => BString::from("/"),
-            Some(i) => BString::from(&value[..i]),
-            None => BString::from("."),
-        },
+        Part::Dirname => dirname(value),
+    }
+}
+
+/// POSIX dirname, as GNU parallel's `{//}`: trailing slashes do not count
+/// (`/a/` is in `/`), no slash is `.`, the root is `/`.
+fn dirname(value: &[u8]) -> BString {
+    let trimmed = value.trim_end_with(|c| c == '/');
+    if trimmed.is_empty() {
+        return BString::from(if value.is_empty() { "." } else { "/" });
+    }
+    match trimmed.rfind_byte(b'/') {
+        None => BString::from("."),
+        Some(i) => {
+            let parent = trimmed[..i].trim_end_with(|c| c == '/');
+            BString::from(if parent.is_empty() { &b"/"[..] } else { parent })
+        }
     }
 }
 
@@ -469,10 +480,20 @@ mod tests {
             run(&["echo", "{print}"], &["v"]),
             direct(&["echo", "{print}", "v"])
         );
-        assert_eq!(
-            run(&["echo", "{.}"], &[".hidden"]),
-            direct(&["echo", ".hidden"])
-        );
+        assert_eq!(run(&["echo", "{.}"], &[".hidden"]), direct(&["echo", ""]));
+        for (value, dir) in [
+            ("/a", "/"),
+            ("/a/", "/"),
+            ("a", "."),
+            ("a//b", "a"),
+            ("/", "/"),
+        ] {
+            assert_eq!(
+                run(&["echo", "{//}"], &[value]),
+                direct(&["echo", dir]),
+                "{value}"
+            );
+        }
         assert_eq!(
             run(&["echo", "{.}"], &["a.b/c"]),
             direct(&["echo", "a.b/c"])
