@@ -10,7 +10,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::process::{ChildStderr, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use bstr::BString;
+use bstr::{BString, ByteSlice};
 use common::cli::Failure;
 use common::exit::ChildExit;
 use common::proc;
@@ -280,6 +280,25 @@ impl Jobs {
             job.pump(Stream::Err, out)?;
         }
         Ok(())
+    }
+
+    /// SIGUSR1: what runs now, one line per job (its number, pid, time so
+    /// far and command), after a count, for stderr.
+    pub fn listing(&self, done: u64) -> String {
+        let mut text = format!(
+            "pool-run: {} jobs running, {done} done",
+            self.running.iter().filter(|j| j.exit.is_none()).count()
+        );
+        for job in self.running.iter().filter(|j| j.exit.is_none()) {
+            text.push_str(&format!(
+                "\npool-run: job {} (pid {}, {:.1}s): {}",
+                job.spec.seq,
+                job.pid,
+                job.started.elapsed().as_secs_f64(),
+                job.command.to_str_lossy()
+            ));
+        }
+        text
     }
 
     /// How long a job may run now: --timeout's duration, or its share of

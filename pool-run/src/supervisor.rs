@@ -52,8 +52,14 @@ fn io_failure(what: &str, err: &io::Error) -> Failure {
 }
 
 pub fn run(cfg: &Config) -> Result<u8, Failure> {
-    let signals = SignalWatcher::new(&[Signal::INT, Signal::TERM, Signal::HUP, Signal::CHLD])
-        .map_err(|e| io_failure("watching signals", &e))?;
+    let signals = SignalWatcher::new(&[
+        Signal::INT,
+        Signal::TERM,
+        Signal::HUP,
+        Signal::CHLD,
+        Signal::USR1,
+    ])
+    .map_err(|e| io_failure("watching signals", &e))?;
     // Orphans of a job (its background grandchildren) become ours, so a
     // stopped run can reap them too.
     let _ = proc::become_subreaper();
@@ -142,6 +148,11 @@ impl Supervisor<'_> {
                     Signal::CHLD => {}
                     // GNU parallel: on SIGHUP finish running jobs, start no new ones.
                     Signal::HUP => self.tally.hang_up(),
+                    // GNU parallel: SIGUSR1 lists the running jobs.
+                    Signal::USR1 => {
+                        let listing = self.jobs.listing(self.tally.done());
+                        self.out.announce(listing.as_bytes());
+                    }
                     signal => return Ok(self.die_of(signal)),
                 }
             }

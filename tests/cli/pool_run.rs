@@ -1119,3 +1119,33 @@ fn exported_bash_functions_run_as_commands() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// SIGUSR1 lists the running jobs on stderr, as GNU parallel does; the run
+/// goes on and loses nothing.
+#[test]
+fn sigusr1_lists_the_running_jobs_and_the_run_goes_on() {
+    let running = Running::start(
+        "pool-run",
+        &[
+            "-u",
+            "-j2",
+            "echo started {}; sleep 0.5; echo done {}",
+            ":::",
+            "a",
+            "b",
+        ],
+    );
+    let mut seen: Vec<String> = (0..2).map(|_| running.next_line()).collect();
+    running.signal(libc::SIGUSR1);
+    let (status, rest, stderr) = running.finish();
+    assert!(status.success(), "{status:?} {stderr}");
+    seen.extend(rest.lines().map(str::to_string));
+    seen.sort();
+    assert_eq!(seen, ["done a", "done b", "started a", "started b"]);
+    assert!(
+        stderr.contains("pool-run: 2 jobs running, 0 done"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("pool-run: job 1 (pid "), "{stderr}");
+    assert!(stderr.contains("echo started a"), "{stderr}");
+}
