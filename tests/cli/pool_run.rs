@@ -676,12 +676,16 @@ fn memfree_holds_jobs_back_but_never_the_only_one() {
     assert_eq!(text, "a\nb\nc\n", "one after another, in order");
 }
 
+/// The lines come through pool-run (--line-buffer), so each job is known
+/// to the watchdog before its line is seen. (With -u a job can print in
+/// the microseconds between its spawn and its registration: the gap
+/// HACKING.md names.)
 #[test]
 fn jobs_do_not_outlive_a_sigkilled_pool_run() {
     let mut running = Running::start(
         "pool-run",
         &[
-            "-u",
+            "--line-buffer",
             "-j2",
             "sleep 100 & echo $!; sleep 100; : {}",
             ":::",
