@@ -74,7 +74,7 @@ pub struct Cli {
     pub sshlogin: Vec<String>,
 
     /// Read sshlogins from FILE, one per line (# comments)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, alias = "slf", value_name = "FILE")]
     pub sshloginfile: Vec<std::path::PathBuf>,
 
     /// The ssh command and its options, e.g. 'ssh -i key -p 2222'
@@ -137,16 +137,16 @@ pub struct Cli {
     pub delimiter: Option<String>,
 
     /// Stop reading input at a record equal to EOF (GNU parallel's -E)
-    #[arg(short = 'E', value_name = "EOF")]
+    #[arg(short = 'E', long = "eof", value_name = "EOF")]
     pub eof: Option<String>,
 
     /// Use STR in the command instead of {} for the values
-    #[arg(short = 'I', value_name = "STR")]
+    #[arg(short = 'I', long = "replace", value_name = "STR")]
     pub replace: Option<String>,
 
     /// Exactly N input records per job, {1}..{N} each one; with --pipe, N
     /// records per block
-    #[arg(short = 'N', value_name = "N", value_parser = clap::value_parser!(u32).range(1..),
+    #[arg(short = 'N', long = "max-replace-args", value_name = "N", value_parser = clap::value_parser!(u32).range(1..),
           conflicts_with_all = ["max_args", "xargs_context", "xargs_words"])]
     pub max_records: Option<u32>,
 
@@ -162,7 +162,7 @@ pub struct Cli {
 
     /// Run each job in DIR ('...': a new temporary directory per job,
     /// removed after it); on this machine
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, alias = "workdir", value_name = "DIR")]
     pub wd: Option<std::path::PathBuf>,
 
     /// Run the jobs at niceness N (their whole process group)
@@ -227,6 +227,28 @@ pub struct Cli {
     #[arg(long, help_heading = "Accepted for GNU parallel compatibility")]
     pub group: bool,
 
+    /// Accepted for GNU parallel compatibility: pool-run always shares one
+    /// ssh master connection per host
+    #[arg(
+        short = 'M',
+        long,
+        help_heading = "Accepted for GNU parallel compatibility"
+    )]
+    pub controlmaster: bool,
+
+    /// Accepted for GNU parallel compatibility: pool-run has no ~/.parallel
+    /// profiles to ignore
+    #[arg(long, help_heading = "Accepted for GNU parallel compatibility")]
+    pub plain: bool,
+
+    /// Accepted for GNU parallel compatibility: empty input runs no job anyway
+    #[arg(
+        short = 'r',
+        long,
+        help_heading = "Accepted for GNU parallel compatibility"
+    )]
+    pub no_run_if_empty: bool,
+
     /// Input records end with NUL, not newline
     #[arg(short = '0', long)]
     pub null: bool,
@@ -254,11 +276,11 @@ pub struct Cli {
     pub delay: Option<std::time::Duration>,
 
     /// Stop early: now|soon,fail=N|fail=N%|success=N|done=N (now kills running jobs)
-    #[arg(long, value_name = "WHEN,COND", value_parser = parse_halt)]
+    #[arg(long, alias = "halt-on-error", value_name = "WHEN,COND", value_parser = parse_halt)]
     pub halt: Option<Halt>,
 
     /// Log finished jobs to FILE in GNU parallel's format (+FILE appends)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, alias = "jl", value_name = "FILE")]
     pub joblog: Option<String>,
 
     /// Skip jobs the joblog lists as finished
@@ -274,11 +296,11 @@ pub struct Cli {
     pub json: bool,
 
     /// Signals and waits (ms) for --timeout: SIG,MS,SIG,MS,...
-    #[arg(long, value_name = "SEQ", default_value = "TERM,200,TERM,100,TERM,50,KILL,25", value_parser = parse_termseq)]
+    #[arg(long, alias = "term-seq", value_name = "SEQ", default_value = "TERM,200,TERM,100,TERM,50,KILL,25", value_parser = parse_termseq)]
     pub termseq: TermSeq,
 
     /// Also save each job's stdout, stderr and seq under DIR/1/<value>/...
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, alias = "res", value_name = "DIR")]
     pub results: Option<std::path::PathBuf>,
 
     /// Draw the run as an SVG picture: a lane per slot, a bar per job, coloured by outcome
@@ -327,7 +349,7 @@ pub struct Cli {
     pub pipe: bool,
 
     /// --pipe block size: 1M, 512k, 10000 (bytes)
-    #[arg(long, value_name = "SIZE", default_value = "1M", value_parser = parse_size, requires = "pipe")]
+    #[arg(long, alias = "block-size", value_name = "SIZE", default_value = "1M", value_parser = parse_size, requires = "pipe")]
     pub block: usize,
 
     /// --pipe record end (default: newline)

@@ -7,6 +7,7 @@
 mod docs;
 mod fork_demo;
 mod gnu_corpus;
+mod gnu_options;
 mod install;
 mod json_schemas;
 mod lock_demo;
