@@ -140,6 +140,11 @@ pub struct Cli {
     #[arg(short = 'E', long = "eof", value_name = "EOF")]
     pub eof: Option<String>,
 
+    /// GNU parallel's --plus strings too: {..} {...} {/..} {/...} (2 or 3
+    /// extensions off), {+.} {+..} {+...} (the extensions), {+/} (the directory)
+    #[arg(long)]
+    pub plus: bool,
+
     /// Use STR in the command instead of {} for the values
     #[arg(short = 'I', long = "replace", value_name = "STR")]
     pub replace: Option<String>,

@@ -260,7 +260,7 @@ impl Config {
             keep_order: cli.keep_order,
             output: output_mode_of(&cli),
             tag: match (&tagstring, cli.tag) {
-                (Some(text), _) => Some(Tag::Text(Template::text(text))),
+                (Some(text), _) => Some(Tag::Text(Template::text_with(text, cli.plus))),
                 (None, true) => Some(Tag::Values),
                 (None, false) => None,
             },
@@ -287,7 +287,12 @@ impl Config {
                 } else {
                     crate::template::Run::AsNeeded
                 };
-                Template::parse_with(&command, run, cli.replace.as_deref().map(str::as_bytes))
+                Template::parse_full(
+                    &command,
+                    run,
+                    cli.replace.as_deref().map(str::as_bytes),
+                    cli.plus,
+                )
             }),
             sources,
             timeout: cli

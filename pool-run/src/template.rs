@@ -24,6 +24,15 @@ enum Part {
     Dirname,
     /// `{/.}`: the base name without its extension.
     BasenameNoExtension,
+    /// --plus `{..}`, `{...}`: without its last 2 or 3 extensions.
+    NoExtensions(usize),
+    /// --plus `{/..}`, `{/...}`: the base name without 2 or 3 extensions.
+    BasenameNoExtensions(usize),
+    /// --plus `{+.}`, `{+..}`, `{+...}`: the last 1, 2 or 3 extensions
+    /// (what `{.}`, `{..}`, `{...}` take off, without the first dot).
+    Extensions(usize),
+    /// --plus `{+/}`: the directory part as written (empty when none).
+    Directory,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,14 +166,20 @@ impl Template {
     /// Parses the command words. `force_shell` is --shell.
     /// `replace`: GNU parallel's `-I STR`, which stands for all values in
     /// place of `{}` (a `{}` is then plain text).
-    pub fn parse_with(command: &[BString], run: Run, replace: Option<&[u8]>) -> Template {
+    /// `plus`: GNU parallel's --plus replacement strings too.
+    pub fn parse_full(
+        command: &[BString],
+        run: Run,
+        replace: Option<&[u8]>,
+        plus: bool,
+    ) -> Template {
         let words: Vec<Word> = command
             .iter()
             .map(|w| match replace {
                 Some(token) if !token.is_empty() && token != b"{}" => {
-                    parse_word_replacing(w, token)
+                    parse_word_replacing(w, token, plus)
                 }
-                _ => parse_word(w),
+                _ => parse_word_with(w, plus),
             })
             .collect();
         let append = !words
@@ -199,8 +214,13 @@ impl Template {
 
     /// A text with placeholders that is not a command (--tagstring).
     pub fn text(text: &[u8]) -> Template {
+        Template::text_with(text, false)
+    }
+
+    /// A text with placeholders, --plus ones too when `plus`.
+    pub fn text_with(text: &[u8], plus: bool) -> Template {
         Template {
-            words: vec![parse_word(text)],
+            words: vec![parse_word_with(text, plus)],
             append: false,
             shell: false,
             bash: false,
@@ -311,7 +331,46 @@ fn apply(value: &[u8], part: Part) -> BString {
         Part::Basename => BString::from(base()),
         Part::BasenameNoExtension => strip_ext(base()),
         Part::Dirname => dirname(value),
+        Part::NoExtensions(n) => match extensions_start(value, n) {
+            Some(at) => BString::from(&value[..at]),
+            None => BString::from(value),
+        },
+        Part::BasenameNoExtensions(n) => {
+            let name = base();
+            match extensions_start(name, n) {
+                Some(at) => BString::from(&name[..at]),
+                None => BString::from(name),
+            }
+        }
+        Part::Extensions(1) => {
+            let stripped = strip_ext(value);
+            BString::from(value.get(stripped.len() + 1..).unwrap_or_default())
+        }
+        Part::Extensions(n) => match extensions_start(value, n) {
+            Some(at) => BString::from(&value[at + 1..]),
+            None => BString::default(),
+        },
+        Part::Directory => match value.rfind_byte(b'/') {
+            Some(at) => BString::from(&value[..at]),
+            None => BString::default(),
+        },
     }
+}
+
+/// Where the last `n` extensions of `value` start (each a dot and at least
+/// one byte that is neither `/` nor `.`), if it has that many: GNU
+/// parallel's `s:(\.[^/.]+){n}$::`.
+fn extensions_start(value: &[u8], n: usize) -> Option<usize> {
+    let mut end = value.len();
+    for _ in 0..n {
+        let dot = value[..end].rfind_byte(b'.')?;
+        let ext = &value[dot + 1..end];
+        if ext.is_empty() || ext.contains(&b'/') {
+            return None;
+        }
+        end = dot;
+    }
+    Some(end)
 }
 
 /// POSIX dirname, as GNU parallel's `{//}`: trailing slashes do not count
@@ -331,7 +390,8 @@ fn dirname(value: &[u8]) -> BString {
 }
 
 /// Splits a word into text and placeholders. `{{}}` is a literal `{}`.
-fn parse_word(word: &[u8]) -> Word {
+/// `plus`: --plus, which adds its replacement strings.
+fn parse_word_with(word: &[u8], plus: bool) -> Word {
     let mut pieces = Vec::new();
     let mut text = BString::default();
     let mut rest = word;
@@ -345,7 +405,7 @@ fn parse_word(word: &[u8]) -> Word {
         }
         match after
             .find_byte(b'}')
-            .and_then(|close| placeholder(&after[1..close]).map(|p| (p, close)))
+            .and_then(|close| placeholder(&after[1..close], plus).map(|p| (p, close)))
         {
             Some((piece, close)) => {
                 if !text.is_empty() {
@@ -369,7 +429,7 @@ fn parse_word(word: &[u8]) -> Word {
 
 /// A word under `-I token`: the token stands for all values, and `{}` is
 /// plain text (other placeholders keep their meaning).
-fn parse_word_replacing(word: &[u8], token: &[u8]) -> Word {
+fn parse_word_replacing(word: &[u8], token: &[u8], plus: bool) -> Word {
     let mut pieces = Vec::new();
     for (i, segment) in word.split_str(token).enumerate() {
         if i > 0 {
@@ -380,15 +440,31 @@ fn parse_word_replacing(word: &[u8], token: &[u8]) -> Word {
         }
         // `{{}}` is how parse_word spells a literal `{}`.
         let literal = segment.replace("{}", "{{}}");
-        pieces.extend(parse_word(&literal).0);
+        pieces.extend(parse_word_with(&literal, plus).0);
     }
     Word(pieces)
 }
 
 /// The placeholder named by the text between braces, if it is one.
-fn placeholder(inner: &[u8]) -> Option<Piece> {
+fn placeholder(inner: &[u8], plus: bool) -> Option<Piece> {
     // Every placeholder is ASCII; other bytes make this plain text.
     let inner = std::str::from_utf8(inner).ok()?;
+    if plus {
+        let part = match inner {
+            ".." => Some(Part::NoExtensions(2)),
+            "..." => Some(Part::NoExtensions(3)),
+            "/.." => Some(Part::BasenameNoExtensions(2)),
+            "/..." => Some(Part::BasenameNoExtensions(3)),
+            "+." => Some(Part::Extensions(1)),
+            "+.." => Some(Part::Extensions(2)),
+            "+..." => Some(Part::Extensions(3)),
+            "+/" => Some(Part::Directory),
+            _ => None,
+        };
+        if let Some(part) = part {
+            return Some(Piece::Value { source: None, part });
+        }
+    }
     match inner {
         "#" => return Some(Piece::Seq),
         "%" => return Some(Piece::Slot),
@@ -438,7 +514,7 @@ mod tests {
     fn run(command: &[&str], values: &[&str]) -> Invocation {
         let command: Vec<BString> = command.iter().map(|s| BString::from(*s)).collect();
         let values: Vec<BString> = values.iter().map(|s| BString::from(*s)).collect();
-        Template::parse_with(&command, Run::AsNeeded, None).fill(Fill {
+        Template::parse_full(&command, Run::AsNeeded, None, false).fill(Fill {
             values: &values,
             seq: 7,
             slot: 2,
@@ -534,7 +610,7 @@ mod tests {
         );
         let invocation = run(&["echo {}"], &["it's"]);
         assert_eq!(invocation, Invocation::Shell(r"echo 'it'\''s'".into()));
-        let forced = Template::parse_with(&["echo".into()], Run::Shell, None).fill(Fill {
+        let forced = Template::parse_full(&["echo".into()], Run::Shell, None, false).fill(Fill {
             values: &["$HOME".into()],
             seq: 1,
             slot: 1,
@@ -549,7 +625,7 @@ mod tests {
         let values: Vec<BString> = vec!["a".into(), "b".into()];
         let fill = |command: &[&str], spread| {
             let command: Vec<BString> = command.iter().map(|s| BString::from(*s)).collect();
-            Template::parse_with(&command, Run::AsNeeded, None).fill(Fill {
+            Template::parse_full(&command, Run::AsNeeded, None, false).fill(Fill {
                 values: &values,
                 seq: 1,
                 slot: 1,
@@ -579,7 +655,7 @@ mod tests {
     fn builtins_run_through_sh_and_q_runs_words_as_they_are() {
         let parse = |words: &[&str], run| {
             let words: Vec<BString> = words.iter().map(|s| BString::from(*s)).collect();
-            Template::parse_with(&words, run, None).fill(Fill {
+            Template::parse_full(&words, run, None, false).fill(Fill {
                 values: &[BString::from("1")],
                 seq: 1,
                 slot: 1,
@@ -611,7 +687,7 @@ mod tests {
             .iter()
             .map(|s| BString::from(*s))
             .collect();
-        let filled = Template::parse_with(&words, Run::AsNeeded, Some(b",,")).fill(Fill {
+        let filled = Template::parse_full(&words, Run::AsNeeded, Some(b",,"), false).fill(Fill {
             values: &[BString::from("a.b")],
             seq: 1,
             slot: 1,
@@ -619,6 +695,46 @@ mod tests {
             spread: Spread::Joined,
         });
         assert_eq!(filled, direct(&["echo", "a.b", "xa.by", "{}", "a"]));
+    }
+
+    #[test]
+    fn plus_strings_take_extensions_and_directories_as_gnu_parallel() {
+        let fill = |word: &str, value: &str| {
+            let words = vec![BString::from("echo"), BString::from(word)];
+            Template::parse_full(&words, Run::Direct, None, true).fill(Fill {
+                values: &[BString::from(value)],
+                seq: 1,
+                slot: 1,
+                host: ":",
+                spread: Spread::Joined,
+            })
+        };
+        let value = "dir/sub/a.tar.gz.x";
+        for (word, expected) in [
+            ("{+/}", "dir/sub"),
+            ("{+.}", "x"),
+            ("{+..}", "gz.x"),
+            ("{+...}", "tar.gz.x"),
+            ("{..}", "dir/sub/a.tar"),
+            ("{...}", "dir/sub/a"),
+            ("{/..}", "a.tar"),
+            ("{/...}", "a"),
+        ] {
+            assert_eq!(fill(word, value), direct(&["echo", expected]), "{word}");
+        }
+        assert_eq!(
+            fill("{..}", "c.d"),
+            direct(&["echo", "c.d"]),
+            "one extension only"
+        );
+        assert_eq!(fill("{+..}", "c.d"), direct(&["echo", ""]));
+        let without = Template::parse_full(
+            &[BString::from("echo"), BString::from("{..}")],
+            Run::Direct,
+            None,
+            false,
+        );
+        assert!(without.append, "without --plus {{..}} is text");
     }
 
     #[test]
@@ -633,7 +749,7 @@ mod tests {
         let value = BString::from(&b"d\xff/f\xfe.t\x80"[..]);
         let fill = |command: &[&[u8]]| {
             let command: Vec<BString> = command.iter().map(|s| BString::from(*s)).collect();
-            Template::parse_with(&command, Run::AsNeeded, None).fill(Fill {
+            Template::parse_full(&command, Run::AsNeeded, None, false).fill(Fill {
                 values: std::slice::from_ref(&value),
                 seq: 1,
                 slot: 1,

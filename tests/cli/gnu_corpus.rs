@@ -211,6 +211,10 @@ const CASES: &[Case] = &[
     ordered("-k -j3 echo {%} ::: a"),
     ordered("-j1 -k echo {%} {#} ::: a b"),
     ordered("-k -j0 'echo {}' ::: 1 2 3"),
+    // --plus.
+    ordered("-k --plus echo {+/} {+.} {..} {/...} ::: dir/sub/a.tar.gz.x b c.d"),
+    ordered("-k --plus echo {+..}:{+...}:{...}:{/..} ::: a.b.c.d x.y"),
+    ordered("-k echo {..} ::: a.b.c"),
 ];
 
 /// Cases pool-run answers differently today, and why (the compatibility
