@@ -209,6 +209,7 @@ impl Config {
                 skip_header: false,
             });
         }
+        let delimiter = delimiter_of(&cli).map_err(usage)?;
         let names = match cli.header {
             Some(_) if sources.is_empty() => {
                 return Err(usage(
@@ -218,7 +219,7 @@ impl Config {
             }
             Some(_) => {
                 let syntax = RecordSyntax {
-                    delimiter: delimiter_of(&cli).map_err(usage)?,
+                    delimiter,
                     eof: None,
                 };
                 crate::header::take_names(&mut sources, cli.colsep.as_ref(), &syntax)
@@ -274,7 +275,7 @@ impl Config {
             slurm,
             dry_run: cli.dry_run,
             records: RecordSyntax {
-                delimiter: delimiter_of(&cli).map_err(usage)?,
+                delimiter,
                 eof: cli.eof.as_deref().map(BString::from),
             },
             show_command_stdout: cli.verbose_stdout,

@@ -286,42 +286,26 @@ pub fn stream_blocks(
 
 /// --pipe -N: blocks of `count` records each (the last one may be short).
 fn feed_record_blocks(
-    mut reader: BufReader<std::fs::File>,
+    reader: BufReader<std::fs::File>,
     handover: &mut Handover,
     count: usize,
     recend: &[u8],
 ) -> io::Result<()> {
-    let mut buffer: Vec<u8> = Vec::new();
-    let mut chunk = vec![0u8; 64 * 1024];
     // Where the search for the next record end resumes, and the records
     // the buffer holds whole so far.
     let (mut searched, mut whole) = (0, 0);
-    loop {
-        let n = match reader.read(&mut chunk) {
-            Ok(n) => n,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) => return Err(err),
-        };
-        buffer.extend_from_slice(&chunk[..n]);
+    feed_cut(reader, handover, move |buffer| {
         while let Some(at) = find(&buffer[searched..], recend) {
             searched += at + recend.len();
             whole += 1;
             if whole == count {
-                let rest = buffer.split_off(searched);
-                let full = std::mem::replace(&mut buffer, rest);
+                let cut = searched;
                 (searched, whole) = (0, 0);
-                if !handover.send(Chunk::Block(full)) {
-                    return Ok(());
-                }
+                return Some(cut);
             }
         }
-        if n == 0 {
-            if !buffer.is_empty() {
-                handover.send(Chunk::Block(buffer));
-            }
-            return Ok(());
-        }
-    }
+        None
+    })
 }
 
 /// The stdin thread's side: the channel and the wake-up pipe.
@@ -376,12 +360,30 @@ fn stdin_reader() -> io::Result<BufReader<std::fs::File>> {
 }
 
 fn feed_blocks(
-    mut reader: BufReader<std::fs::File>,
+    reader: BufReader<std::fs::File>,
     handover: &mut Handover,
     block: usize,
     recend: &[u8],
 ) -> io::Result<()> {
-    let mut buffer: Vec<u8> = Vec::with_capacity(block + 64 * 1024);
+    // At the first record end at or past the block size.
+    let from = block.saturating_sub(recend.len());
+    feed_cut(reader, handover, move |buffer| {
+        if buffer.len() < block {
+            return None;
+        }
+        find(&buffer[from..], recend).map(|at| from + at + recend.len())
+    })
+}
+
+/// Reads stdin and hands over a block each time `cut` says where the
+/// buffered bytes end one (it is asked again after every cut), and what is
+/// left at the end of input.
+fn feed_cut(
+    mut reader: BufReader<std::fs::File>,
+    handover: &mut Handover,
+    mut cut: impl FnMut(&[u8]) -> Option<usize>,
+) -> io::Result<()> {
+    let mut buffer: Vec<u8> = Vec::new();
     let mut chunk = vec![0u8; 64 * 1024];
     loop {
         let n = match reader.read(&mut chunk) {
@@ -390,12 +392,8 @@ fn feed_blocks(
             Err(err) => return Err(err),
         };
         buffer.extend_from_slice(&chunk[..n]);
-        // Cut whole blocks: at the first record end at or past the block size.
-        while buffer.len() >= block {
-            let cut = find(&buffer[block.saturating_sub(recend.len())..], recend)
-                .map(|at| block.saturating_sub(recend.len()) + at + recend.len());
-            let Some(cut) = cut else { break };
-            let rest = buffer.split_off(cut);
+        while let Some(at) = cut(&buffer) {
+            let rest = buffer.split_off(at);
             let full = std::mem::replace(&mut buffer, rest);
             if !handover.send(Chunk::Block(full)) {
                 return Ok(());

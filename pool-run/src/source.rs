@@ -79,7 +79,7 @@ impl Source {
         if cfg.shuffle {
             shuffle(&mut source.pending);
         }
-        if source.feed.is_none() && feed.is_none() && matches!(cfg.batch, Batch::Fit { .. }) {
+        if feed.is_none() && matches!(cfg.batch, Batch::Fit { .. }) {
             let slots = cfg.jobs.max(1) * cfg.remote.hosts.len().max(1);
             source.fit_share = Some(source.pending.len().div_ceil(slots).max(1));
         }

@@ -143,7 +143,7 @@ fn is_exported_function(name: &[u8]) -> bool {
     !name.is_empty() && std::env::var_os(format!("BASH_FUNC_{name}%%")).is_some()
 }
 
-fn w_is_builtin(word: &[u8]) -> bool {
+fn is_builtin(word: &[u8]) -> bool {
     BUILTINS.iter().any(|b| b.as_bytes() == word)
 }
 
@@ -193,7 +193,7 @@ impl Template {
         // runs every command through one).
         let builtin = matches!(
             words.first().and_then(|w| w.0.first()),
-            Some(Piece::Text(t)) if w_is_builtin(t)
+            Some(Piece::Text(t)) if is_builtin(t)
         );
         let function = match words.first().and_then(|w| w.0.first()) {
             Some(Piece::Text(t)) => is_exported_function(t),
