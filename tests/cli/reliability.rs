@@ -299,6 +299,17 @@ fn pingpong_and_fork_demo_into_head_stop_quietly() {
     );
 }
 
+/// `script` run by bash with only descriptors 0-2 open, so a `ulimit -n` in
+/// it counts the same whatever the test harness (cargo, CI's shell) left
+/// open.
+fn with_only_stdio(script: &str) -> String {
+    let script = script.replace('\'', "'\\''");
+    format!(
+        "bash -c 'for fd in /proc/$$/fd/*; do fd=${{fd##*/}}; \
+         [ \"$fd\" -gt 2 ] && eval \"exec $fd>&-\" 2>/dev/null; done; {script}'"
+    )
+}
+
 /// pool-run's stdout and stderr lines and exit code for `script` in sh.
 fn pool_run_in_sh(script: &str) -> (Vec<String>, Vec<String>, Option<i32>) {
     let out = crate::support::shell(script, b"", std::time::Duration::from_secs(30));
@@ -315,7 +326,9 @@ fn pool_run_in_sh(script: &str) -> (Vec<String>, Vec<String>, Option<i32>) {
 /// fewer at once, warns once and runs every job, as GNU parallel does.
 #[test]
 fn out_of_descriptors_runs_fewer_jobs_at_once_and_every_job() {
-    let (mut out, errors, code) = pool_run_in_sh("ulimit -n 32; seq 20 | $POOL_RUN -j20 echo");
+    let (mut out, errors, code) = pool_run_in_sh(&with_only_stdio(
+        "ulimit -n 32; seq 20 | $POOL_RUN -j20 echo",
+    ));
     out.sort_by_key(|l| l.parse::<u32>().unwrap_or(0));
     let expected: Vec<String> = (1..=20).map(|n| n.to_string()).collect();
     assert_eq!((out, code), (expected, Some(0)), "{errors:?}");
@@ -331,16 +344,17 @@ fn out_of_descriptors_runs_fewer_jobs_at_once_and_every_job() {
     }
 }
 
-/// So few descriptors that not one job can start: no job is failed for it;
+/// So few descriptors (10: pool-run needs 12 with one job) that not one job can start: no job is failed for it;
 /// the run ends with 255 and one line naming the limit.
 #[test]
 fn not_even_one_job_can_start_is_255_and_one_line() {
-    let (out, errors, code) = pool_run_in_sh("ulimit -n 12; seq 5 | $POOL_RUN -j5 echo");
+    let (out, errors, code) =
+        pool_run_in_sh(&with_only_stdio("ulimit -n 10; seq 5 | $POOL_RUN -j5 echo"));
     assert_eq!((out.len(), code), (0, Some(255)), "{errors:?}");
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(
         errors[0].starts_with(
-            "pool-run: error: cannot start even one job: out of file descriptors (ulimit -n 12)"
+            "pool-run: error: cannot start even one job: out of file descriptors (ulimit -n 10)"
         ),
         "{errors:?}"
     );
