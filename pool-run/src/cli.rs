@@ -353,13 +353,22 @@ pub struct Cli {
     #[arg(long, conflicts_with_all = ["max_args", "xargs_context", "xargs_words", "colsep"])]
     pub pipe: bool,
 
-    /// --pipe block size: 1M, 512k, 10000 (bytes)
-    #[arg(long, alias = "block-size", value_name = "SIZE", default_value = "1M", value_parser = parse_size, requires = "pipe")]
-    pub block: usize,
+    /// Like --pipe, but cut the files of -a/:::: into blocks: each job's
+    /// byte range goes to it by splice(2), without pool-run reading it
+    #[arg(long = "pipe-part", alias = "pipepart", conflicts_with_all = ["pipe", "max_args", "xargs_context", "xargs_words", "colsep"])]
+    pub pipe_part: bool,
 
-    /// --pipe record end (default: newline)
-    #[arg(long, value_name = "STR", default_value = "\n", requires = "pipe")]
-    pub recend: String,
+    /// --pipe block size: 1M (the default; M = 2^20, m = 10^6, as GNU), 512k, 10000
+    #[arg(long, alias = "block-size", value_name = "SIZE", value_parser = parse_size)]
+    pub block: Option<usize>,
+
+    /// --pipe record end (default: newline, or nothing with --recstart)
+    #[arg(long, value_name = "STR")]
+    pub recend: Option<String>,
+
+    /// --pipe record start: blocks are cut only before it (after --recend)
+    #[arg(long, value_name = "STR")]
+    pub recstart: Option<String>,
 
     /// The command and its arguments, then any ::: / :::: sources
     #[arg(
@@ -445,15 +454,32 @@ fn parse_regex(text: &str) -> Result<regex::bytes::Regex, String> {
 }
 
 fn parse_size(text: &str) -> Result<usize, String> {
-    let bad = || format!("'{text}' is not a size (like 1M, 512k or 10000)");
-    let (number, scale) = match text.chars().last() {
-        Some('k' | 'K') => (&text[..text.len() - 1], 1024),
-        Some('m' | 'M') => (&text[..text.len() - 1], 1024 * 1024),
-        Some('g' | 'G') => (&text[..text.len() - 1], 1024 * 1024 * 1024),
-        _ => (text, 1),
+    let bad = || format!("'{text}' is not a size (like 1M, 10k, 1.5G or 10000)");
+    // GNU parallel's multipliers: K M G T P (and Ki, mi, ...) are powers
+    // of 1024, k m g t p powers of 1000.
+    let (number, unit) = match text.strip_suffix(['i', 'I']) {
+        Some(rest) => (rest, rest.chars().last().map(|c| c.to_ascii_uppercase())),
+        None => (text, text.chars().last()),
     };
-    let n: usize = number.parse().map_err(|_| bad())?;
-    n.checked_mul(scale).filter(|n| *n > 0).ok_or_else(bad)
+    let (number, scale) =
+        match unit.and_then(|c| "kmgtp".find(c.to_ascii_lowercase()).map(|p| (c, p))) {
+            Some((c, power)) => {
+                let base: f64 = if c.is_ascii_uppercase() {
+                    1024.0
+                } else {
+                    1000.0
+                };
+                (&number[..number.len() - 1], base.powi(power as i32 + 1))
+            }
+            None if number.len() != text.len() => return Err(bad()),
+            None => (number, 1.0),
+        };
+    let n: f64 = number.parse().map_err(|_| bad())?;
+    let bytes = n * scale;
+    if !(bytes >= 1.0 && bytes < usize::MAX as f64) {
+        return Err(bad());
+    }
+    Ok(bytes as usize)
 }
 
 /// `\n`, `\t`, `\0` and `\\` in a --recend, as GNU parallel reads them.
@@ -550,7 +576,14 @@ mod tests {
     #[test]
     fn sizes_and_record_ends() {
         assert_eq!(parse_size("1M"), Ok(1 << 20));
-        assert_eq!(parse_size("512k"), Ok(512 << 10));
+        // GNU parallel's units: upper case and `i` binary, lower case decimal.
+        assert_eq!(parse_size("512k"), Ok(512_000));
+        assert_eq!(parse_size("512K"), Ok(512 << 10));
+        assert_eq!(parse_size("2ki"), Ok(2048));
+        assert_eq!(parse_size("2m"), Ok(2_000_000));
+        assert_eq!(parse_size("1.5M"), Ok(3 << 19));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert!(parse_size("5i").is_err() && parse_size("1.5x").is_err());
         assert_eq!(parse_size("100"), Ok(100));
         assert!(parse_size("0").is_err() && parse_size("x").is_err());
         assert_eq!(unescape("\\n"), b"\n");

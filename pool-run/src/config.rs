@@ -144,13 +144,15 @@ impl Trim {
     }
 }
 
-/// --pipe: the block size and the record end.
+/// --pipe and --pipe-part: the block size and the record boundary.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PipeSpec {
     pub block: usize,
     /// -N: a block is this many records (then `block` does not count).
     pub records: Option<usize>,
-    pub recend: Vec<u8>,
+    pub boundary: crate::blocks::Boundary,
+    /// --pipe-part: blocks are ranges of the -a files, not stdin.
+    pub part: bool,
 }
 
 /// How --slurm runs a job.
@@ -241,6 +243,7 @@ impl Config {
                 source.linked = true;
             }
         }
+        check_pipe_flags(&cli, &sources).map_err(usage)?;
         let hosts = parse_logins(&cli.sshlogin, &cli.sshloginfile).map_err(usage)?;
         let slurm = slurm_of(&cli)?;
         if slurm.is_some() && (cli.pipe || cli.ungroup || cli.line_buffer) {
@@ -326,10 +329,14 @@ impl Config {
                 (false, false) => Resume::No,
             },
             batch: batch_of(&cli),
-            pipe: cli.pipe.then(|| PipeSpec {
-                block: cli.block,
+            pipe: (cli.pipe || cli.pipe_part).then(|| PipeSpec {
+                block: cli.block.unwrap_or(1024 * 1024),
                 records: cli.max_records.map(|n| n as usize),
-                recend: unescape(&cli.recend),
+                boundary: crate::blocks::Boundary::of(
+                    cli.recend.as_deref().map(unescape),
+                    cli.recstart.as_deref().map(unescape),
+                ),
+                part: cli.pipe_part,
             }),
             trim: Trim::of(cli.trim.as_deref()),
             workdir: cli.wd.as_ref().map(|dir| {
@@ -440,6 +447,35 @@ fn delimiter_of(cli: &Cli) -> Result<u8, String> {
     }
 }
 
+/// The block flags need --pipe or --pipe-part, and --pipe-part needs
+/// files to cut (GNU parallel: `-a FILE`) and cuts by size only.
+fn check_pipe_flags(cli: &Cli, sources: &[SourceSpec]) -> Result<(), String> {
+    let blocks = cli.pipe || cli.pipe_part;
+    for (given, flag) in [
+        (cli.block.is_some(), "--block"),
+        (cli.recend.is_some(), "--recend"),
+        (cli.recstart.is_some(), "--recstart"),
+    ] {
+        if given && !blocks {
+            return Err(format!("{flag} needs --pipe or --pipe-part"));
+        }
+    }
+    if cli.pipe_part {
+        if cli.max_records.is_some() {
+            return Err("--pipe-part cuts by --block; -N works with --pipe".to_string());
+        }
+        let files = sources.iter().all(
+            |s| matches!(&s.source, crate::input::Source::File(path) if path.as_os_str() != "-"),
+        );
+        if sources.is_empty() || !files {
+            return Err(
+                "--pipe-part cuts files: give them with -a FILE (or :::: FILE)".to_string(),
+            );
+        }
+    }
+    Ok(())
+}
+
 /// How many records make a job: -n, -X, -m, or one.
 fn batch_of(cli: &Cli) -> Batch {
     match (
@@ -447,7 +483,7 @@ fn batch_of(cli: &Cli) -> Batch {
         cli.xargs_context,
         cli.xargs_words,
     ) {
-        (Some(n), _, _) if !cli.pipe => Batch::Max(n as usize),
+        (Some(n), _, _) if !cli.pipe && !cli.pipe_part => Batch::Max(n as usize),
         (None, true, _) => Batch::Fit { context: true },
         (None, false, true) => Batch::Fit { context: false },
         _ => Batch::One,

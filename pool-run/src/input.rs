@@ -11,10 +11,13 @@ use std::ffi::OsStr;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 
 use bstr::{BString, ByteSlice};
 use common::ipc::{PipeReader, PipeWriter, pipe};
+
+use crate::blocks::{Budget, Bytes, PipeCutter};
 
 /// One input source as written on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -260,7 +263,7 @@ pub enum Chunk {
     /// Input records, for jobs' arguments.
     Records(Vec<BString>),
     /// --pipe: a block of whole records, for one job's stdin.
-    Block(Vec<u8>),
+    Block(Bytes),
 }
 
 const BATCHES_AHEAD: usize = 8;
@@ -270,41 +273,12 @@ pub fn stream_stdin(syntax: RecordSyntax) -> io::Result<StdinFeed> {
     spawn_feed(move |reader, handover| feed(reader, handover, &syntax))
 }
 
-/// --pipe: stdin cut into blocks of at least `block` bytes that end at a
-/// record end (`recend`), or, with `-N` (`records`), of that many records;
-/// or what is left at the end of input.
-pub fn stream_blocks(
-    block: usize,
-    records: Option<usize>,
-    recend: Vec<u8>,
-) -> io::Result<StdinFeed> {
-    spawn_feed(move |reader, handover| match records {
-        Some(count) => feed_record_blocks(reader, handover, count, &recend),
-        None => feed_blocks(reader, handover, block, &recend),
-    })
-}
-
-/// --pipe -N: blocks of `count` records each (the last one may be short).
-fn feed_record_blocks(
-    reader: BufReader<std::fs::File>,
-    handover: &mut Handover,
-    count: usize,
-    recend: &[u8],
-) -> io::Result<()> {
-    // Where the search for the next record end resumes, and the records
-    // the buffer holds whole so far.
-    let (mut searched, mut whole) = (0, 0);
-    feed_cut(reader, handover, move |buffer| {
-        while let Some(at) = find(&buffer[searched..], recend) {
-            searched += at + recend.len();
-            whole += 1;
-            if whole == count {
-                let cut = searched;
-                (searched, whole) = (0, 0);
-                return Some(cut);
-            }
-        }
-        None
+/// --pipe: stdin cut into blocks as GNU parallel cuts them (see
+/// `blocks`), each held in memory only while the budget has room.
+pub fn stream_blocks(cutter: PipeCutter, budget: Arc<Budget>) -> io::Result<StdinFeed> {
+    spawn_feed(move |reader, handover| {
+        // The blocks read straight from descriptor 0: no BufReader copy.
+        feed_pipe(reader.into_inner(), handover, cutter, &budget)
     })
 }
 
@@ -359,60 +333,93 @@ fn stdin_reader() -> io::Result<BufReader<std::fs::File>> {
     Ok(BufReader::with_capacity(64 * 1024, std::fs::File::from(fd)))
 }
 
-fn feed_blocks(
-    reader: BufReader<std::fs::File>,
+/// Reads stdin into a buffer up to the block size's next multiple, cuts
+/// what the rule says and hands each block over; bytes past the last cut
+/// start the next buffer. What is left at the end of input is the last
+/// block. A buffer is taken from the budget only after the block before it
+/// has gone, so the reader never holds two.
+fn feed_pipe(
+    mut stdin: std::fs::File,
     handover: &mut Handover,
-    block: usize,
-    recend: &[u8],
+    mut cutter: PipeCutter,
+    budget: &Arc<Budget>,
 ) -> io::Result<()> {
-    // At the first record end at or past the block size.
-    let from = block.saturating_sub(recend.len());
-    feed_cut(reader, handover, move |buffer| {
-        if buffer.len() < block {
-            return None;
-        }
-        find(&buffer[from..], recend).map(|at| from + at + recend.len())
-    })
-}
-
-/// Reads stdin and hands over a block each time `cut` says where the
-/// buffered bytes end one (it is asked again after every cut), and what is
-/// left at the end of input.
-fn feed_cut(
-    mut reader: BufReader<std::fs::File>,
-    handover: &mut Handover,
-    mut cut: impl FnMut(&[u8]) -> Option<usize>,
-) -> io::Result<()> {
-    let mut buffer: Vec<u8> = Vec::new();
-    let mut chunk = vec![0u8; 64 * 1024];
+    // Bytes past the last cut, for the next buffer (one allocation, reused).
+    let mut rest: Vec<u8> = Vec::new();
     loop {
-        let n = match reader.read(&mut chunk) {
-            Ok(n) => n,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) => return Err(err),
-        };
-        buffer.extend_from_slice(&chunk[..n]);
-        while let Some(at) = cut(&buffer) {
-            let rest = buffer.split_off(at);
-            let full = std::mem::replace(&mut buffer, rest);
-            if !handover.send(Chunk::Block(full)) {
+        let mut buffer = budget.take(cutter.fill_to(rest.len()));
+        buffer.data.extend_from_slice(&rest);
+        rest.clear();
+        loop {
+            let target = cutter.fill_to(buffer.data.len());
+            let at_end = !read_up_to(&mut stdin, &mut buffer.data, target)?;
+            let cuts = cutter.cuts(&buffer.data, at_end);
+            let Some((&last, earlier)) = cuts.split_last() else {
+                if at_end {
+                    if !buffer.data.is_empty() {
+                        handover.send(Chunk::Block(buffer));
+                    }
+                    return Ok(());
+                }
+                if let Some(warning) = cutter.grow() {
+                    let _ = writeln!(io::stderr(), "pool-run: warning: {warning}");
+                }
+                continue;
+            };
+            // -N: several blocks in one buffer; all but the last are copied.
+            let mut from = 0;
+            for &cut in earlier {
+                let mut block = budget.take(cut - from);
+                block.data.extend_from_slice(&buffer.data[from..cut]);
+                if !handover.send(Chunk::Block(block)) {
+                    return Ok(());
+                }
+                from = cut;
+            }
+            // The last keeps the buffer's allocation; the short rest moves.
+            rest.extend_from_slice(&buffer.data[last..]);
+            buffer.data.truncate(last);
+            buffer.data.drain(..from);
+            if !handover.send(Chunk::Block(buffer)) {
                 return Ok(());
             }
-        }
-        if n == 0 {
-            if !buffer.is_empty() {
-                handover.send(Chunk::Block(buffer));
+            if at_end {
+                if !rest.is_empty() {
+                    let mut block = budget.take(rest.len());
+                    block.data.extend_from_slice(&rest);
+                    handover.send(Chunk::Block(block));
+                }
+                return Ok(());
             }
-            return Ok(());
+            break;
         }
     }
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() {
-        return Some(0);
+/// Reads into `buffer` until it holds `target` bytes; false if the input
+/// ended first. Reads go straight into the buffer's spare room.
+fn read_up_to(stdin: &mut std::fs::File, buffer: &mut Vec<u8>, target: usize) -> io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    while buffer.len() < target {
+        let want = target - buffer.len();
+        buffer.reserve(want);
+        let spare = buffer.spare_capacity_mut();
+        // SAFETY: read(2) writes at most `want` bytes into the spare room,
+        // which is at least that long; only what it wrote is added below.
+        let n = unsafe { libc::read(stdin.as_raw_fd(), spare.as_mut_ptr().cast(), want) };
+        match n {
+            0 => return Ok(false),
+            -1 => {
+                let err = io::Error::last_os_error();
+                if err.kind() != io::ErrorKind::Interrupted {
+                    return Err(err);
+                }
+            }
+            // SAFETY: the kernel initialised these n bytes.
+            n => unsafe { buffer.set_len(buffer.len() + n as usize) },
+        }
     }
-    haystack.windows(needle.len()).position(|w| w == needle)
+    Ok(true)
 }
 
 fn feed(
@@ -526,13 +533,6 @@ mod tests {
             jobs,
             [words(&["a", "1"]), words(&["b", "2"]), words(&["c", "3"])]
         );
-    }
-
-    #[test]
-    fn find_locates_a_record_end() {
-        assert_eq!(find(b"ab\ncd", b"\n"), Some(2));
-        assert_eq!(find(b"abcd", b"\n"), None);
-        assert_eq!(find(b"a--b", b"--"), Some(1));
     }
 
     #[test]

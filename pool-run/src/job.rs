@@ -3,11 +3,12 @@
 //! requeues; when an attempt ends it becomes a `Record`, which the tally
 //! counts and the output logs. Nothing copies a job's fields field by field.
 
-use std::rc::Rc;
 use std::time::{Duration, SystemTime};
 
 use bstr::BString;
 use common::exit::ChildExit;
+
+use crate::blocks::Block;
 
 /// What runs: the job's input, numbered, and how many times it has run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,8 +18,8 @@ pub struct JobSpec {
     pub values: Vec<BString>,
     /// 1 for the first run, 2 for the first retry, ...
     pub attempt: u32,
-    /// --pipe: the block this job reads on stdin.
-    pub block: Option<Rc<Vec<u8>>>,
+    /// --pipe, --pipe-part: the block this job reads on stdin.
+    pub block: Option<Block>,
 }
 
 impl JobSpec {

@@ -6,8 +6,8 @@
 //! signal pipe, the stdin feed and every job's pipes: no thread per job.
 
 use std::io::{self, ErrorKind, Read};
-use std::os::fd::{AsFd, BorrowedFd};
-use std::process::{ChildStderr, ChildStdout, Command, Stdio};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::process::{ChildStderr, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use bstr::{BString, ByteSlice};
@@ -18,6 +18,7 @@ use common::signal::{Signal, SignalWatcher};
 use nix::poll::{PollFd, PollFlags, poll};
 
 use crate::backend::PlaceId;
+use crate::blocks::Block;
 use crate::cli::{TermSeq, Timeout};
 use crate::exit::Exit;
 use crate::job::{JobSpec, Record};
@@ -27,6 +28,9 @@ use crate::watchdog::Watchdog;
 /// How long a job's pipes may stay open after its main process exited (a
 /// background grandchild holding them) before the rest of its group is killed.
 const LEFTOVER_GRACE: Duration = Duration::from_millis(200);
+/// The pipe size asked for a job's stdin when pool-run feeds it a block:
+/// Linux's default limit for one pipe (fs.pipe-max-size).
+const FEED_PIPE_SIZE: libc::c_int = 1024 * 1024;
 /// After SIGTERM to the jobs on Ctrl-C, how long before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(1);
 
@@ -40,6 +44,8 @@ struct Running {
     command: BString,
     stdout: Option<ChildStdout>,
     stderr: Option<ChildStderr>,
+    /// --pipe, --pipe-part: the block on its way into the job's stdin.
+    feeding: Option<Feeding>,
     exit: Option<ChildExit>,
     exited_at: Option<Instant>,
     started: Instant,
@@ -49,6 +55,36 @@ struct Running {
     timed_out: bool,
     /// How far through --termseq the job is.
     term_step: usize,
+}
+
+/// A block being written into a job's stdin as the pipe takes it, from
+/// the poll loop like the job's output is read: a slow job never holds up
+/// the others, and the pipe's end closes once the block is through.
+#[derive(Debug)]
+struct Feeding {
+    pipe: ChildStdin,
+    block: Block,
+    done: u64,
+}
+
+impl Feeding {
+    /// Writes what the pipe takes now; true once the block is all written
+    /// or the job closed its stdin (it does not want the rest).
+    fn pump(&mut self) -> bool {
+        loop {
+            match self.block.write_some(&self.pipe, self.done) {
+                Ok(0) => return false,
+                Ok(n) => {
+                    self.done += n;
+                    if self.done >= self.block.len() {
+                        return true;
+                    }
+                }
+                Err(err) if err.kind() == ErrorKind::Interrupted => {}
+                Err(_) => return true,
+            }
+        }
+    }
 }
 
 /// A job whose command could not be spawned, handed back whole.
@@ -83,6 +119,9 @@ pub struct Jobs {
     /// Groups of finished jobs that got SIGKILL for their leftovers; waited
     /// for (and their orphans reaped) before pool-run exits.
     killed_groups: Vec<u32>,
+    /// A job keeps its block until it ends (a retry reads it again);
+    /// without retries it goes once the job has read it, freeing memory.
+    keep_blocks: bool,
 }
 
 impl Jobs {
@@ -92,8 +131,10 @@ impl Jobs {
         capture: bool,
         watchdog: Option<Watchdog>,
         nice: Option<i32>,
+        keep_blocks: bool,
     ) -> Jobs {
         Jobs {
+            keep_blocks,
             nice,
             running: Vec::new(),
             timeout,
@@ -113,13 +154,15 @@ impl Jobs {
         self.running.is_empty()
     }
 
-    /// Starts a job's command in a new process group.
+    /// Starts a job's command in a new process group; `feed`: its stdin
+    /// is a pipe for its block.
     pub fn spawn(
         &mut self,
-        spec: JobSpec,
+        mut spec: JobSpec,
         (slot, place): (usize, PlaceId),
         command_line: BString,
         mut command: Command,
+        feed: bool,
     ) -> Result<(), NotStarted> {
         if self.capture {
             command.stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -149,9 +192,17 @@ impl Jobs {
         }
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
+        let stdin = child.stdin.take().filter(|_| feed);
+        if let Some(pipe) = &stdin {
+            // A bigger pipe takes a block in fewer, larger writes (the
+            // system's limit may refuse; the default still works).
+            // SAFETY: fcntl on a pipe end we own.
+            unsafe { libc::fcntl(pipe.as_raw_fd(), libc::F_SETPIPE_SZ, FEED_PIPE_SIZE) };
+        }
         for fd in [
             stdout.as_ref().map(AsFd::as_fd),
             stderr.as_ref().map(AsFd::as_fd),
+            stdin.as_ref().map(AsFd::as_fd),
         ]
         .into_iter()
         .flatten()
@@ -166,6 +217,17 @@ impl Jobs {
                 });
             }
         }
+        let feeding = match (stdin, &spec.block) {
+            (Some(pipe), Some(block)) => Some(Feeding {
+                pipe,
+                block: block.clone(),
+                done: 0,
+            }),
+            _ => None,
+        };
+        if feeding.is_some() && !self.keep_blocks {
+            spec.block = None;
+        }
         self.running.push(Running {
             spec,
             slot,
@@ -174,6 +236,7 @@ impl Jobs {
             command: command_line,
             stdout,
             stderr,
+            feeding,
             exit: None,
             exited_at: None,
             started,
@@ -228,9 +291,25 @@ impl Jobs {
                 owners.push((i, Stream::Err));
             }
         }
+        let reading = fds.len();
+        let mut feeders: Vec<usize> = Vec::new();
+        for (i, job) in self.running.iter().enumerate() {
+            if let Some(feeding) = &job.feeding {
+                fds.push(feeding.pipe.as_fd());
+                feeders.push(i);
+            }
+        }
         let mut poll_fds: Vec<PollFd<'_>> = fds
             .iter()
-            .map(|fd| PollFd::new(*fd, PollFlags::POLLIN))
+            .enumerate()
+            .map(|(k, fd)| {
+                let events = if k < reading {
+                    PollFlags::POLLIN
+                } else {
+                    PollFlags::POLLOUT
+                };
+                PollFd::new(*fd, events)
+            })
             .collect();
         match poll(&mut poll_fds, common::ipc::poll_timeout(due)) {
             Ok(_) | Err(nix::errno::Errno::EINTR) => {}
@@ -250,8 +329,26 @@ impl Jobs {
                 (!events.is_empty()).then_some((i, stream, closed))
             })
             .collect();
+        // Jobs whose stdin takes more (or whose reader is gone: the write says).
+        let writable: Vec<usize> = feeders
+            .iter()
+            .enumerate()
+            .filter(|&(k, _)| {
+                poll_fds[reading + k]
+                    .revents()
+                    .is_none_or(|e| !e.is_empty())
+            })
+            .map(|(_, &i)| i)
+            .collect();
         drop(poll_fds);
         drop(fds);
+        for i in writable {
+            let job = &mut self.running[i];
+            if job.feeding.as_mut().is_some_and(Feeding::pump) {
+                // All written (or unwanted): the job sees the end of its input.
+                job.feeding = None;
+            }
+        }
         for (i, stream, closed) in ready {
             let job = &mut self.running[i];
             match (closed, stream) {
@@ -276,6 +373,8 @@ impl Jobs {
             };
             job.exit = Some(exit);
             job.exited_at = Some(Instant::now());
+            // What it did not read, nobody will.
+            job.feeding = None;
             job.pump(Stream::Out, out)?;
             job.pump(Stream::Err, out)?;
         }

@@ -3,6 +3,7 @@
 //! and `Pool.map`, whose results come back in input order: `-k`).
 
 mod backend;
+mod blocks;
 mod capture;
 mod cli;
 mod config;

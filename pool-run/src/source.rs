@@ -13,6 +13,7 @@ use std::sync::mpsc::TryRecvError;
 use bstr::BString;
 use common::cli::Failure;
 
+use crate::blocks::{Block, Budget, Parts, PipeCutter};
 use crate::config::{Batch, Config};
 use crate::exit::Exit;
 use crate::input::{self, Chunk, StdinFeed};
@@ -36,7 +37,9 @@ pub struct Source {
     fit_share: Option<usize>,
     /// Jobs to run again, first to last: lost ones go in front, retries at the back.
     again: VecDeque<JobSpec>,
-    blocks: VecDeque<Vec<u8>>,
+    blocks: VecDeque<Block>,
+    /// --pipe-part: the files still to cut, first to last.
+    parts: VecDeque<Parts>,
     pending: VecDeque<Vec<BString>>,
     /// Bytes of the pending records, as -X/-m count them.
     pending_bytes: usize,
@@ -56,9 +59,23 @@ impl Source {
         if cfg.pipe.is_some() || cfg.sources.is_empty() {
             say_if_reading_the_terminal();
         }
-        let feed = if let Some(pipe) = &cfg.pipe {
+        let mut parts = VecDeque::new();
+        let feed = if let Some(pipe) = cfg.pipe.as_ref().filter(|p| p.part) {
+            for spec in &cfg.sources {
+                if let input::Source::File(path) = &spec.source {
+                    let open = std::fs::File::open(path)
+                        .and_then(|file| Parts::new(file, &pipe.boundary, pipe.block))
+                        .map_err(|e| io_failure(&format!("reading {}", path.display()), &e))?;
+                    parts.push_back(open);
+                }
+            }
+            None
+        } else if let Some(pipe) = &cfg.pipe {
+            // A block per job slot, and the one being read.
+            let slots = cfg.jobs.max(1) * cfg.remote.hosts.len().max(1);
+            let cutter = PipeCutter::new(&pipe.boundary, pipe.block, pipe.records);
             Some(
-                input::stream_blocks(pipe.block, pipe.records, pipe.recend.clone())
+                input::stream_blocks(cutter, Budget::new(slots + 1))
                     .map_err(|e| io_failure("reading stdin", &e))?,
             )
         } else if cfg.sources.is_empty() {
@@ -73,9 +90,10 @@ impl Source {
             None
         };
         let mut source = Source::from_records(cfg.batch, cfg.colsep.clone(), pending);
-        if feed.is_some() {
+        if feed.is_some() || !parts.is_empty() {
             source.total = None;
         }
+        source.parts = parts;
         if cfg.shuffle {
             shuffle(&mut source.pending);
         }
@@ -102,6 +120,7 @@ impl Source {
             fit_share: None,
             again: VecDeque::new(),
             blocks: VecDeque::new(),
+            parts: VecDeque::new(),
             pending_bytes: pending.iter().map(|r| record_size(r)).sum(),
             pending,
             feed: None,
@@ -115,6 +134,20 @@ impl Source {
 
     /// Takes what the stdin thread has read, while there is room for it.
     pub fn fill(&mut self, capacity: usize) -> Result<(), Failure> {
+        // --pipe-part: the next ranges, cut as jobs are about to take them.
+        while self.blocks.len() < capacity
+            && let Some(parts) = self.parts.front_mut()
+        {
+            match parts.next_block() {
+                Ok(Some(block)) => self.blocks.push_back(block),
+                Ok(None) => {
+                    self.parts.pop_front();
+                }
+                Err(err) => {
+                    return Err(Failure::io(Exit::Error, "reading a --pipe-part file", &err));
+                }
+            }
+        }
         while let Some(feed) = &self.feed {
             if !self.wants_input(capacity) {
                 break;
@@ -124,7 +157,7 @@ impl Source {
                     self.pending_bytes += batch.iter().map(|r| r.len() + 1).sum::<usize>();
                     self.pending.extend(batch.into_iter().map(|r| vec![r]));
                 }
-                Ok(Ok(Chunk::Block(block))) => self.blocks.push_back(block),
+                Ok(Ok(Chunk::Block(bytes))) => self.blocks.push_back(Block::Bytes(Rc::new(bytes))),
                 Ok(Err(err)) => return Err(Failure::io(Exit::Error, "reading stdin", &err)),
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => self.feed = None,
@@ -176,7 +209,7 @@ impl Source {
         }
         if let Some(block) = self.blocks.pop_front() {
             let mut spec = self.new_spec(Vec::new());
-            spec.block = Some(Rc::new(block));
+            spec.block = Some(block);
             return Some(spec);
         }
         let values = self.take_values()?;
@@ -203,6 +236,7 @@ impl Source {
     pub fn is_done(&self) -> bool {
         self.again.is_empty()
             && self.blocks.is_empty()
+            && self.parts.is_empty()
             && self.pending.is_empty()
             && self.feed.is_none()
     }

@@ -92,6 +92,7 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
             out.captures(),
             watchdog,
             cfg.nice,
+            cfg.max_runs != Some(1),
         ),
         source,
         out,
@@ -220,7 +221,7 @@ impl Supervisor<'_> {
         let (program, framed) = (spawn.program, spawn.framed);
         match self
             .jobs
-            .spawn(spec, (slot, place), command_line, spawn.command)
+            .spawn(spec, (slot, place), command_line, spawn.command, spawn.feed)
         {
             Ok(()) => {
                 self.out.open(slot, seq, tag, framed);

@@ -16,6 +16,7 @@ mod pipelines;
 mod pool_run;
 mod pool_run_bytes;
 mod pool_run_faults;
+mod pool_run_pipe;
 mod pool_run_remote;
 mod pool_run_slurm;
 mod reliability;

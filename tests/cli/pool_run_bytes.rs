@@ -76,7 +76,7 @@ fn bytes_reach_argv_and_come_back_in_every_output_mode() {
 #[test]
 fn bytes_reach_the_jobs_stdin_under_pipe() {
     // One block per record: each job gets its bytes on stdin and prints them.
-    assert_eq!(pool_run(&["-k", "--pipe", "--block", "1", "cat"]), INPUT);
+    assert_eq!(pool_run(&["-k", "--pipe", "-N1", "cat"]), INPUT);
 }
 
 #[test]

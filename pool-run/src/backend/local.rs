@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
-use std::io::{self, Seek, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -14,6 +13,7 @@ use std::process::{Command, Stdio};
 use common::cli::Failure;
 
 use super::{Backend, Ended, Launch, Place, Spawn, Verdict};
+use crate::blocks::Block;
 use crate::config::WorkDir;
 use crate::exit::Exit;
 use crate::template::Invocation;
@@ -92,15 +92,12 @@ impl Local {
         Ok(Stdio::from(null))
     }
 
-    /// The job's stdin: its --pipe block in an anonymous file (the job
-    /// reads it at its own pace, the loop never waits on a job's stdin),
-    /// else /dev/null.
-    pub fn stdin(&self, block: Option<&[u8]>) -> Result<Stdio, Failure> {
+    /// The job's stdin: a pipe the job table feeds its --pipe block into
+    /// (`true`: feed it), else /dev/null.
+    pub fn stdin(&self, block: Option<&Block>) -> Result<(Stdio, bool), Failure> {
         match block {
-            Some(block) => block_file(block)
-                .map(Stdio::from)
-                .map_err(|e| Failure::io(Exit::Error, "storing a --pipe block", &e)),
-            None => self.null(),
+            Some(_) => Ok((Stdio::piped(), true)),
+            None => Ok((self.null()?, false)),
         }
     }
 }
@@ -112,7 +109,8 @@ impl Backend for Local {
 
     fn prepare(&mut self, launch: &Launch<'_>) -> Result<Spawn, Failure> {
         let (mut command, program) = self.command(launch.invocation);
-        command.stdin(self.stdin(launch.spec.block.as_deref().map(Vec::as_slice))?);
+        let (stdin, feed) = self.stdin(launch.spec.block.as_ref())?;
+        command.stdin(stdin);
         match &self.workdir {
             None => {}
             Some(WorkDir::At(dir)) => {
@@ -131,6 +129,7 @@ impl Backend for Local {
             command,
             program,
             framed: false,
+            feed,
         })
     }
 
@@ -146,14 +145,6 @@ impl Backend for Local {
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-/// A --pipe block in an anonymous temporary file, rewound for reading.
-fn block_file(block: &[u8]) -> io::Result<File> {
-    let mut file = tempfile::tempfile()?;
-    file.write_all(block)?;
-    file.rewind()?;
-    Ok(file)
 }
 
 #[cfg(test)]
@@ -198,14 +189,5 @@ mod tests {
         assert_eq!(local.program(OsStr::new("./x")), PathBuf::from("./x"));
         let sh = local.program(OsStr::new("sh"));
         assert!(sh.is_absolute() && is_executable(&sh));
-    }
-
-    #[test]
-    fn a_block_becomes_a_file_read_from_its_start() {
-        use std::io::Read;
-        let mut file = block_file(b"one\ntwo\n").unwrap();
-        let mut text = String::new();
-        file.read_to_string(&mut text).unwrap();
-        assert_eq!(text, "one\ntwo\n");
     }
 }

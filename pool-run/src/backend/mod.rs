@@ -61,6 +61,8 @@ pub struct Spawn {
     pub program: String,
     /// Its stderr carries a wrapper's control lines (see `frames`).
     pub framed: bool,
+    /// Its stdin is a pipe the job table feeds the job's block into.
+    pub feed: bool,
 }
 
 /// A job's process ended.

@@ -50,6 +50,7 @@ impl Backend for SlurmBackend {
             command,
             program: "srun".to_string(),
             framed: true,
+            feed: false,
         })
     }
 

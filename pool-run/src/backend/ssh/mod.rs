@@ -161,7 +161,8 @@ impl SshBackend {
         let block = match &launch.spec.block {
             Some(block) => {
                 let local = self.block_path(seq);
-                std::fs::write(&local, block.as_slice())
+                std::fs::File::create(&local)
+                    .and_then(|mut file| block.write_all_to(&mut file))
                     .map_err(|e| Failure::io(Exit::Error, "storing a --pipe block", &e))?;
                 Some((
                     local,
@@ -274,6 +275,7 @@ impl Backend for SshBackend {
             command,
             program,
             framed: self.markers,
+            feed: false,
         })
     }
 

@@ -1,0 +1,620 @@
+//! `--pipe` and `--pipepart`: what a job reads on its stdin, where blocks
+//! are cut, and the budget that bounds the memory blocks take.
+//!
+//! The cuts follow GNU parallel 20221122 exactly, so `wc -l` per block gives
+//! the same numbers with either tool:
+//! - `--pipe` fills a buffer up to the next multiple of `--block` and cuts
+//!   it at the *last* record boundary in it; a buffer without any boundary
+//!   grows the block size by 1.3x + 1 (with GNU's warning) and reads on.
+//!   With `-N`, each block is N records, cut at the Nth boundary.
+//! - `--pipepart` cuts a file at the *first* boundary at or past each
+//!   `--block` bytes after the previous cut.
+//!
+//! A boundary is where `--recend` is directly followed by `--recstart`; the
+//! cut falls between the two. Either may be empty.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::FileExt;
+use std::rc::Rc;
+use std::sync::{Arc, Condvar, Mutex};
+
+use bstr::ByteSlice;
+
+/// What one job reads on stdin.
+#[derive(Debug, Clone)]
+pub enum Block {
+    /// `--pipe`: bytes read from pool-run's stdin.
+    Bytes(Rc<Bytes>),
+    /// `--pipepart`: a byte range of a file, moved to the job by the kernel.
+    Range {
+        file: Rc<File>,
+        start: u64,
+        len: u64,
+    },
+}
+
+impl PartialEq for Block {
+    fn eq(&self, other: &Block) -> bool {
+        match (self, other) {
+            (Block::Bytes(a), Block::Bytes(b)) => a.data == b.data,
+            (
+                Block::Range { file, start, len },
+                Block::Range {
+                    file: f,
+                    start: s,
+                    len: l,
+                },
+            ) => Rc::ptr_eq(file, f) && (start, len) == (s, l),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Block {}
+
+impl Block {
+    pub fn len(&self) -> u64 {
+        match self {
+            Block::Bytes(bytes) => bytes.data.len() as u64,
+            Block::Range { len, .. } => *len,
+        }
+    }
+
+    /// Writes the whole block to `out` (a file that carries it elsewhere).
+    pub fn write_all_to(&self, out: &mut impl Write) -> io::Result<()> {
+        match self {
+            Block::Bytes(bytes) => out.write_all(&bytes.data),
+            Block::Range { file, start, len } => {
+                let mut chunk = vec![0u8; 256 * 1024];
+                let mut done = 0;
+                while done < *len {
+                    let want = chunk.len().min((len - done) as usize);
+                    let n = file.read_at(&mut chunk[..want], start + done)?;
+                    if n == 0 {
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "the --pipepart file got shorter",
+                        ));
+                    }
+                    out.write_all(&chunk[..n])?;
+                    done += n as u64;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes what a non-blocking pipe takes now of the block from `done`
+    /// on; returns how many bytes went (0 only when the pipe is full).
+    /// A range goes by `splice`: its pages move from the page cache into
+    /// the pipe without pool-run copying them.
+    pub fn write_some(&self, pipe: &impl AsRawFd, done: u64) -> io::Result<u64> {
+        let would_block = |e: &io::Error| e.kind() == io::ErrorKind::WouldBlock;
+        match self {
+            Block::Bytes(bytes) => {
+                let rest = &bytes.data[done as usize..];
+                // SAFETY: writes from a live slice to a descriptor we own.
+                let n = unsafe { libc::write(pipe.as_raw_fd(), rest.as_ptr().cast(), rest.len()) };
+                match n {
+                    -1 => {
+                        let err = io::Error::last_os_error();
+                        if would_block(&err) { Ok(0) } else { Err(err) }
+                    }
+                    n => Ok(n as u64),
+                }
+            }
+            Block::Range { file, start, len } => {
+                let mut offset = (start + done) as libc::loff_t;
+                let want = (len - done).min(1 << 30) as usize;
+                // SAFETY: both descriptors are ours; `offset` outlives the call.
+                let n = unsafe {
+                    libc::splice(
+                        file.as_raw_fd(),
+                        &mut offset,
+                        pipe.as_raw_fd(),
+                        std::ptr::null_mut(),
+                        want,
+                        libc::SPLICE_F_NONBLOCK | libc::SPLICE_F_MOVE,
+                    )
+                };
+                match n {
+                    -1 => {
+                        let err = io::Error::last_os_error();
+                        match err.raw_os_error() {
+                            _ if would_block(&err) => Ok(0),
+                            // A file system that cannot splice: copy.
+                            Some(libc::EINVAL | libc::ENOSYS) => {
+                                copy_range(file, start + done, want, pipe)
+                            }
+                            _ => Err(err),
+                        }
+                    }
+                    0 => Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the --pipepart file got shorter",
+                    )),
+                    n => Ok(n as u64),
+                }
+            }
+        }
+    }
+}
+
+/// `write_some` for a file that cannot splice: one chunk through memory.
+fn copy_range(file: &File, at: u64, want: usize, pipe: &impl AsRawFd) -> io::Result<u64> {
+    let mut chunk = vec![0u8; want.min(64 * 1024)];
+    let n = file.read_at(&mut chunk, at)?;
+    if n == 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "the --pipepart file got shorter",
+        ));
+    }
+    // SAFETY: writes from a live buffer to a descriptor we own.
+    let written = unsafe { libc::write(pipe.as_raw_fd(), chunk.as_ptr().cast(), n) };
+    match written {
+        -1 => {
+            let err = io::Error::last_os_error();
+            if err.kind() == io::ErrorKind::WouldBlock {
+                Ok(0)
+            } else {
+                Err(err)
+            }
+        }
+        n => Ok(n as u64),
+    }
+}
+
+/// Bytes of one `--pipe` block, counted against the budget while they live.
+#[derive(Debug)]
+pub struct Bytes {
+    pub data: Vec<u8>,
+    budget: Arc<Budget>,
+}
+
+impl Drop for Bytes {
+    fn drop(&mut self) {
+        self.budget.give_back(std::mem::take(&mut self.data));
+    }
+}
+
+/// How many `--pipe` blocks may be in memory at once: one per job slot
+/// (the blocks being fed to running jobs) and one being read. The stdin
+/// thread waits for a free place before it reads more: that is the
+/// back-pressure which keeps pool-run's memory at (jobs + 1) x block.
+///
+/// Buffers are recycled, never freed: a freed 10 MB buffer would stay in
+/// the allocator's heap (fragmented, still counted in RSS), and a fresh
+/// mapping per block costs its page faults again.
+#[derive(Debug)]
+pub struct Budget {
+    pool: Mutex<Pool>,
+    freed: Condvar,
+    limit: usize,
+}
+
+#[derive(Debug, Default)]
+struct Pool {
+    live: usize,
+    spare: Vec<Vec<u8>>,
+}
+
+impl Budget {
+    pub fn new(limit: usize) -> Arc<Budget> {
+        Arc::new(Budget {
+            pool: Mutex::new(Pool::default()),
+            freed: Condvar::new(),
+            limit: limit.max(1),
+        })
+    }
+
+    /// An empty block with room for `capacity` bytes, once the budget has
+    /// room for one more block.
+    pub fn take(self: &Arc<Self>, capacity: usize) -> Bytes {
+        let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+        while pool.live >= self.limit {
+            pool = self.freed.wait(pool).unwrap_or_else(|e| e.into_inner());
+        }
+        pool.live += 1;
+        let mut data = pool.spare.pop().unwrap_or_default();
+        drop(pool);
+        data.reserve(capacity);
+        Bytes {
+            data,
+            budget: Arc::clone(self),
+        }
+    }
+
+    fn give_back(&self, mut data: Vec<u8>) {
+        data.clear();
+        let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+        pool.live -= 1;
+        pool.spare.push(data);
+        self.freed.notify_one();
+    }
+}
+
+/// Where one record ends and the next starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Boundary {
+    pub recend: Vec<u8>,
+    pub recstart: Vec<u8>,
+}
+
+impl Boundary {
+    /// GNU parallel's defaults: only --recstart given means no record end;
+    /// neither means a newline ends each record.
+    pub fn of(recend: Option<Vec<u8>>, recstart: Option<Vec<u8>>) -> Boundary {
+        match (recend, recstart) {
+            (recend, Some(recstart)) => Boundary {
+                recend: recend.unwrap_or_default(),
+                recstart,
+            },
+            (recend, None) => Boundary {
+                recend: recend.unwrap_or_else(|| b"\n".to_vec()),
+                recstart: Vec::new(),
+            },
+        }
+    }
+
+    fn pattern(&self) -> Vec<u8> {
+        [self.recend.as_slice(), self.recstart.as_slice()].concat()
+    }
+}
+
+/// Finds boundaries in a buffer, as GNU parallel's `rindex`/`index` calls.
+#[derive(Debug, Clone)]
+pub struct Finder {
+    pattern: Vec<u8>,
+    recend_len: usize,
+}
+
+impl Finder {
+    pub fn new(boundary: &Boundary) -> Finder {
+        Finder {
+            pattern: boundary.pattern(),
+            recend_len: boundary.recend.len(),
+        }
+    }
+
+    /// The cut after the last boundary in `buf`; None if there is none, or
+    /// only one that would cut nothing off.
+    pub fn last_cut(&self, buf: &[u8]) -> Option<usize> {
+        let at = if self.pattern.is_empty() {
+            buf.len()
+        } else {
+            buf.rfind(&self.pattern)?
+        };
+        Some(at + self.recend_len).filter(|&cut| cut > 0)
+    }
+
+    /// The cut after the `n`th boundary in `buf`, counting from offset 1
+    /// (GNU's `nindex`: a boundary at the very start is no record).
+    pub fn nth_cut(&self, buf: &[u8], n: usize) -> Option<usize> {
+        if self.pattern.is_empty() {
+            return None;
+        }
+        let mut at = 0;
+        for _ in 0..n {
+            let from = at + 1;
+            at = from + buf.get(from..)?.find(&self.pattern)?;
+        }
+        Some(at + self.recend_len)
+    }
+
+    /// The cut after the first boundary that starts at or after `from`.
+    pub fn first_cut(&self, buf: &[u8], from: usize) -> Option<usize> {
+        let at = from + buf.get(from..)?.find(&self.pattern)?;
+        Some(at + self.recend_len)
+    }
+
+    /// How many bytes a boundary spans (a search window must overlap by
+    /// one less).
+    pub fn span(&self) -> usize {
+        self.pattern.len()
+    }
+}
+
+/// `--pipe`'s rule for cutting stdin, step by step as GNU parallel reads.
+#[derive(Debug, Clone)]
+pub struct PipeCutter {
+    finder: Finder,
+    /// --block, grown when a record is longer than it.
+    pub size: usize,
+    /// -N: records per block.
+    records: Option<usize>,
+}
+
+impl PipeCutter {
+    pub fn new(boundary: &Boundary, size: usize, records: Option<usize>) -> PipeCutter {
+        PipeCutter {
+            finder: Finder::new(boundary),
+            size: size.max(1),
+            records,
+        }
+    }
+
+    /// How long the buffer should be before the next cut: up to the next
+    /// multiple of the block size.
+    pub fn fill_to(&self, len: usize) -> usize {
+        (len / self.size + 1) * self.size
+    }
+
+    /// The blocks to cut from a full buffer, or the last one read
+    /// (`at_end`), as end offsets in order. At the end of input GNU cuts
+    /// -N blocks still, and leaves a --block buffer whole.
+    pub fn cuts(&self, buf: &[u8], at_end: bool) -> Vec<usize> {
+        match self.records {
+            None if at_end => Vec::new(),
+            None => self.finder.last_cut(buf).into_iter().collect(),
+            Some(n) => {
+                let mut cuts = Vec::new();
+                let mut from = 0;
+                while let Some(cut) = self.finder.nth_cut(&buf[from..], n) {
+                    if cut == 0 {
+                        break;
+                    }
+                    from += cut;
+                    cuts.push(from);
+                    if from == buf.len() {
+                        break;
+                    }
+                }
+                cuts
+            }
+        }
+    }
+
+    /// Nothing could be cut: a record is longer than a block. GNU parallel
+    /// grows the block size for the rest of the run and warns (not for -N,
+    /// where waiting for more records is normal).
+    pub fn grow(&mut self) -> Option<String> {
+        let old = self.size;
+        self.size = ((old as f64) * 1.3 + 1.0).ceil() as usize;
+        self.records.is_none().then(|| {
+            format!(
+                "a record was longer than {old}: increasing --block to {} (as GNU parallel)",
+                self.size
+            )
+        })
+    }
+}
+
+/// `--pipepart`: the byte ranges of a file, found by reading a little
+/// around each cut and never the rest.
+#[derive(Debug)]
+pub struct Parts {
+    file: Rc<File>,
+    finder: Finder,
+    size: u64,
+    block: u64,
+    /// Where the next range starts; `size` once all are out.
+    next: u64,
+}
+
+impl Parts {
+    pub fn new(file: File, boundary: &Boundary, block: usize) -> io::Result<Parts> {
+        let size = file.metadata()?.len();
+        Ok(Parts {
+            file: Rc::new(file),
+            finder: Finder::new(boundary),
+            size,
+            block: block.max(1) as u64,
+            next: 0,
+        })
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.next >= self.size
+    }
+
+    /// The next range, or None after the last.
+    pub fn next_block(&mut self) -> io::Result<Option<Block>> {
+        if self.is_done() {
+            return Ok(None);
+        }
+        let start = self.next;
+        let end = match self.cut_from(start + self.block)? {
+            Some(cut) => cut.min(self.size),
+            None => self.size,
+        };
+        self.next = end;
+        Ok(Some(Block::Range {
+            file: Rc::clone(&self.file),
+            start,
+            len: end - start,
+        }))
+    }
+
+    /// The cut after the first boundary at or past `from` (GNU reads on in
+    /// 128 KiB windows), or None when no boundary follows.
+    fn cut_from(&self, from: u64) -> io::Result<Option<u64>> {
+        if from >= self.size {
+            return Ok(None);
+        }
+        let span = self.finder.span();
+        if span == 0 {
+            return Ok(Some(from));
+        }
+        // `buf` holds the bytes from `base` on not searched yet, and the
+        // end of the last window (a boundary may straddle two).
+        let (mut base, mut buf) = (from, Vec::new());
+        let mut chunk = vec![0u8; 128 * 1024];
+        loop {
+            let n = self.file.read_at(&mut chunk, base + buf.len() as u64)?;
+            if n == 0 {
+                return Ok(None);
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(cut) = self.finder.first_cut(&buf, 0) {
+                return Ok(Some(base + cut as u64));
+            }
+            let searched = buf.len() - (span - 1).min(buf.len());
+            buf.drain(..searched);
+            base += searched as u64;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn newline() -> Boundary {
+        Boundary::of(None, None)
+    }
+
+    /// The block lengths `--pipe` cuts `input` into, reading it as GNU does.
+    fn pipe_blocks(input: &[u8], mut cutter: PipeCutter) -> Vec<usize> {
+        let mut blocks = Vec::new();
+        let mut buf: Vec<u8> = Vec::new();
+        let mut at = 0;
+        loop {
+            let want = cutter.fill_to(buf.len()) - buf.len();
+            let take = want.min(input.len() - at);
+            buf.extend_from_slice(&input[at..at + take]);
+            at += take;
+            let at_end = take < want;
+            let cuts = cutter.cuts(&buf, at_end);
+            let mut from = 0;
+            for &cut in &cuts {
+                blocks.push(cut - from);
+                from = cut;
+            }
+            buf.drain(..from);
+            if at_end {
+                break;
+            }
+            if cuts.is_empty() {
+                cutter.grow();
+            }
+        }
+        if !buf.is_empty() {
+            blocks.push(buf.len());
+        }
+        blocks
+    }
+
+    fn seq(n: u32) -> Vec<u8> {
+        (1..=n)
+            .map(|i| format!("{i}\n"))
+            .collect::<String>()
+            .into_bytes()
+    }
+
+    #[test]
+    fn pipe_cuts_at_the_last_record_end_within_the_block_as_gnu() {
+        // GNU parallel 20221122: seq 30 | parallel --pipe --block 20 wc -c
+        assert_eq!(
+            pipe_blocks(&seq(30), PipeCutter::new(&newline(), 20, None)),
+            [18, 18, 18, 18, 9]
+        );
+    }
+
+    #[test]
+    fn a_record_longer_than_the_block_grows_it_as_gnu() {
+        let input = [&b"a\n"[..], &[b'b'; 34], b"\nc\nd\n"].concat();
+        let mut cutter = PipeCutter::new(&newline(), 10, None);
+        assert_eq!(pipe_blocks(&input, cutter.clone()), [2, 37, 2]);
+        let grown: Vec<usize> = (0..4)
+            .map(|_| {
+                cutter.grow();
+                cutter.size
+            })
+            .collect();
+        assert_eq!(grown, [14, 20, 27, 37], "GNU's warnings name these sizes");
+    }
+
+    #[test]
+    fn recstart_cuts_before_each_record_start() {
+        let fasta = b">a\nxx\n>b\nyy\nzz\n>c\nq\n";
+        for recend in [None, Some(b"\n".to_vec()), Some(Vec::new())] {
+            let boundary = Boundary::of(recend, Some(b">".to_vec()));
+            assert_eq!(
+                pipe_blocks(fasta, PipeCutter::new(&boundary, 8, None)),
+                [6, 9, 5]
+            );
+        }
+    }
+
+    #[test]
+    fn records_per_block_count_boundaries_from_offset_one() {
+        let boundary = Boundary::of(None, Some(b">".to_vec()));
+        let fasta = b">a\nxx\n>b\nyy\nzz\n>c\nq\n";
+        assert_eq!(
+            pipe_blocks(fasta, PipeCutter::new(&boundary, 1024 * 1024, Some(1))),
+            [6, 9, 5]
+        );
+        let both = Boundary::of(Some(b"\n".to_vec()), Some(b">".to_vec()));
+        let junk = b"junk\n>a\nxx\n>b\nyy\n>c\n";
+        assert_eq!(
+            pipe_blocks(junk, PipeCutter::new(&both, 7, Some(1))),
+            [5, 6, 6, 3]
+        );
+        assert_eq!(
+            pipe_blocks(&seq(10), PipeCutter::new(&newline(), 4, Some(3))),
+            [6, 6, 6, 3]
+        );
+    }
+
+    fn part_blocks(input: &[u8], boundary: &Boundary, block: usize) -> Vec<u64> {
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(input).unwrap();
+        let mut parts = Parts::new(file, boundary, block).unwrap();
+        let mut lens = Vec::new();
+        while let Some(block) = parts.next_block().unwrap() {
+            lens.push(block.len());
+        }
+        lens
+    }
+
+    #[test]
+    fn pipepart_cuts_at_the_first_boundary_past_each_block_as_gnu() {
+        // GNU parallel 20221122 with --pipepart -a FILE ... wc -c
+        assert_eq!(part_blocks(&seq(30), &newline(), 20), [21, 21, 21, 18]);
+        let s1000 = seq(1000);
+        assert_eq!(part_blocks(&s1000, &newline(), 99)[..3], [102, 102, 100]);
+        assert_eq!(part_blocks(&s1000, &newline(), 98)[..3], [99, 99, 102]);
+        let long = [&b"a\n"[..], &[b'b'; 34], b"\nc\nd\n"].concat();
+        assert_eq!(part_blocks(&long, &newline(), 10), [37, 4]);
+        let fasta = b">a\nxx\n>b\nyy\nzz\n>c\nq\n";
+        let recstart = Boundary::of(None, Some(b">".to_vec()));
+        assert_eq!(part_blocks(fasta, &recstart, 3), [6, 9, 5]);
+        let xx = Boundary::of(Some(b"x".to_vec()), Some(b"x".to_vec()));
+        assert_eq!(part_blocks(fasta, &xx, 1), [4, 16]);
+    }
+
+    #[test]
+    fn a_boundary_far_past_the_block_is_found_across_windows() {
+        let mut input = vec![b'a'; 1_000_000];
+        input.extend_from_slice(b"\nend\n");
+        assert_eq!(part_blocks(&input, &newline(), 10), [1_000_001, 4]);
+        let two = Boundary::of(Some(b"\n".to_vec()), Some(b">".to_vec()));
+        let mut input = vec![b'a'; 300_000];
+        input.extend_from_slice(b"\n>b\n");
+        assert_eq!(part_blocks(&input, &two, 5), [300_001, 3]);
+    }
+
+    #[test]
+    fn budget_holds_back_a_block_past_its_limit() {
+        let budget = Budget::new(2);
+        let a = budget.take(10);
+        let _b = budget.take(10);
+        let (sender, taken) = std::sync::mpsc::channel();
+        let waiter = {
+            let budget = Arc::clone(&budget);
+            std::thread::spawn(move || sender.send(budget.take(10).data.capacity()))
+        };
+        let wait = std::time::Duration::from_millis(50);
+        assert!(taken.recv_timeout(wait).is_err(), "a third block waits");
+        drop(a);
+        let capacity = taken.recv_timeout(std::time::Duration::from_secs(10));
+        assert!(
+            capacity.is_ok_and(|c| c >= 10),
+            "and goes once one is freed"
+        );
+        waiter.join().unwrap().unwrap();
+    }
+}
