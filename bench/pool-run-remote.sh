@@ -5,7 +5,7 @@
 #     GNU parallel -S with and without --controlmaster, same ssh options
 #   SLURM_JOBS `true` jobs through a one-node Slurm cluster: pool-run --slurm
 #     and GNU parallel running `srun` per job, inside a 2-task allocation and
-#     outside one; plus Slurm's own cost of one step (sequential `srun true`
+#     outside one (pool-run: one allocation for the run, and per job); plus Slurm's own cost of one step (sequential `srun true`
 #     in an allocation against a local `true`)
 # It installs what it needs with apt and starts its own sshd (127.0.0.2 and
 # 127.0.0.3, a free port) and Slurm daemons, stopped at exit. The ssh logins
@@ -122,11 +122,14 @@ bench "$SLURM_JOBS true jobs as steps of a 2-task allocation (salloc)" \
   "salloc -n2 --quiet sh -c '$POOL --slurm true < $work/slurm-inputs'" \
   "salloc -n2 --quiet sh -c 'parallel --will-cite -j2 srun --exclusive -N1 -n1 --quiet true < $work/slurm-inputs'"
 
-# Outside one, every job is an allocation of its own: the time then depends
-# on when slurmctld next schedules after a job completes (seconds, at
-# random), whoever submits; the tool that submits sooner waits more often.
-bench "$SLURM_JOBS true jobs as allocations of their own, 2 at a time" \
+# From a login node (outside any allocation): pool-run makes one allocation
+# of -j tasks and runs steps in it (goal: >= 3x faster than GNU parallel's
+# srun per job); --slurm-allocation per-job and GNU parallel make every job
+# an allocation of its own, whose start depends on when slurmctld next
+# schedules after a job completes (seconds, at random).
+bench "$SLURM_JOBS true jobs from outside an allocation, 2 at a time" \
   "sh -c '$POOL -j2 --slurm true < $work/slurm-inputs'" \
+  "sh -c '$POOL -j2 --slurm --slurm-allocation per-job true < $work/slurm-inputs'" \
   "sh -c 'parallel --will-cite -j2 srun -N1 -n1 --quiet true < $work/slurm-inputs'"
 
 steps=20

@@ -6,6 +6,8 @@
 #   2000 shell jobs             `echo {}` through sh
 #   200 jobs x 1 MiB output     grouped output throughput
 #   peak RSS, 100,000 inputs    pool-run vs xargs (and rust-parallel if present)
+#   many slots                  3,000 `sleep 1` at -j1000 and 10,000 at -j4000
+#                               vs xargs -P (goal <= 1.05x xargs), MANY=0 skips
 # Ratios are against pool-run measured in the same run.
 # BASELINE=/path/to/an/older/pool-run adds that binary's row after each
 # pool-run row, measured in the same rounds (for a before/after table).
@@ -75,4 +77,18 @@ printf '  %-20s %8s KiB\n' pool-run "$p"
 [ -n "$BASELINE" ] && printf '  %-20s %8s KiB\n' "pool-run(before)" "$(rss "$BASELINE -j2 true")"
 printf '  %-20s %8s KiB\n' "xargs -P2" "$(rss "xargs -P2 -n1 true")"
 [ -n "$RP" ] && printf '  %-20s %8s KiB\n' rust-parallel "$(rss "$RP -j2 true")"
+
+if [ "${MANY:-1}" = 1 ]; then
+  # Every job is `sleep 1` exec'd directly by both tools (the input is the
+  # argument). Needs about 2 descriptors per running job: the hard limit.
+  ulimit -n "$(ulimit -Hn)"
+  seq 3000 | sed "s/.*/1/" >"$work/ones3k"
+  seq 10000 | sed "s/.*/1/" >"$work/ones10k"
+  with_baseline "sh -c '$POOL -j1000 sleep < $work/ones3k'"
+  rows+=("sh -c 'xargs -P1000 -n1 sleep < $work/ones3k'")
+  bench "3000 x sleep 1 at -j1000" "${rows[@]}"
+  with_baseline "sh -c '$POOL -j4000 sleep < $work/ones10k'"
+  rows+=("sh -c 'xargs -P4000 -n1 sleep < $work/ones10k'")
+  bench "10000 x sleep 1 at -j4000" "${rows[@]}"
+fi
 true

@@ -115,6 +115,13 @@ pub struct Cli {
     )]
     pub slurm_args: Option<String>,
 
+    /// Outside an allocation under --slurm: one allocation of -j tasks for
+    /// the whole run, jobs as its steps (one, the default), or an
+    /// allocation per job (per-job: each waits in the queue on its own)
+    #[arg(long, value_name = "HOW", default_value = "one", requires = "slurm",
+          value_parser = ["one", "per-job"])]
+    pub slurm_allocation: String,
+
     /// Print the commands instead of running them
     #[arg(long, alias = "dryrun")]
     pub dry_run: bool,

@@ -161,8 +161,10 @@ pub struct Slurm {
     pub cpus_per_job: u32,
     pub extra_args: Vec<String>,
     /// Inside an allocation (SLURM_JOB_ID set): jobs are steps of it, with
-    /// --exclusive CPUs. Outside, each job is its own allocation.
+    /// --exclusive CPUs. Outside, pool-run makes one for the run, unless
+    /// `per_job`: then each job is its own allocation.
     pub in_allocation: bool,
+    pub per_job: bool,
 }
 
 /// The prefix of every output line of a job.
@@ -246,10 +248,10 @@ impl Config {
         check_pipe_flags(&cli, &sources).map_err(usage)?;
         let hosts = parse_logins(&cli.sshlogin, &cli.sshloginfile).map_err(usage)?;
         let slurm = slurm_of(&cli)?;
-        if slurm.is_some() && (cli.pipe || cli.ungroup || cli.line_buffer) {
+        if slurm.is_some() && (cli.ungroup || cli.line_buffer) {
             return Err(Failure::new(
                 Exit::Error,
-                "--pipe, -u and --line-buffer do not work with --slurm yet (see --help)",
+                "-u and --line-buffer do not work with --slurm yet (see --help)",
             ));
         }
         let files = |list: &[String]| -> Vec<Template> {
@@ -399,6 +401,7 @@ fn slurm_of(cli: &Cli) -> Result<Option<Slurm>, Failure> {
         cpus_per_job: cli.cpus_per_job,
         extra_args: shell_words("--slurm-args", cli.slurm_args.as_deref().unwrap_or(""))?,
         in_allocation: std::env::var_os("SLURM_JOB_ID").is_some(),
+        per_job: cli.slurm_allocation == "per-job",
     }))
 }
 

@@ -3,10 +3,13 @@
 //! on a full pipe), reaped with `waitpid(-1)` (jobs and the orphans they
 //! leave, since pool-run is a subreaper), `--timeout`'s signal sequence, and
 //! the stop of every job on Ctrl-C or `--halt now`. One poll(2) over the
-//! signal pipe, the stdin feed and every job's pipes: no thread per job.
+//! signal pipe, the stdin feed and an epoll set of every job's pipes: no
+//! thread per job, and no cost per wake-up that grows with the jobs running
+//! (a pipe is added to the set once, when its job starts).
 
+use std::collections::HashMap;
 use std::io::{self, ErrorKind, Read};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::process::{ChildStderr, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -16,6 +19,7 @@ use common::exit::ChildExit;
 use common::proc;
 use common::signal::{Signal, SignalWatcher};
 use nix::poll::{PollFd, PollFlags, poll};
+use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 
 use crate::backend::PlaceId;
 use crate::blocks::Block;
@@ -37,6 +41,8 @@ const STOP_GRACE: Duration = Duration::from_secs(1);
 /// A job that has started.
 #[derive(Debug)]
 struct Running {
+    /// Its pipes' tokens in the epoll set (see `token`).
+    key: u64,
     spec: JobSpec,
     slot: usize,
     place: PlaceId,
@@ -122,6 +128,37 @@ pub struct Jobs {
     /// A job keeps its block until it ends (a retry reads it again);
     /// without retries it goes once the job has read it, freeing memory.
     keep_blocks: bool,
+    /// Every open pipe of every running job, by token.
+    epoll: Epoll,
+    /// The key of the next job started.
+    next_key: u64,
+    /// Where each running job's key is in `running`.
+    index_of: HashMap<u64, usize>,
+}
+
+/// A pipe's token in the epoll set: its job's key and which pipe it is.
+fn token(key: u64, pipe: Pipe) -> u64 {
+    key << 2 | pipe as u64
+}
+
+/// The pipes pool-run holds of a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pipe {
+    Out = 0,
+    Err = 1,
+    Feed = 2,
+}
+
+impl Pipe {
+    fn of_token(token: u64) -> (u64, Option<Pipe>) {
+        let pipe = match token & 3 {
+            0 => Some(Pipe::Out),
+            1 => Some(Pipe::Err),
+            2 => Some(Pipe::Feed),
+            _ => None,
+        };
+        (token >> 2, pipe)
+    }
 }
 
 impl Jobs {
@@ -132,8 +169,13 @@ impl Jobs {
         watchdog: Option<Watchdog>,
         nice: Option<i32>,
         keep_blocks: bool,
-    ) -> Jobs {
-        Jobs {
+    ) -> Result<Jobs, Failure> {
+        let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)
+            .map_err(|e| io_failure("setting up the job table", &e.into()))?;
+        Ok(Jobs {
+            epoll,
+            next_key: 0,
+            index_of: HashMap::new(),
             keep_blocks,
             nice,
             running: Vec::new(),
@@ -143,7 +185,7 @@ impl Jobs {
             capture,
             watchdog,
             killed_groups: Vec::new(),
-        }
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -228,7 +270,45 @@ impl Jobs {
         if feeding.is_some() && !self.keep_blocks {
             spec.block = None;
         }
+        let key = self.next_key;
+        self.next_key += 1;
+        let pipes = [
+            (
+                stdout.as_ref().map(AsFd::as_fd),
+                Pipe::Out,
+                EpollFlags::EPOLLIN,
+            ),
+            (
+                stderr.as_ref().map(AsFd::as_fd),
+                Pipe::Err,
+                EpollFlags::EPOLLIN,
+            ),
+            (
+                feeding.as_ref().map(|f| f.pipe.as_fd()),
+                Pipe::Feed,
+                EpollFlags::EPOLLOUT,
+            ),
+        ];
+        for (fd, pipe, events) in pipes {
+            let Some(fd) = fd else { continue };
+            if let Err(err) = self
+                .epoll
+                .add(fd, EpollEvent::new(events, token(key, pipe)))
+            {
+                // The started job is not lost: it is in the table and
+                // reaped; only its output cannot be watched. Say so as a
+                // failure of the run (it cannot happen short of ENOMEM).
+                let _ = proc::signal_group(child.id(), Signal::KILL);
+                return Err(NotStarted {
+                    spec,
+                    command_line,
+                    err: err.into(),
+                });
+            }
+        }
+        self.index_of.insert(key, self.running.len());
         self.running.push(Running {
+            key,
             spec,
             slot,
             place,
@@ -277,88 +357,65 @@ impl Jobs {
         if let Some(watchdog) = self.watchdog.as_mut() {
             watchdog.send();
         }
-        let mut fds: Vec<BorrowedFd<'_>> = vec![signals.as_fd()];
-        fds.extend(wake);
-        let base = fds.len();
-        let mut owners: Vec<(usize, Stream)> = Vec::new();
-        for (i, job) in self.running.iter().enumerate() {
-            if let Some(pipe) = &job.stdout {
-                fds.push(pipe.as_fd());
-                owners.push((i, Stream::Out));
-            }
-            if let Some(pipe) = &job.stderr {
-                fds.push(pipe.as_fd());
-                owners.push((i, Stream::Err));
-            }
-        }
-        let reading = fds.len();
-        let mut feeders: Vec<usize> = Vec::new();
-        for (i, job) in self.running.iter().enumerate() {
-            if let Some(feeding) = &job.feeding {
-                fds.push(feeding.pipe.as_fd());
-                feeders.push(i);
-            }
-        }
-        let mut poll_fds: Vec<PollFd<'_>> = fds
-            .iter()
-            .enumerate()
-            .map(|(k, fd)| {
-                let events = if k < reading {
-                    PollFlags::POLLIN
-                } else {
-                    PollFlags::POLLOUT
-                };
-                PollFd::new(*fd, events)
-            })
-            .collect();
-        match poll(&mut poll_fds, common::ipc::poll_timeout(due)) {
+        let mut fds = vec![
+            PollFd::new(signals.as_fd(), PollFlags::POLLIN),
+            PollFd::new(self.epoll.0.as_fd(), PollFlags::POLLIN),
+        ];
+        fds.extend(wake.map(|fd| PollFd::new(fd, PollFlags::POLLIN)));
+        match poll(&mut fds, common::ipc::poll_timeout(due)) {
             Ok(_) | Err(nix::errno::Errno::EINTR) => {}
             Err(err) => return Err(io_failure("waiting for jobs", &err.into())),
         }
-        // (job, stream, hung up with nothing left to read)
-        let ready: Vec<(usize, Stream, bool)> = owners
-            .iter()
-            .enumerate()
-            .filter_map(|(k, &(i, stream))| {
-                // Bits nix does not know: read, and let the read tell.
-                let Some(events) = poll_fds[base + k].revents() else {
-                    return Some((i, stream, false));
-                };
-                let closed =
-                    events.contains(PollFlags::POLLHUP) && !events.contains(PollFlags::POLLIN);
-                (!events.is_empty()).then_some((i, stream, closed))
-            })
-            .collect();
-        // Jobs whose stdin takes more (or whose reader is gone: the write says).
-        let writable: Vec<usize> = feeders
-            .iter()
-            .enumerate()
-            .filter(|&(k, _)| {
-                poll_fds[reading + k]
-                    .revents()
-                    .is_none_or(|e| !e.is_empty())
-            })
-            .map(|(_, &i)| i)
-            .collect();
-        drop(poll_fds);
+        let jobs_ready = fds[1].revents().is_none_or(|e| !e.is_empty());
         drop(fds);
-        for i in writable {
-            let job = &mut self.running[i];
-            if job.feeding.as_mut().is_some_and(Feeding::pump) {
-                // All written (or unwanted): the job sees the end of its input.
-                job.feeding = None;
-            }
-        }
-        for (i, stream, closed) in ready {
-            let job = &mut self.running[i];
-            match (closed, stream) {
-                // EOF is certain: close without a read that would return 0.
-                (true, Stream::Out) => job.stdout = None,
-                (true, Stream::Err) => job.stderr = None,
-                (false, _) => job.pump(stream, out)?,
-            }
+        if jobs_ready {
+            self.handle_ready_pipes(out)?;
         }
         Ok(())
+    }
+
+    /// Reads the job pipes that have data, closes those at their end, and
+    /// feeds the job stdins that take more: what epoll has ready now.
+    fn handle_ready_pipes(&mut self, out: &mut Output) -> Result<(), Failure> {
+        let mut events = [EpollEvent::empty(); 256];
+        loop {
+            let n = match self.epoll.wait(&mut events, EpollTimeout::ZERO) {
+                Ok(n) => n,
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(err) => return Err(io_failure("waiting for jobs", &err.into())),
+            };
+            for event in &events[..n] {
+                let (key, pipe) = Pipe::of_token(event.data());
+                let (Some(&i), Some(pipe)) = (self.index_of.get(&key), pipe) else {
+                    continue;
+                };
+                let flags = event.events();
+                let job = &mut self.running[i];
+                match pipe {
+                    Pipe::Feed => {
+                        if job.feeding.as_mut().is_some_and(Feeding::pump) {
+                            // All written (or unwanted): the job sees the
+                            // end of its input.
+                            job.close(Pipe::Feed, &self.epoll);
+                        }
+                    }
+                    Pipe::Out | Pipe::Err => {
+                        let hung_up = flags.contains(EpollFlags::EPOLLHUP)
+                            && !flags.contains(EpollFlags::EPOLLIN);
+                        if hung_up {
+                            // EOF is certain: close without a read that
+                            // would return 0.
+                            job.close(pipe, &self.epoll);
+                        } else {
+                            job.pump(pipe, out, &self.epoll)?;
+                        }
+                    }
+                }
+            }
+            if n < events.len() {
+                return Ok(());
+            }
+        }
     }
 
     /// Reaps whatever child has ended: a job (its status collected, what
@@ -374,9 +431,9 @@ impl Jobs {
             job.exit = Some(exit);
             job.exited_at = Some(Instant::now());
             // What it did not read, nobody will.
-            job.feeding = None;
-            job.pump(Stream::Out, out)?;
-            job.pump(Stream::Err, out)?;
+            job.close(Pipe::Feed, &self.epoll);
+            job.pump(Pipe::Out, out, &self.epoll)?;
+            job.pump(Pipe::Err, out, &self.epoll)?;
         }
         Ok(())
     }
@@ -476,12 +533,12 @@ impl Jobs {
             if let Ok(true) = proc::signal_group(job.pid, Signal::KILL) {
                 self.killed_groups.push(job.pid);
             }
-            job.pump(Stream::Out, out)?;
-            job.pump(Stream::Err, out)?;
-            job.stdout = None;
-            job.stderr = None;
+            job.pump(Pipe::Out, out, &self.epoll)?;
+            job.pump(Pipe::Err, out, &self.epoll)?;
+            job.close(Pipe::Out, &self.epoll);
+            job.close(Pipe::Err, &self.epoll);
         }
-        let job = self.running.swap_remove(i);
+        let job = self.remove(i);
         if let Some(watchdog) = self.watchdog.as_mut() {
             watchdog.ended(job.pid);
         }
@@ -494,6 +551,26 @@ impl Jobs {
             self.ran_for(finished.record.runtime);
         }
         Ok(Some(finished))
+    }
+
+    /// Takes job `i` out of the table (its pipes are closed by now, so
+    /// they have left the epoll set).
+    fn remove(&mut self, i: usize) -> Running {
+        let job = self.running.swap_remove(i);
+        self.index_of.remove(&job.key);
+        if let Some(moved) = self.running.get(i) {
+            self.index_of.insert(moved.key, i);
+        }
+        job
+    }
+
+    fn reindex(&mut self) {
+        self.index_of = self
+            .running
+            .iter()
+            .enumerate()
+            .map(|(i, job)| (job.key, i))
+            .collect();
     }
 
     /// Ctrl-C, SIGTERM or `--halt now`: TERM to every job's group, KILL
@@ -509,6 +586,7 @@ impl Jobs {
             let _ = self.reap(out);
             self.running
                 .retain(|job| job.exit.is_none() || proc::group_exists(job.pid));
+            self.reindex();
             if self.running.iter().all(|job| job.exit.is_some()) {
                 proc::reap_exited_children();
             }
@@ -534,6 +612,7 @@ impl Jobs {
             watchdog.send();
         }
         self.running.clear();
+        self.index_of.clear();
         proc::reap_exited_children();
     }
 
@@ -553,12 +632,38 @@ impl Jobs {
 }
 
 impl Running {
-    /// Reads what one of the job's pipes has now into the sink.
-    fn pump(&mut self, stream: Stream, out: &mut Output) -> Result<(), Failure> {
+    /// Reads what one of the job's pipes has now into the sink; closes
+    /// it at its end.
+    fn pump(&mut self, pipe: Pipe, out: &mut Output, epoll: &Epoll) -> Result<(), Failure> {
         let slot = self.slot;
-        match stream {
-            Stream::Out => drain(&mut self.stdout, |bytes| out.data(slot, stream, bytes)),
-            Stream::Err => drain(&mut self.stderr, |bytes| out.data(slot, stream, bytes)),
+        let ended = match pipe {
+            Pipe::Out => self
+                .stdout
+                .as_mut()
+                .map(|reader| drain(reader, |bytes| out.data(slot, Stream::Out, bytes))),
+            Pipe::Err => self
+                .stderr
+                .as_mut()
+                .map(|reader| drain(reader, |bytes| out.data(slot, Stream::Err, bytes))),
+            Pipe::Feed => None,
+        };
+        if ended.transpose()? == Some(true) {
+            self.close(pipe, epoll);
+        }
+        Ok(())
+    }
+
+    /// Closes one of the job's pipes, out of the epoll set first (a
+    /// descriptor closed while a child being spawned still holds a copy
+    /// would otherwise stay in the set).
+    fn close(&mut self, pipe: Pipe, epoll: &Epoll) {
+        let fd: Option<OwnedFd> = match pipe {
+            Pipe::Out => self.stdout.take().map(OwnedFd::from),
+            Pipe::Err => self.stderr.take().map(OwnedFd::from),
+            Pipe::Feed => self.feeding.take().map(|f| OwnedFd::from(f.pipe)),
+        };
+        if let Some(fd) = fd {
+            let _ = epoll.delete(&fd);
         }
     }
 
@@ -591,12 +696,13 @@ fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
     Ok(())
 }
 
-/// Reads what is available now, handing each chunk to `each`; closes the
-/// pipe at end of file. Fails only if `each` does (a full disk).
+/// Reads what is available now, handing each chunk to `each`; true at
+/// the end of the pipe (or a read error: nothing more will come), when the
+/// caller closes it. Fails only if `each` does (a full disk).
 fn drain<R: Read>(
-    pipe: &mut Option<R>,
+    reader: &mut R,
     mut each: impl FnMut(&[u8]) -> Result<(), Failure>,
-) -> Result<(), Failure> {
+) -> Result<bool, Failure> {
     thread_local! {
         // One read buffer, zeroed once: zeroing 64 KiB per call was 90% of
         // pool-run's own instructions per job (callgrind).
@@ -604,22 +710,13 @@ fn drain<R: Read>(
     }
     CHUNK.with(|chunk| {
         let chunk = &mut chunk.borrow_mut();
-        let Some(reader) = pipe.as_mut() else {
-            return Ok(());
-        };
         loop {
             match reader.read(chunk) {
-                Ok(0) => {
-                    *pipe = None;
-                    return Ok(());
-                }
+                Ok(0) => return Ok(true),
                 Ok(n) => each(&chunk[..n])?,
                 Err(err) if err.kind() == ErrorKind::Interrupted => {}
-                Err(err) if err.kind() == ErrorKind::WouldBlock => return Ok(()),
-                Err(_) => {
-                    *pipe = None;
-                    return Ok(());
-                }
+                Err(err) if err.kind() == ErrorKind::WouldBlock => return Ok(false),
+                Err(_) => return Ok(true),
             }
         }
     })
@@ -630,21 +727,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn drain_hands_over_everything_then_closes_at_end_of_file() {
-        let mut pipe = Some(io::Cursor::new(b"hello world".to_vec()));
+    fn drain_hands_over_everything_then_says_the_end_came() {
+        let mut pipe = io::Cursor::new(b"hello world".to_vec());
         let mut got = Vec::new();
-        drain(&mut pipe, |bytes| {
+        let ended = drain(&mut pipe, |bytes| {
             got.extend_from_slice(bytes);
             Ok(())
         })
         .unwrap();
         assert_eq!(got, b"hello world");
-        assert!(pipe.is_none(), "end of file closes the pipe");
+        assert!(ended, "end of file: the caller closes the pipe");
     }
 
     #[test]
     fn a_failing_sink_stops_the_drain() {
-        let mut pipe = Some(io::Cursor::new(b"x".to_vec()));
+        let mut pipe = io::Cursor::new(b"x".to_vec());
         let err = drain(&mut pipe, |_| Err(Failure::new(255u8, "disk full"))).unwrap_err();
         assert_eq!(err.message, "disk full");
     }

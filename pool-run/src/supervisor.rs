@@ -93,7 +93,7 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
             watchdog,
             cfg.nice,
             cfg.max_runs != Some(1),
-        ),
+        )?,
         source,
         out,
         backend,

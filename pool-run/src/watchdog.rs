@@ -66,6 +66,12 @@ impl Watchdog {
         let _ = writeln!(self.unsent, "-{pgid}");
     }
 
+    /// A Slurm allocation pool-run made, to cancel if pool-run dies.
+    pub fn slurm_job(&mut self, id: &str) {
+        let _ = writeln!(self.unsent, "s{id}");
+        self.send();
+    }
+
     /// A private directory of pool-run (the ssh control sockets), to remove
     /// if pool-run dies without removing it.
     pub fn directory(&mut self, path: &std::path::Path) {
@@ -118,6 +124,7 @@ fn watch(reader: impl BufRead) {
     // every 50ms and takes what has piled up (the pipe holds thousands).
     let mut groups: HashSet<u32> = HashSet::new();
     let mut directories: Vec<std::path::PathBuf> = Vec::new();
+    let mut slurm_jobs: Vec<String> = Vec::new();
     let mut reader = reader;
     let mut line = String::new();
     'watch: loop {
@@ -133,6 +140,8 @@ fn watch(reader: impl BufRead) {
                     let (sign, number) = text.split_at(text.len().min(1));
                     if sign == "d" {
                         directories.push(std::path::PathBuf::from(number));
+                    } else if sign == "s" {
+                        slurm_jobs.push(number.to_string());
                     } else if let Ok(pgid) = number.parse::<u32>() {
                         if sign == "+" {
                             groups.insert(pgid);
@@ -156,6 +165,15 @@ fn watch(reader: impl BufRead) {
         for &pgid in &groups {
             let _ = signal_group(pgid, Signal::KILL);
         }
+    }
+    // pool-run releases its Slurm allocation itself unless it was killed.
+    if !slurm_jobs.is_empty() {
+        let _ = std::process::Command::new("scancel")
+            .args(&slurm_jobs)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
     }
     // pool-run removes its private directories itself unless it was killed.
     for directory in &directories {

@@ -69,13 +69,15 @@ fn line_buffer_with_a_closed_stderr_runs_every_job() {
     }
 }
 
-/// Bug 3: the spawn error names the program that could not be started.
+/// Bug 3: the spawn error names the program that could not be started:
+/// srun for a job inside an allocation (the job fails), salloc for the
+/// run's allocation outside one (nothing ran: 255).
 #[test]
 fn a_missing_srun_is_named_not_the_users_program() {
     let dir = tempfile::tempdir().unwrap();
     let out = tool("pool-run")
         .env("PATH", dir.path())
-        .env_remove("SLURM_JOB_ID")
+        .env("SLURM_JOB_ID", "1")
         .args(["--slurm", "echo", ":::", "a"])
         .output()
         .unwrap();
@@ -86,6 +88,18 @@ fn a_missing_srun_is_named_not_the_users_program() {
         "{stderr}"
     );
     assert!(!stderr.contains("'echo'"), "{stderr}");
+    let out = tool("pool-run")
+        .env("PATH", dir.path())
+        .env_remove("SLURM_JOB_ID")
+        .args(["--slurm", "echo", ":::", "a"])
+        .output()
+        .unwrap();
+    let errors = crate::support::stderr_lines(&out);
+    assert_eq!(out.status.code(), Some(255), "{errors:?}");
+    assert_eq!(
+        errors,
+        ["pool-run: error: --slurm: cannot run 'salloc': command not found"]
+    );
 }
 
 /// Bug 4: output held for `-k` behind a slow job must not use up the

@@ -172,3 +172,141 @@ fn ctrl_c_cancels_the_slurm_steps() {
         cluster.queue()
     );
 }
+
+/// The job and step ids each job of `args` printed (`echo $SLURM_JOB_ID
+/// $SLURM_STEP_ID`), run from outside any allocation.
+fn job_and_step_ids(cluster: &slurm::Cluster, args: &[&str]) -> Vec<(String, String)> {
+    let out = tool("pool-run")
+        .env("SLURM_CONF", &cluster.conf)
+        .env_remove("SLURM_JOB_ID")
+        .args(["--slurm", "-j2", "-k"])
+        .args(args)
+        .args(["echo $SLURM_JOB_ID $SLURM_STEP_ID; : {}", ":::"])
+        .args(["a", "b", "c", "d", "e", "f"])
+        .timeout(Duration::from_secs(120))
+        .assert()
+        .get_output()
+        .clone();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (job, step) = l.split_once(' ').expect("job and step ids");
+            (job.to_string(), step.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn outside_an_allocation_one_is_made_for_the_run_and_released() {
+    let Some(cluster) = slurm::cluster() else {
+        return;
+    };
+    let _turn = cluster.turn();
+    let ids = job_and_step_ids(cluster, &[]);
+    assert_eq!(ids.len(), 6, "{ids:?}");
+    assert!(
+        ids.iter().all(|(job, _)| *job == ids[0].0),
+        "every job a step of one allocation: {ids:?}"
+    );
+    let mut steps: Vec<&String> = ids.iter().map(|(_, step)| step).collect();
+    steps.sort();
+    steps.dedup();
+    assert_eq!(steps.len(), 6, "a step per job: {ids:?}");
+    assert!(
+        cluster.wait_until_idle(),
+        "the allocation outlived the run: {:?}",
+        cluster.queue()
+    );
+    // --slurm-allocation per-job: an allocation of its own for each job.
+    let ids = job_and_step_ids(cluster, &["--slurm-allocation", "per-job"]);
+    let mut jobs: Vec<&String> = ids.iter().map(|(job, _)| job).collect();
+    jobs.sort();
+    jobs.dedup();
+    assert_eq!(jobs.len(), 6, "a Slurm job per job: {ids:?}");
+    assert!(cluster.wait_until_idle(), "{:?}", cluster.queue());
+}
+
+#[test]
+fn sigkill_of_pool_run_releases_its_allocation() {
+    let Some(cluster) = slurm::cluster() else {
+        return;
+    };
+    let _turn = cluster.turn();
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    let script = record_pid_then_sleep(&pid_file);
+    let mut running = Running::start_with_env(
+        "pool-run",
+        &["--slurm", &script, ":::", "1"],
+        &[("SLURM_CONF", cluster.conf.as_os_str())],
+    );
+    let pid = recorded_pid(&pid_file);
+    assert!(
+        !cluster.queue().is_empty(),
+        "the allocation is there while the job runs"
+    );
+    running.signal(libc::SIGKILL);
+    let status = running.wait_status();
+    assert_eq!(status.signal(), Some(libc::SIGKILL), "{status:?}");
+    assert!(
+        wait_until_gone(pid, Duration::from_secs(10)),
+        "the Slurm task {pid} outlived pool-run"
+    );
+    assert!(
+        cluster.wait_until_idle(),
+        "the watchdog did not release the allocation: {:?}",
+        cluster.queue()
+    );
+}
+
+#[test]
+fn halt_now_releases_the_allocation() {
+    let Some(cluster) = slurm::cluster() else {
+        return;
+    };
+    let _turn = cluster.turn();
+    let out = tool("pool-run")
+        .env("SLURM_CONF", &cluster.conf)
+        .env_remove("SLURM_JOB_ID")
+        .args(["--slurm", "-j2", "--halt", "now,fail=1"])
+        .args(["sleep {}; exit {}", ":::", "1", "30"])
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
+    let errors = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(cluster.wait_until_idle(), "{errors}: {:?}", cluster.queue());
+}
+
+#[test]
+fn pipe_blocks_reach_slurm_steps_on_stdin() {
+    let Some(cluster) = slurm::cluster() else {
+        return;
+    };
+    let _turn = cluster.turn();
+    let input: String = (1..=10).map(|n| format!("{n}\n")).collect();
+    let out = tool("pool-run")
+        .env("SLURM_CONF", &cluster.conf)
+        .env_remove("SLURM_JOB_ID")
+        .args(["--slurm", "-j2", "-k", "--pipe", "-N4", "paste -sd+"])
+        .write_stdin(input)
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "1+2+3+4\n5+6+7+8\n9+10\n",
+        "each step read its block of 4 records"
+    );
+    assert!(cluster.wait_until_idle(), "{:?}", cluster.queue());
+}
