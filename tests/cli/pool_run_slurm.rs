@@ -7,6 +7,50 @@ use std::time::Duration;
 use crate::support::slurm;
 use crate::support::{Running, record_pid_then_sleep, recorded_pid, tool, wait_until_gone};
 
+/// pool-run with the suite's cluster, started from outside any allocation.
+fn pool_run_on(cluster: &slurm::Cluster) -> assert_cmd::Command {
+    let mut command = tool("pool-run");
+    command
+        .env("SLURM_CONF", &cluster.conf)
+        .env_remove("SLURM_JOB_ID");
+    command
+}
+
+/// Starts a one-job run whose Slurm task sleeps, sends `signal` to
+/// pool-run once the task runs, and checks pool-run died of it, the task
+/// went, and Slurm holds nothing of the run (its allocation included).
+fn signal_mid_job_leaves_nothing(signal: i32) {
+    let Some(cluster) = slurm::cluster() else {
+        return;
+    };
+    let _turn = cluster.turn();
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    let script = record_pid_then_sleep(&pid_file);
+    let mut running = Running::start_with_env(
+        "pool-run",
+        &["--slurm", &script, ":::", "1"],
+        &[("SLURM_CONF", cluster.conf.as_os_str())],
+    );
+    let pid = recorded_pid(&pid_file);
+    assert!(
+        !cluster.queue().is_empty(),
+        "the run's allocation is there while the job runs"
+    );
+    running.signal(signal);
+    let status = running.wait_status();
+    assert_eq!(status.signal(), Some(signal), "{status:?}");
+    assert!(
+        wait_until_gone(pid, Duration::from_secs(10)),
+        "the Slurm task {pid} outlived pool-run (signal {signal})"
+    );
+    assert!(
+        cluster.wait_until_idle(),
+        "still queued after signal {signal}: {:?}",
+        cluster.queue()
+    );
+}
+
 #[test]
 fn twenty_jobs_run_as_slurm_steps_and_the_joblog_names_the_node() {
     let Some(cluster) = slurm::cluster() else {
@@ -16,9 +60,7 @@ fn twenty_jobs_run_as_slurm_steps_and_the_joblog_names_the_node() {
     let dir = tempfile::tempdir().unwrap();
     let joblog = dir.path().join("log");
     let inputs: Vec<String> = (1..=20).map(|n| n.to_string()).collect();
-    let out = tool("pool-run")
-        .env("SLURM_CONF", &cluster.conf)
-        .env_remove("SLURM_JOB_ID")
+    let out = pool_run_on(cluster)
         .args(["--slurm", "-j2", "-k"])
         .arg("--joblog")
         .arg(&joblog)
@@ -62,9 +104,7 @@ fn slurm_timeout_cancels_the_steps_and_leaves_nothing_queued() {
         "echo $$ > {d}/{{}}.tmp; mv {d}/{{}}.tmp {d}/{{}}.pid; exec sleep 60",
         d = dir.path().display()
     );
-    let out = tool("pool-run")
-        .env("SLURM_CONF", &cluster.conf)
-        .env_remove("SLURM_JOB_ID")
+    let out = pool_run_on(cluster)
         .args([
             "--slurm",
             "-j2",
@@ -145,40 +185,14 @@ fn inside_an_allocation_jobs_are_steps_of_it() {
 }
 
 #[test]
-fn ctrl_c_cancels_the_slurm_steps() {
-    let Some(cluster) = slurm::cluster() else {
-        return;
-    };
-    let _turn = cluster.turn();
-    let dir = tempfile::tempdir().unwrap();
-    let pid_file = dir.path().join("pid");
-    let script = record_pid_then_sleep(&pid_file);
-    let mut running = Running::start_with_env(
-        "pool-run",
-        &["--slurm", &script, ":::", "1"],
-        &[("SLURM_CONF", cluster.conf.as_os_str())],
-    );
-    let pid = recorded_pid(&pid_file);
-    running.signal(libc::SIGINT);
-    let status = running.wait_status();
-    assert_eq!(status.signal(), Some(libc::SIGINT), "{status:?}");
-    assert!(
-        wait_until_gone(pid, Duration::from_secs(10)),
-        "the Slurm task {pid} outlived Ctrl-C"
-    );
-    assert!(
-        cluster.wait_until_idle(),
-        "still queued: {:?}",
-        cluster.queue()
-    );
+fn ctrl_c_cancels_the_slurm_steps_and_releases_the_allocation() {
+    signal_mid_job_leaves_nothing(libc::SIGINT);
 }
 
 /// The job and step ids each job of `args` printed (`echo $SLURM_JOB_ID
 /// $SLURM_STEP_ID`), run from outside any allocation.
 fn job_and_step_ids(cluster: &slurm::Cluster, args: &[&str]) -> Vec<(String, String)> {
-    let out = tool("pool-run")
-        .env("SLURM_CONF", &cluster.conf)
-        .env_remove("SLURM_JOB_ID")
+    let out = pool_run_on(cluster)
         .args(["--slurm", "-j2", "-k"])
         .args(args)
         .args(["echo $SLURM_JOB_ID $SLURM_STEP_ID; : {}", ":::"])
@@ -232,37 +246,11 @@ fn outside_an_allocation_one_is_made_for_the_run_and_released() {
     assert!(cluster.wait_until_idle(), "{:?}", cluster.queue());
 }
 
+/// pool-run cannot clean up after SIGKILL: its watchdog kills the job's
+/// srun and cancels the allocation.
 #[test]
 fn sigkill_of_pool_run_releases_its_allocation() {
-    let Some(cluster) = slurm::cluster() else {
-        return;
-    };
-    let _turn = cluster.turn();
-    let dir = tempfile::tempdir().unwrap();
-    let pid_file = dir.path().join("pid");
-    let script = record_pid_then_sleep(&pid_file);
-    let mut running = Running::start_with_env(
-        "pool-run",
-        &["--slurm", &script, ":::", "1"],
-        &[("SLURM_CONF", cluster.conf.as_os_str())],
-    );
-    let pid = recorded_pid(&pid_file);
-    assert!(
-        !cluster.queue().is_empty(),
-        "the allocation is there while the job runs"
-    );
-    running.signal(libc::SIGKILL);
-    let status = running.wait_status();
-    assert_eq!(status.signal(), Some(libc::SIGKILL), "{status:?}");
-    assert!(
-        wait_until_gone(pid, Duration::from_secs(10)),
-        "the Slurm task {pid} outlived pool-run"
-    );
-    assert!(
-        cluster.wait_until_idle(),
-        "the watchdog did not release the allocation: {:?}",
-        cluster.queue()
-    );
+    signal_mid_job_leaves_nothing(libc::SIGKILL);
 }
 
 #[test]
@@ -271,9 +259,7 @@ fn halt_now_releases_the_allocation() {
         return;
     };
     let _turn = cluster.turn();
-    let out = tool("pool-run")
-        .env("SLURM_CONF", &cluster.conf)
-        .env_remove("SLURM_JOB_ID")
+    let out = pool_run_on(cluster)
         .args(["--slurm", "-j2", "--halt", "now,fail=1"])
         .args(["sleep {}; exit {}", ":::", "1", "30"])
         .timeout(Duration::from_secs(60))
@@ -292,9 +278,7 @@ fn pipe_blocks_reach_slurm_steps_on_stdin() {
     };
     let _turn = cluster.turn();
     let input: String = (1..=10).map(|n| format!("{n}\n")).collect();
-    let out = tool("pool-run")
-        .env("SLURM_CONF", &cluster.conf)
-        .env_remove("SLURM_JOB_ID")
+    let out = pool_run_on(cluster)
         .args(["--slurm", "-j2", "-k", "--pipe", "-N4", "paste -sd+"])
         .write_stdin(input)
         .timeout(Duration::from_secs(60))
