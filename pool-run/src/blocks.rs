@@ -142,6 +142,32 @@ impl Block {
     }
 }
 
+/// `--cat`: a job's block in a named temporary file, `{}` in its command;
+/// removed when the job is done with it (after its last retry).
+#[derive(Debug)]
+pub struct CatFile(tempfile::TempPath);
+
+impl PartialEq for CatFile {
+    fn eq(&self, other: &CatFile) -> bool {
+        *self.0 == *other.0
+    }
+}
+
+impl Eq for CatFile {}
+
+impl CatFile {
+    pub fn of(block: &Block) -> io::Result<CatFile> {
+        let mut file = tempfile::Builder::new().prefix("pool-run-cat").tempfile()?;
+        block.write_all_to(&mut file)?;
+        file.flush()?;
+        Ok(CatFile(file.into_temp_path()))
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
 /// `write_some` for a file that cannot splice: one chunk through memory.
 fn copy_range(file: &File, at: u64, want: usize, pipe: &impl AsRawFd) -> io::Result<u64> {
     let mut chunk = vec![0u8; want.min(64 * 1024)];

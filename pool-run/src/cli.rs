@@ -373,6 +373,11 @@ pub struct Cli {
     #[arg(long, value_name = "STR")]
     pub recend: Option<String>,
 
+    /// --pipe/--pipe-part: each block in a temporary file whose name is {}
+    /// (removed after the job), instead of on the job's stdin
+    #[arg(long)]
+    pub cat: bool,
+
     /// --pipe record start: blocks are cut only before it (after --recend)
     #[arg(long, value_name = "STR")]
     pub recstart: Option<String>,

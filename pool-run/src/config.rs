@@ -153,6 +153,8 @@ pub struct PipeSpec {
     pub boundary: crate::blocks::Boundary,
     /// --pipe-part: blocks are ranges of the -a files, not stdin.
     pub part: bool,
+    /// --cat: each block in a file named by `{}`, not on stdin.
+    pub cat: bool,
 }
 
 /// How --slurm runs a job.
@@ -339,6 +341,7 @@ impl Config {
                     cli.recstart.as_deref().map(unescape),
                 ),
                 part: cli.pipe_part,
+                cat: cli.cat,
             }),
             trim: Trim::of(cli.trim.as_deref()),
             workdir: cli.wd.as_ref().map(|dir| {
@@ -458,10 +461,14 @@ fn check_pipe_flags(cli: &Cli, sources: &[SourceSpec]) -> Result<(), String> {
         (cli.block.is_some(), "--block"),
         (cli.recend.is_some(), "--recend"),
         (cli.recstart.is_some(), "--recstart"),
+        (cli.cat, "--cat"),
     ] {
         if given && !blocks {
             return Err(format!("{flag} needs --pipe or --pipe-part"));
         }
+    }
+    if cli.cat && !(cli.sshlogin.is_empty() && cli.sshloginfile.is_empty()) {
+        return Err("--cat files are on this machine: not with -S".to_string());
     }
     if cli.pipe_part {
         if cli.max_records.is_some() {

@@ -8,7 +8,9 @@ use std::time::{Duration, SystemTime};
 use bstr::BString;
 use common::exit::ChildExit;
 
-use crate::blocks::Block;
+use std::rc::Rc;
+
+use crate::blocks::{Block, CatFile};
 
 /// What runs: the job's input, numbered, and how many times it has run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +22,8 @@ pub struct JobSpec {
     pub attempt: u32,
     /// --pipe, --pipe-part: the block this job reads on stdin.
     pub block: Option<Block>,
+    /// --cat: the file holding its block instead (`{}`).
+    pub cat_file: Option<Rc<CatFile>>,
 }
 
 impl JobSpec {
@@ -29,6 +33,7 @@ impl JobSpec {
             values,
             attempt: 1,
             block: None,
+            cat_file: None,
         }
     }
 

@@ -13,7 +13,9 @@ use std::sync::mpsc::TryRecvError;
 use bstr::BString;
 use common::cli::Failure;
 
-use crate::blocks::{Block, Budget, Parts, PipeCutter};
+use std::os::unix::ffi::OsStrExt;
+
+use crate::blocks::{Block, Budget, CatFile, Parts, PipeCutter};
 use crate::config::{Batch, Config};
 use crate::exit::Exit;
 use crate::input::{self, Chunk, StdinFeed};
@@ -40,6 +42,8 @@ pub struct Source {
     blocks: VecDeque<Block>,
     /// --pipe-part: the files still to cut, first to last.
     parts: VecDeque<Parts>,
+    /// --cat: a block goes to its job as a file named by `{}`.
+    cat: bool,
     pending: VecDeque<Vec<BString>>,
     /// Bytes of the pending records, as -X/-m count them.
     pending_bytes: usize,
@@ -94,6 +98,7 @@ impl Source {
             source.total = None;
         }
         source.parts = parts;
+        source.cat = cfg.pipe.as_ref().is_some_and(|p| p.cat);
         if cfg.shuffle {
             shuffle(&mut source.pending);
         }
@@ -121,6 +126,7 @@ impl Source {
             again: VecDeque::new(),
             blocks: VecDeque::new(),
             parts: VecDeque::new(),
+            cat: false,
             pending_bytes: pending.iter().map(|r| record_size(r)).sum(),
             pending,
             feed: None,
@@ -203,17 +209,23 @@ impl Source {
     }
 
     /// The next job to start, or None until more input comes (or ever).
-    pub fn next(&mut self) -> Option<JobSpec> {
+    pub fn next(&mut self) -> Result<Option<JobSpec>, Failure> {
         if let Some(spec) = self.again.pop_front() {
-            return Some(spec);
+            return Ok(Some(spec));
         }
         if let Some(block) = self.blocks.pop_front() {
             let mut spec = self.new_spec(Vec::new());
-            spec.block = Some(block);
-            return Some(spec);
+            if self.cat {
+                let file = CatFile::of(&block)
+                    .map_err(|e| Failure::io(Exit::Error, "writing a --cat file", &e))?;
+                spec.values = vec![BString::from(file.path().as_os_str().as_bytes())];
+                spec.cat_file = Some(Rc::new(file));
+            } else {
+                spec.block = Some(block);
+            }
+            return Ok(Some(spec));
         }
-        let values = self.take_values()?;
-        Some(self.new_spec(values))
+        Ok(self.take_values().map(|values| self.new_spec(values)))
     }
 
     fn new_spec(&mut self, values: Vec<BString>) -> JobSpec {
@@ -359,7 +371,7 @@ mod tests {
     }
 
     fn drain(source: &mut Source) -> Vec<(u64, Vec<String>)> {
-        std::iter::from_fn(|| source.next())
+        std::iter::from_fn(|| source.next().unwrap())
             .map(|s| (s.seq, s.values.iter().map(|v| v.to_string()).collect()))
             .collect()
     }
@@ -428,14 +440,14 @@ mod tests {
         assert!(!source.job_ready(), "70 of 100 records");
         assert!(source.wants_input(2), "past the usual room, it reads on");
         assert!(source.wake_fd(2).is_some(), "and polls for more");
-        assert_eq!(source.next(), None);
+        assert_eq!(source.next().unwrap(), None);
         let mut fit =
             Source::from_records(Batch::Fit { context: false }, None, records(&["1"; 70]));
         assert!(!fit.job_ready());
         fit.pending.push_back(vec!["x".repeat(FIT_BUDGET).into()]);
         fit.pending_bytes += FIT_BUDGET + 1;
         assert!(fit.job_ready(), "the records overflow a command line");
-        let taken = fit.next().unwrap().values.len();
+        let taken = fit.next().unwrap().unwrap().values.len();
         assert_eq!(taken, 70);
         assert_eq!(
             fit.pending_bytes,
@@ -454,12 +466,12 @@ mod tests {
     #[test]
     fn lost_jobs_come_first_then_retries_then_new_input() {
         let mut source = Source::from_records(Batch::One, None, records(&["a", "b", "c"]));
-        let first = source.next().unwrap();
-        let second = source.next().unwrap();
+        let first = source.next().unwrap().unwrap();
+        let second = source.next().unwrap().unwrap();
         source.retry(first.clone().next_attempt());
         source.requeue(second.clone());
         assert!(!source.is_done());
-        let order: Vec<(u64, u32)> = std::iter::from_fn(|| source.next())
+        let order: Vec<(u64, u32)> = std::iter::from_fn(|| source.next().unwrap())
             .map(|s| (s.seq, s.attempt))
             .collect();
         assert_eq!(order, [(2, 1), (1, 2), (3, 1)]);

@@ -122,7 +122,7 @@ impl Supervisor<'_> {
                 && self.slots.any_free()
                 && self.gate.may_start(self.jobs.len(), self.out.held_files())
             {
-                let Some(spec) = self.source.next() else {
+                let Some(spec) = self.source.next()? else {
                     break;
                 };
                 self.start(spec)?;

@@ -281,3 +281,54 @@ fn block_flags_without_pipe_and_pipe_part_without_files_are_usage_errors() {
         assert!(errors[0].contains(says), "{args:?}: {errors:?}");
     }
 }
+
+#[test]
+fn cat_gives_each_block_as_a_file_removed_after_the_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("in");
+    let input: String = (1..=10).map(|n| format!("{n}\n")).collect();
+    std::fs::write(&file, &input).unwrap();
+    // Each job counts its file's lines, says whether stdin is empty, and
+    // names the file: it must be gone once pool-run is done.
+    let command = "wc -l < {}; wc -c; echo {}";
+    let runs = [
+        (&["--pipe", "-N4"][..], "4\n0\n4\n0\n2\n0\n"),
+        (&["--pipe-part", "--block", "8"], "5\n0\n5\n0\n"),
+    ];
+    for (mode, counts) in runs {
+        let mut pool_run = tool("pool-run");
+        pool_run.args(["-k", "--cat"]).args(mode);
+        if mode[0] == "--pipe-part" {
+            pool_run.arg("-a").arg(&file);
+        }
+        let out = pool_run
+            .arg(command)
+            .write_stdin(input.clone())
+            .timeout(Duration::from_secs(60))
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let (names, numbers): (Vec<&str>, Vec<&str>) =
+            lines.iter().partition(|l| l.starts_with('/'));
+        assert_eq!(numbers.join("\n") + "\n", counts, "{mode:?}: {text}");
+        assert_eq!(names.len(), numbers.len() / 2, "a file per job: {text}");
+        for name in names {
+            assert!(
+                !Path::new(name).exists(),
+                "{mode:?}: {name} was left behind"
+            );
+        }
+    }
+    if let Some(parallel) = gnu_parallel() {
+        let theirs = Command::new(parallel)
+            .args(["--will-cite", "-k", "--pipe", "-N4", "--cat", "wc -l < {}"])
+            .stdin(std::fs::File::open(&file).unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&theirs.stdout), "4\n4\n2\n");
+    }
+}
