@@ -142,29 +142,56 @@ impl Block {
     }
 }
 
-/// `--cat`: a job's block in a named temporary file, `{}` in its command;
-/// removed when the job is done with it (after its last retry).
+/// `--cat` and `--fifo`: where a job finds its block by name (`{}`): a
+/// temporary file holding it, or a named pipe pool-run feeds it through.
+/// Removed when the job is done with it (after its last retry).
 #[derive(Debug)]
-pub struct CatFile(tempfile::TempPath);
+pub enum Named {
+    File(tempfile::TempPath),
+    Fifo {
+        path: std::path::PathBuf,
+        /// The fifo's private directory, removed with it.
+        _dir: tempfile::TempDir,
+    },
+}
 
-impl PartialEq for CatFile {
-    fn eq(&self, other: &CatFile) -> bool {
-        *self.0 == *other.0
+impl PartialEq for Named {
+    fn eq(&self, other: &Named) -> bool {
+        self.path() == other.path()
     }
 }
 
-impl Eq for CatFile {}
+impl Eq for Named {}
 
-impl CatFile {
-    pub fn of(block: &Block) -> io::Result<CatFile> {
+impl Named {
+    /// --cat: the block, written to a new temporary file.
+    pub fn file(block: &Block) -> io::Result<Named> {
         let mut file = tempfile::Builder::new().prefix("pool-run-cat").tempfile()?;
         block.write_all_to(&mut file)?;
         file.flush()?;
-        Ok(CatFile(file.into_temp_path()))
+        Ok(Named::File(file.into_temp_path()))
+    }
+
+    /// --fifo: a new named pipe, in a directory of its own.
+    pub fn fifo() -> io::Result<Named> {
+        let dir = tempfile::Builder::new().prefix("pool-run-fifo").tempdir()?;
+        let path = dir.path().join("block");
+        nix::unistd::mkfifo(
+            &path,
+            nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR,
+        )?;
+        Ok(Named::Fifo { path, _dir: dir })
     }
 
     pub fn path(&self) -> &std::path::Path {
-        &self.0
+        match self {
+            Named::File(path) => path,
+            Named::Fifo { path, .. } => path,
+        }
+    }
+
+    pub fn is_fifo(&self) -> bool {
+        matches!(self, Named::Fifo { .. })
     }
 }
 

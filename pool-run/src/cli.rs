@@ -375,8 +375,13 @@ pub struct Cli {
 
     /// --pipe/--pipe-part: each block in a temporary file whose name is {}
     /// (removed after the job), instead of on the job's stdin
-    #[arg(long)]
+    #[arg(long, conflicts_with = "fifo")]
     pub cat: bool,
+
+    /// --pipe/--pipe-part: each block through a named pipe whose name is {}
+    /// (the job must open it, or it waits for its input forever)
+    #[arg(long)]
+    pub fifo: bool,
 
     /// --pipe record start: blocks are cut only before it (after --recend)
     #[arg(long, value_name = "STR")]

@@ -153,8 +153,19 @@ pub struct PipeSpec {
     pub boundary: crate::blocks::Boundary,
     /// --pipe-part: blocks are ranges of the -a files, not stdin.
     pub part: bool,
-    /// --cat: each block in a file named by `{}`, not on stdin.
-    pub cat: bool,
+    /// --cat, --fifo: each block through a file or a named pipe named by
+    /// `{}`, not on stdin.
+    pub named: NamedBlocks,
+}
+
+/// How a block reaches its job when not on stdin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamedBlocks {
+    No,
+    /// --cat
+    File,
+    /// --fifo
+    Fifo,
 }
 
 /// How --slurm runs a job.
@@ -341,7 +352,11 @@ impl Config {
                     cli.recstart.as_deref().map(unescape),
                 ),
                 part: cli.pipe_part,
-                cat: cli.cat,
+                named: match (cli.cat, cli.fifo) {
+                    (true, _) => NamedBlocks::File,
+                    (false, true) => NamedBlocks::Fifo,
+                    (false, false) => NamedBlocks::No,
+                },
             }),
             trim: Trim::of(cli.trim.as_deref()),
             workdir: cli.wd.as_ref().map(|dir| {
@@ -462,13 +477,17 @@ fn check_pipe_flags(cli: &Cli, sources: &[SourceSpec]) -> Result<(), String> {
         (cli.recend.is_some(), "--recend"),
         (cli.recstart.is_some(), "--recstart"),
         (cli.cat, "--cat"),
+        (cli.fifo, "--fifo"),
     ] {
         if given && !blocks {
             return Err(format!("{flag} needs --pipe or --pipe-part"));
         }
     }
-    if cli.cat && !(cli.sshlogin.is_empty() && cli.sshloginfile.is_empty()) {
-        return Err("--cat files are on this machine: not with -S".to_string());
+    let elsewhere = !(cli.sshlogin.is_empty() && cli.sshloginfile.is_empty()) || cli.slurm;
+    if (cli.cat || cli.fifo) && elsewhere {
+        return Err(
+            "--cat and --fifo make files on this machine: not with -S or --slurm".to_string(),
+        );
     }
     if cli.pipe_part {
         if cli.max_records.is_some() {

@@ -10,7 +10,7 @@ use common::exit::ChildExit;
 
 use std::rc::Rc;
 
-use crate::blocks::{Block, CatFile};
+use crate::blocks::{Block, Named};
 
 /// What runs: the job's input, numbered, and how many times it has run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,8 +22,9 @@ pub struct JobSpec {
     pub attempt: u32,
     /// --pipe, --pipe-part: the block this job reads on stdin.
     pub block: Option<Block>,
-    /// --cat: the file holding its block instead (`{}`).
-    pub cat_file: Option<Rc<CatFile>>,
+    /// --cat, --fifo: the file or named pipe its block comes through
+    /// instead of stdin (`{}`).
+    pub named: Option<Rc<Named>>,
 }
 
 impl JobSpec {
@@ -33,7 +34,7 @@ impl JobSpec {
             values,
             attempt: 1,
             block: None,
-            cat_file: None,
+            named: None,
         }
     }
 

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::io::{self, ErrorKind, Read};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::process::{ChildStderr, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{ChildStderr, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use bstr::{BString, ByteSlice};
@@ -22,7 +22,9 @@ use nix::poll::{PollFd, PollFlags, poll};
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 
 use crate::backend::PlaceId;
-use crate::blocks::Block;
+use std::rc::Rc;
+
+use crate::blocks::{Block, Named};
 use crate::cli::{TermSeq, Timeout};
 use crate::exit::Exit;
 use crate::job::{JobSpec, Record};
@@ -50,8 +52,11 @@ struct Running {
     command: BString,
     stdout: Option<ChildStdout>,
     stderr: Option<ChildStderr>,
-    /// --pipe, --pipe-part: the block on its way into the job's stdin.
+    /// --pipe, --pipe-part: the block on its way into the job's stdin
+    /// (or its --fifo).
     feeding: Option<Feeding>,
+    /// --fifo: the named pipe the job has not opened yet.
+    fifo: Option<PendingFifo>,
     exit: Option<ChildExit>,
     exited_at: Option<Instant>,
     started: Instant,
@@ -68,7 +73,7 @@ struct Running {
 /// the others, and the pipe's end closes once the block is through.
 #[derive(Debug)]
 struct Feeding {
-    pipe: ChildStdin,
+    pipe: OwnedFd,
     block: Block,
     done: u64,
 }
@@ -92,6 +97,18 @@ impl Feeding {
         }
     }
 }
+
+/// --fifo: a job's named pipe, opened for writing once the job has opened
+/// it for reading (before that, a non-blocking open fails with ENXIO; a
+/// blocking one would hold up the loop). pool-run tries each loop turn.
+#[derive(Debug)]
+struct PendingFifo {
+    named: Rc<Named>,
+    block: Block,
+}
+
+/// How often a --fifo not opened yet is tried again.
+const FIFO_RETRY: Duration = Duration::from_millis(10);
 
 /// A job whose command could not be spawned, handed back whole.
 #[derive(Debug)]
@@ -259,17 +276,25 @@ impl Jobs {
                 });
             }
         }
-        let feeding = match (stdin, &spec.block) {
-            (Some(pipe), Some(block)) => Some(Feeding {
-                pipe,
-                block: block.clone(),
-                done: 0,
-            }),
-            _ => None,
-        };
-        if feeding.is_some() && !self.keep_blocks {
+        let block = if feed { spec.block.clone() } else { None };
+        if block.is_some() && !self.keep_blocks {
             spec.block = None;
         }
+        let (feeding, fifo) = match (stdin, block) {
+            (Some(pipe), Some(block)) => (
+                Some(Feeding {
+                    pipe: OwnedFd::from(pipe),
+                    block,
+                    done: 0,
+                }),
+                None,
+            ),
+            (None, Some(block)) => {
+                let named = spec.named.clone().filter(|n| n.is_fifo());
+                (None, named.map(|named| PendingFifo { named, block }))
+            }
+            _ => (None, None),
+        };
         let key = self.next_key;
         self.next_key += 1;
         let pipes = [
@@ -317,6 +342,7 @@ impl Jobs {
             stdout,
             stderr,
             feeding,
+            fifo,
             exit: None,
             exited_at: None,
             started,
@@ -342,7 +368,12 @@ impl Jobs {
             .iter()
             .filter(|j| j.exit.is_none())
             .filter_map(|j| j.deadline);
-        leftovers.chain(timeouts).min()
+        let fifos = self
+            .running
+            .iter()
+            .any(|j| j.fifo.is_some())
+            .then(|| Instant::now() + FIFO_RETRY);
+        leftovers.chain(timeouts).chain(fifos).min()
     }
 
     /// Sleeps in poll until a job's pipe has data (read into `out`), a
@@ -357,6 +388,7 @@ impl Jobs {
         if let Some(watchdog) = self.watchdog.as_mut() {
             watchdog.send();
         }
+        self.open_fifos();
         let mut fds = vec![
             PollFd::new(signals.as_fd(), PollFlags::POLLIN),
             PollFd::new(self.epoll.0.as_fd(), PollFlags::POLLIN),
@@ -372,6 +404,36 @@ impl Jobs {
             self.handle_ready_pipes(out)?;
         }
         Ok(())
+    }
+
+    /// --fifo: the named pipes whose job has opened them now become feeds.
+    fn open_fifos(&mut self) {
+        use nix::fcntl::{OFlag, open};
+        for job in self.running.iter_mut().filter(|j| j.fifo.is_some()) {
+            let Some(pending) = job.fifo.as_ref() else {
+                continue;
+            };
+            let flags = OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+            match open(pending.named.path(), flags, nix::sys::stat::Mode::empty()) {
+                Ok(fd) => {
+                    // SAFETY: fcntl on a fifo end we own.
+                    unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, FEED_PIPE_SIZE) };
+                    let event = EpollEvent::new(EpollFlags::EPOLLOUT, token(job.key, Pipe::Feed));
+                    if self.epoll.add(&fd, event).is_ok()
+                        && let Some(pending) = job.fifo.take()
+                    {
+                        job.feeding = Some(Feeding {
+                            pipe: fd,
+                            block: pending.block,
+                            done: 0,
+                        });
+                    }
+                }
+                // No reader yet: next turn.
+                Err(nix::errno::Errno::ENXIO | nix::errno::Errno::EINTR) => {}
+                Err(_) => job.fifo = None,
+            }
+        }
     }
 
     /// Reads the job pipes that have data, closes those at their end, and
@@ -432,6 +494,7 @@ impl Jobs {
             job.exited_at = Some(Instant::now());
             // What it did not read, nobody will.
             job.close(Pipe::Feed, &self.epoll);
+            job.fifo = None;
             job.pump(Pipe::Out, out, &self.epoll)?;
             job.pump(Pipe::Err, out, &self.epoll)?;
         }
@@ -660,7 +723,7 @@ impl Running {
         let fd: Option<OwnedFd> = match pipe {
             Pipe::Out => self.stdout.take().map(OwnedFd::from),
             Pipe::Err => self.stderr.take().map(OwnedFd::from),
-            Pipe::Feed => self.feeding.take().map(|f| OwnedFd::from(f.pipe)),
+            Pipe::Feed => self.feeding.take().map(|f| f.pipe),
         };
         if let Some(fd) = fd {
             let _ = epoll.delete(&fd);

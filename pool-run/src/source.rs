@@ -15,8 +15,8 @@ use common::cli::Failure;
 
 use std::os::unix::ffi::OsStrExt;
 
-use crate::blocks::{Block, Budget, CatFile, Parts, PipeCutter};
-use crate::config::{Batch, Config};
+use crate::blocks::{Block, Budget, Named, Parts, PipeCutter};
+use crate::config::{Batch, Config, NamedBlocks};
 use crate::exit::Exit;
 use crate::input::{self, Chunk, StdinFeed};
 use crate::job::JobSpec;
@@ -42,8 +42,9 @@ pub struct Source {
     blocks: VecDeque<Block>,
     /// --pipe-part: the files still to cut, first to last.
     parts: VecDeque<Parts>,
-    /// --cat: a block goes to its job as a file named by `{}`.
-    cat: bool,
+    /// --cat, --fifo: a block goes to its job through a file or a named
+    /// pipe named by `{}`.
+    named: NamedBlocks,
     pending: VecDeque<Vec<BString>>,
     /// Bytes of the pending records, as -X/-m count them.
     pending_bytes: usize,
@@ -98,7 +99,7 @@ impl Source {
             source.total = None;
         }
         source.parts = parts;
-        source.cat = cfg.pipe.as_ref().is_some_and(|p| p.cat);
+        source.named = cfg.pipe.as_ref().map_or(NamedBlocks::No, |p| p.named);
         if cfg.shuffle {
             shuffle(&mut source.pending);
         }
@@ -126,7 +127,7 @@ impl Source {
             again: VecDeque::new(),
             blocks: VecDeque::new(),
             parts: VecDeque::new(),
-            cat: false,
+            named: NamedBlocks::No,
             pending_bytes: pending.iter().map(|r| record_size(r)).sum(),
             pending,
             feed: None,
@@ -215,12 +216,22 @@ impl Source {
         }
         if let Some(block) = self.blocks.pop_front() {
             let mut spec = self.new_spec(Vec::new());
-            if self.cat {
-                let file = CatFile::of(&block)
-                    .map_err(|e| Failure::io(Exit::Error, "writing a --cat file", &e))?;
-                spec.values = vec![BString::from(file.path().as_os_str().as_bytes())];
-                spec.cat_file = Some(Rc::new(file));
-            } else {
+            let named = match self.named {
+                NamedBlocks::No => None,
+                NamedBlocks::File => Some(
+                    Named::file(&block)
+                        .map_err(|e| Failure::io(Exit::Error, "writing a --cat file", &e))?,
+                ),
+                NamedBlocks::Fifo => Some(
+                    Named::fifo().map_err(|e| Failure::io(Exit::Error, "making a --fifo", &e))?,
+                ),
+            };
+            if let Some(named) = named {
+                spec.values = vec![BString::from(named.path().as_os_str().as_bytes())];
+                spec.named = Some(Rc::new(named));
+            }
+            // A --cat job has its block in the file; the others are fed it.
+            if self.named != NamedBlocks::File {
                 spec.block = Some(block);
             }
             return Ok(Some(spec));

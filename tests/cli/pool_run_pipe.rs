@@ -332,3 +332,64 @@ fn cat_gives_each_block_as_a_file_removed_after_the_job() {
         assert_eq!(String::from_utf8_lossy(&theirs.stdout), "4\n4\n2\n");
     }
 }
+
+#[test]
+fn fifo_feeds_each_block_through_a_named_pipe_the_job_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("in");
+    let input: String = (1..=100_000).map(|n| format!("{n}\n")).collect();
+    std::fs::write(&file, &input).unwrap();
+    for mode in [
+        &["--pipe"][..],
+        &["--pipe-part", "-a", file.to_str().unwrap()],
+    ] {
+        // Blocks larger than a pipe holds: the job reads while pool-run feeds.
+        let out = tool("pool-run")
+            .args(["-k", "-j3", "--fifo", "--block", "200k"])
+            .args(mode)
+            .arg("cat {}")
+            .write_stdin(input.clone())
+            .timeout(Duration::from_secs(60))
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        assert!(out == input.as_bytes(), "{mode:?}: the bytes differ");
+    }
+    // A job that never opens its fifo ends all the same, and no fifo is left.
+    let out = tool("pool-run")
+        .args(["-k", "--pipe", "-N4", "--fifo", "echo {}"])
+        .write_stdin("1\n2\n3\n4\n5\n")
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let names = String::from_utf8(out).unwrap();
+    assert_eq!(names.lines().count(), 2, "{names}");
+    for name in names.lines() {
+        assert!(!Path::new(name).exists(), "{name} was left behind");
+    }
+    if let Some(parallel) = gnu_parallel() {
+        let small = dir.path().join("small");
+        std::fs::write(&small, &input[..input.find("\n11\n").unwrap() + 1]).unwrap();
+        let counts = |program: &str| {
+            let mut command = Command::new(program);
+            if program == parallel {
+                command.arg("--will-cite");
+            }
+            let out = command
+                .args(["-k", "--pipe", "-N4", "--fifo", "wc -l < {}"])
+                .stdin(std::fs::File::open(&small).unwrap())
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).to_string()
+        };
+        assert_eq!(
+            counts(bin_path("pool-run").to_str().unwrap()),
+            counts(parallel)
+        );
+    }
+}

@@ -13,9 +13,9 @@ use std::process::{Command, Stdio};
 use common::cli::Failure;
 
 use super::{Backend, Ended, Launch, Place, Spawn, Verdict};
-use crate::blocks::Block;
 use crate::config::WorkDir;
 use crate::exit::Exit;
+use crate::job::JobSpec;
 use crate::template::Invocation;
 
 #[derive(Debug)]
@@ -92,12 +92,14 @@ impl Local {
         Ok(Stdio::from(null))
     }
 
-    /// The job's stdin: a pipe the job table feeds its --pipe block into
-    /// (`true`: feed it), else /dev/null.
-    pub fn stdin(&self, block: Option<&Block>) -> Result<(Stdio, bool), Failure> {
-        match block {
-            Some(_) => Ok((Stdio::piped(), true)),
-            None => Ok((self.null()?, false)),
+    /// The job's stdin: a pipe the job table feeds its --pipe block into,
+    /// else /dev/null; and whether the job table feeds the block (into that
+    /// pipe, or into the job's --fifo).
+    pub fn stdin(&self, spec: &JobSpec) -> Result<(Stdio, bool), Failure> {
+        match (&spec.block, &spec.named) {
+            (Some(_), None) => Ok((Stdio::piped(), true)),
+            (Some(_), Some(_)) => Ok((self.null()?, true)),
+            (None, _) => Ok((self.null()?, false)),
         }
     }
 }
@@ -109,7 +111,7 @@ impl Backend for Local {
 
     fn prepare(&mut self, launch: &Launch<'_>) -> Result<Spawn, Failure> {
         let (mut command, program) = self.command(launch.invocation);
-        let (stdin, feed) = self.stdin(launch.spec.block.as_ref())?;
+        let (stdin, feed) = self.stdin(launch.spec)?;
         command.stdin(stdin);
         match &self.workdir {
             None => {}

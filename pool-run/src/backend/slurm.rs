@@ -125,7 +125,7 @@ impl Backend for SlurmBackend {
             launch.invocation,
         );
         // --pipe: srun forwards its stdin to the task.
-        let (stdin, feed) = self.local.stdin(launch.spec.block.as_ref())?;
+        let (stdin, feed) = self.local.stdin(launch.spec)?;
         command.stdin(stdin);
         Ok(Spawn {
             command,
