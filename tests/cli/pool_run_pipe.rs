@@ -10,6 +10,23 @@ use std::time::{Duration, Instant};
 use crate::reliability::gnu_parallel;
 use crate::support::{bin_path, tool};
 
+/// pool-run's stdout for `args` with `stdin`, which must succeed within a
+/// minute.
+fn stdout_of<S: AsRef<std::ffi::OsStr>>(
+    args: impl IntoIterator<Item = S>,
+    stdin: &[u8],
+) -> Vec<u8> {
+    tool("pool-run")
+        .args(args)
+        .write_stdin(stdin.to_vec())
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone()
+}
+
 /// Records of many lengths, some far longer than the small blocks below,
 /// with a FASTA-like `>` header every few lines (for --recstart).
 fn uneven_records() -> Vec<u8> {
@@ -102,23 +119,19 @@ fn pipe_part_gives_every_byte_once_as_pipe_does() {
     let text = uneven_records();
     std::fs::write(&file, &text).unwrap();
     for block in ["1k", "10k", "1M"] {
-        let by_part = tool("pool-run")
-            .args(["-k", "-j3", "--pipe-part", "--block", block, "-a"])
-            .arg(&file)
-            .arg("cat")
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        let by_pipe = tool("pool-run")
-            .args(["-k", "-j3", "--pipe", "--block", block, "cat"])
-            .write_stdin(text.clone())
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
+        let file = file.to_str().unwrap();
+        let part = [
+            "-k",
+            "-j3",
+            "--pipe-part",
+            "--block",
+            block,
+            "-a",
+            file,
+            "cat",
+        ];
+        let by_part = stdout_of(part, b"");
+        let by_pipe = stdout_of(["-k", "-j3", "--pipe", "--block", block, "cat"], &text);
         assert!(by_part == text, "--pipe-part --block {block}: bytes differ");
         assert!(by_pipe == text, "--pipe --block {block}: bytes differ");
     }
@@ -240,15 +253,8 @@ fn a_retried_job_reads_its_block_again() {
          else : > \"$seen\"; exit 1; fi",
         dir.path().display()
     );
-    let out = tool("pool-run")
-        .args(["-k", "-j2", "--retries", "2", "--pipe", "-N2", &script])
-        .write_stdin("a\nb\nc\nd\n")
-        .timeout(Duration::from_secs(60))
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let args = ["-k", "-j2", "--retries", "2", "--pipe", "-N2", &script];
+    let out = stdout_of(args, b"a\nb\nc\nd\n");
     assert_eq!(String::from_utf8(out).unwrap(), "again a\nagain c\n");
 }
 
@@ -344,29 +350,16 @@ fn fifo_feeds_each_block_through_a_named_pipe_the_job_opens() {
         &["--pipe-part", "-a", file.to_str().unwrap()],
     ] {
         // Blocks larger than a pipe holds: the job reads while pool-run feeds.
-        let out = tool("pool-run")
-            .args(["-k", "-j3", "--fifo", "--block", "200k"])
-            .args(mode)
-            .arg("cat {}")
-            .write_stdin(input.clone())
-            .timeout(Duration::from_secs(60))
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
+        let args = ["-k", "-j3", "--fifo", "--block", "200k"]
+            .iter()
+            .chain(mode)
+            .chain(&["cat {}"]);
+        let out = stdout_of(args, input.as_bytes());
         assert!(out == input.as_bytes(), "{mode:?}: the bytes differ");
     }
     // A job that never opens its fifo ends all the same, and no fifo is left.
-    let out = tool("pool-run")
-        .args(["-k", "--pipe", "-N4", "--fifo", "echo {}"])
-        .write_stdin("1\n2\n3\n4\n5\n")
-        .timeout(Duration::from_secs(60))
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let args = ["-k", "--pipe", "-N4", "--fifo", "echo {}"];
+    let out = stdout_of(args, b"1\n2\n3\n4\n5\n");
     let names = String::from_utf8(out).unwrap();
     assert_eq!(names.lines().count(), 2, "{names}");
     for name in names.lines() {
