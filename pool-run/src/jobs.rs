@@ -638,7 +638,9 @@ impl Jobs {
 
     /// Ctrl-C, SIGTERM or `--halt now`: TERM to every job's group, KILL
     /// after the grace, until no process of any job is left.
-    pub fn stop_all(&mut self, signals: &SignalWatcher, out: &mut Output) {
+    /// Returns what each stopped job ran (for --timeline).
+    pub fn stop_all(&mut self, signals: &SignalWatcher, out: &mut Output) -> Vec<Finished> {
+        let mut stopped = Vec::new();
         for job in &self.running {
             let _ = proc::signal_group_and_continue(job.pid, Signal::TERM);
         }
@@ -647,8 +649,11 @@ impl Jobs {
         let mut killed = false;
         loop {
             let _ = self.reap(out);
-            self.running
-                .retain(|job| job.exit.is_none() || proc::group_exists(job.pid));
+            let (gone, left): (Vec<Running>, Vec<Running>) = std::mem::take(&mut self.running)
+                .into_iter()
+                .partition(|job| job.exit.is_some() && !proc::group_exists(job.pid));
+            self.running = left;
+            stopped.extend(gone.into_iter().map(Running::finished));
             self.reindex();
             if self.running.iter().all(|job| job.exit.is_some()) {
                 proc::reap_exited_children();
@@ -674,9 +679,10 @@ impl Jobs {
             }
             watchdog.send();
         }
-        self.running.clear();
+        stopped.extend(self.running.drain(..).map(Running::finished));
         self.index_of.clear();
         proc::reap_exited_children();
+        stopped
     }
 
     /// Before exiting: the killed leftovers are gone and reaped (they are our

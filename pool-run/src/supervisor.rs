@@ -335,7 +335,10 @@ impl Supervisor<'_> {
     /// Ctrl-C, SIGTERM, `--halt now` or an error: every job's group goes,
     /// and nothing of the run stays queued.
     fn stop_all(&mut self) {
-        self.jobs.stop_all(&self.signals, &mut self.out);
+        let stopped = self.jobs.stop_all(&self.signals, &mut self.out);
+        for job in &stopped {
+            self.out.timeline(job.slot, &job.record, Outcome::Killed);
+        }
         self.backend.stopped();
     }
 

@@ -984,7 +984,8 @@ fn the_timeline_draws_one_bar_per_attempt_in_its_lane_and_colour() {
     assert_eq!(lanes.into_iter().collect::<Vec<_>>(), ["0", "1"]);
 }
 
-/// Ctrl-C: the picture of what ran so far is still a valid file.
+/// Ctrl-C: the picture of what ran so far is still a valid file, and the
+/// jobs Ctrl-C stopped are in it.
 #[test]
 fn the_timeline_stays_valid_when_the_run_is_interrupted() {
     let dir = tempfile::tempdir().unwrap();
@@ -1017,7 +1018,15 @@ fn the_timeline_stays_valid_when_the_run_is_interrupted() {
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(libc::SIGINT));
     let bars = timeline_bars(&svg);
-    assert_eq!(bars.len(), 2, "the two jobs that ended: {bars:?}");
+    let outcomes: Vec<&str> = bars
+        .iter()
+        .map(|(_, outcome, _)| outcome.as_str())
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["ok", "ok", "killed", "killed"],
+        "the two jobs that ended, then the two Ctrl-C stopped: {bars:?}"
+    );
 }
 
 /// `sem` (pool-run under that name): GNU parallel's counting semaphore. Six
