@@ -1,5 +1,6 @@
-//! `--pipe` and `--pipepart`: what a job reads on its stdin, where blocks
-//! are cut, and the budget that bounds the memory blocks take.
+//! `--pipe` and `--pipe-part`: what a job reads on its stdin (or through
+//! `--cat`'s file or `--fifo`'s named pipe), where blocks are cut, and the
+//! budget that bounds the memory blocks take.
 //!
 //! The cuts follow GNU parallel 20221122 exactly, so `wc -l` per block gives
 //! the same numbers with either tool:
