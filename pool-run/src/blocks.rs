@@ -16,7 +16,6 @@
 
 use std::fs::File;
 use std::io::{self, Write};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::rc::Rc;
 use std::sync::{Arc, Condvar, Mutex};
@@ -74,10 +73,7 @@ impl Block {
                     let want = chunk.len().min((len - done) as usize);
                     let n = file.read_at(&mut chunk[..want], start + done)?;
                     if n == 0 {
-                        return Err(io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            "the --pipepart file got shorter",
-                        ));
+                        return Err(file_shrank());
                     }
                     out.write_all(&chunk[..n])?;
                     done += n as u64;
@@ -86,61 +82,14 @@ impl Block {
             }
         }
     }
+}
 
-    /// Writes what a non-blocking pipe takes now of the block from `done`
-    /// on; returns how many bytes went (0 only when the pipe is full).
-    /// A range goes by `splice`: its pages move from the page cache into
-    /// the pipe without pool-run copying them.
-    pub fn write_some(&self, pipe: &impl AsRawFd, done: u64) -> io::Result<u64> {
-        let would_block = |e: &io::Error| e.kind() == io::ErrorKind::WouldBlock;
-        match self {
-            Block::Bytes(bytes) => {
-                let rest = &bytes.data[done as usize..];
-                // SAFETY: writes from a live slice to a descriptor we own.
-                let n = unsafe { libc::write(pipe.as_raw_fd(), rest.as_ptr().cast(), rest.len()) };
-                match n {
-                    -1 => {
-                        let err = io::Error::last_os_error();
-                        if would_block(&err) { Ok(0) } else { Err(err) }
-                    }
-                    n => Ok(n as u64),
-                }
-            }
-            Block::Range { file, start, len } => {
-                let mut offset = (start + done) as libc::loff_t;
-                let want = (len - done).min(1 << 30) as usize;
-                // SAFETY: both descriptors are ours; `offset` outlives the call.
-                let n = unsafe {
-                    libc::splice(
-                        file.as_raw_fd(),
-                        &mut offset,
-                        pipe.as_raw_fd(),
-                        std::ptr::null_mut(),
-                        want,
-                        libc::SPLICE_F_NONBLOCK | libc::SPLICE_F_MOVE,
-                    )
-                };
-                match n {
-                    -1 => {
-                        let err = io::Error::last_os_error();
-                        match err.raw_os_error() {
-                            _ if would_block(&err) => Ok(0),
-                            // A file system that cannot splice: copy.
-                            Some(libc::EINVAL | libc::ENOSYS) => {
-                                copy_range(file, start + done, want, pipe)
-                            }
-                            _ => Err(err),
-                        }
-                    }
-                    0 => Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "the --pipepart file got shorter",
-                    )),
-                    n => Ok(n as u64),
-                }
-            }
-        }
-    }
+/// A --pipe-part file that ended before a range it was cut into.
+pub fn file_shrank() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "the --pipe-part file got shorter",
+    )
 }
 
 /// `--cat` and `--fifo`: where a job finds its block by name (`{}`): a
@@ -193,31 +142,6 @@ impl Named {
 
     pub fn is_fifo(&self) -> bool {
         matches!(self, Named::Fifo { .. })
-    }
-}
-
-/// `write_some` for a file that cannot splice: one chunk through memory.
-fn copy_range(file: &File, at: u64, want: usize, pipe: &impl AsRawFd) -> io::Result<u64> {
-    let mut chunk = vec![0u8; want.min(64 * 1024)];
-    let n = file.read_at(&mut chunk, at)?;
-    if n == 0 {
-        return Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            "the --pipepart file got shorter",
-        ));
-    }
-    // SAFETY: writes from a live buffer to a descriptor we own.
-    let written = unsafe { libc::write(pipe.as_raw_fd(), chunk.as_ptr().cast(), n) };
-    match written {
-        -1 => {
-            let err = io::Error::last_os_error();
-            if err.kind() == io::ErrorKind::WouldBlock {
-                Ok(0)
-            } else {
-                Err(err)
-            }
-        }
-        n => Ok(n as u64),
     }
 }
 

@@ -200,6 +200,11 @@ pub enum Resume {
 }
 
 impl Config {
+    /// Job slots in all: -j on each -S host (or on this machine).
+    pub fn job_slots(&self) -> usize {
+        self.jobs.max(1) * self.remote.hosts.len().max(1)
+    }
+
     /// `--joblog -`: the joblog goes to stdout.
     pub fn joblog_on_stdout(&self) -> bool {
         self.joblog

@@ -8,8 +8,8 @@
 //! (a pipe is added to the set once, when its job starts).
 
 use std::collections::HashMap;
-use std::io::{self, ErrorKind, Read};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::process::{ChildStderr, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -22,21 +22,19 @@ use nix::poll::{PollFd, PollFlags, poll};
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 
 use crate::backend::PlaceId;
-use std::rc::Rc;
 
-use crate::blocks::{Block, Named};
 use crate::cli::{TermSeq, Timeout};
 use crate::exit::Exit;
+use crate::feed::{FIFO_RETRY, Feeding, PendingFifo};
 use crate::job::{JobSpec, Record};
+use crate::job_pipes::{Pipe, drain, set_nonblocking, token};
 use crate::output::{Output, Stream};
+use crate::timeouts::{Clock, Timeouts};
 use crate::watchdog::Watchdog;
 
 /// How long a job's pipes may stay open after its main process exited (a
 /// background grandchild holding them) before the rest of its group is killed.
 const LEFTOVER_GRACE: Duration = Duration::from_millis(200);
-/// The pipe size asked for a job's stdin when pool-run feeds it a block:
-/// Linux's default limit for one pipe (fs.pipe-max-size).
-const FEED_PIPE_SIZE: libc::c_int = 1024 * 1024;
 /// After SIGTERM to the jobs on Ctrl-C, how long before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(1);
 
@@ -61,54 +59,8 @@ struct Running {
     exited_at: Option<Instant>,
     started: Instant,
     started_wall: SystemTime,
-    /// When the next --timeout signal is due.
-    deadline: Option<Instant>,
-    timed_out: bool,
-    /// How far through --termseq the job is.
-    term_step: usize,
+    clock: Clock,
 }
-
-/// A block being written into a job's stdin as the pipe takes it, from
-/// the poll loop like the job's output is read: a slow job never holds up
-/// the others, and the pipe's end closes once the block is through.
-#[derive(Debug)]
-struct Feeding {
-    pipe: OwnedFd,
-    block: Block,
-    done: u64,
-}
-
-impl Feeding {
-    /// Writes what the pipe takes now; true once the block is all written
-    /// or the job closed its stdin (it does not want the rest).
-    fn pump(&mut self) -> bool {
-        loop {
-            match self.block.write_some(&self.pipe, self.done) {
-                Ok(0) => return false,
-                Ok(n) => {
-                    self.done += n;
-                    if self.done >= self.block.len() {
-                        return true;
-                    }
-                }
-                Err(err) if err.kind() == ErrorKind::Interrupted => {}
-                Err(_) => return true,
-            }
-        }
-    }
-}
-
-/// --fifo: a job's named pipe, opened for writing once the job has opened
-/// it for reading (before that, a non-blocking open fails with ENXIO; a
-/// blocking one would hold up the loop). pool-run tries each loop turn.
-#[derive(Debug)]
-struct PendingFifo {
-    named: Rc<Named>,
-    block: Block,
-}
-
-/// How often a --fifo not opened yet is tried again.
-const FIFO_RETRY: Duration = Duration::from_millis(10);
 
 /// A job whose command could not be spawned, handed back whole.
 #[derive(Debug)]
@@ -131,10 +83,7 @@ pub struct Jobs {
     /// --nice: the niceness of every job's group.
     nice: Option<i32>,
     running: Vec<Running>,
-    timeout: Option<Timeout>,
-    /// Runtimes of the finished jobs, sorted (--timeout N%).
-    runtimes: Vec<Duration>,
-    termseq: TermSeq,
+    timeouts: Timeouts,
     /// Jobs' stdout and stderr come through pipes (not under -u).
     capture: bool,
     /// Told of every job's group, to kill them if pool-run is killed.
@@ -151,31 +100,6 @@ pub struct Jobs {
     next_key: u64,
     /// Where each running job's key is in `running`.
     index_of: HashMap<u64, usize>,
-}
-
-/// A pipe's token in the epoll set: its job's key and which pipe it is.
-fn token(key: u64, pipe: Pipe) -> u64 {
-    key << 2 | pipe as u64
-}
-
-/// The pipes pool-run holds of a job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Pipe {
-    Out = 0,
-    Err = 1,
-    Feed = 2,
-}
-
-impl Pipe {
-    fn of_token(token: u64) -> (u64, Option<Pipe>) {
-        let pipe = match token & 3 {
-            0 => Some(Pipe::Out),
-            1 => Some(Pipe::Err),
-            2 => Some(Pipe::Feed),
-            _ => None,
-        };
-        (token >> 2, pipe)
-    }
 }
 
 impl Jobs {
@@ -196,9 +120,7 @@ impl Jobs {
             keep_blocks,
             nice,
             running: Vec::new(),
-            timeout,
-            runtimes: Vec::new(),
-            termseq,
+            timeouts: Timeouts::new(timeout, termseq),
             capture,
             watchdog,
             killed_groups: Vec::new(),
@@ -252,47 +174,10 @@ impl Jobs {
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
         let stdin = child.stdin.take().filter(|_| feed);
-        if let Some(pipe) = &stdin {
-            // A bigger pipe takes a block in fewer, larger writes (the
-            // system's limit may refuse; the default still works).
-            // SAFETY: fcntl on a pipe end we own.
-            unsafe { libc::fcntl(pipe.as_raw_fd(), libc::F_SETPIPE_SZ, FEED_PIPE_SIZE) };
-        }
-        for fd in [
-            stdout.as_ref().map(AsFd::as_fd),
-            stderr.as_ref().map(AsFd::as_fd),
-            stdin.as_ref().map(AsFd::as_fd),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            // Cannot fail on a fresh pipe end of ours; if it did, reads
-            // would block the loop, so say so.
-            if let Err(err) = set_nonblocking(fd) {
-                return Err(NotStarted {
-                    spec,
-                    command_line,
-                    err,
-                });
-            }
-        }
         let block = if feed { spec.block.clone() } else { None };
-        if block.is_some() && !self.keep_blocks {
-            spec.block = None;
-        }
         let (feeding, fifo) = match (stdin, block) {
-            (Some(pipe), Some(block)) => (
-                Some(Feeding {
-                    pipe: OwnedFd::from(pipe),
-                    block,
-                    done: 0,
-                }),
-                None,
-            ),
-            (None, Some(block)) => {
-                let named = spec.named.clone().filter(|n| n.is_fifo());
-                (None, named.map(|named| PendingFifo { named, block }))
-            }
+            (Some(pipe), Some(block)) => (Some(Feeding::new(OwnedFd::from(pipe), block)), None),
+            (None, Some(block)) => (None, PendingFifo::of(spec.named.as_ref(), block)),
             _ => (None, None),
         };
         let key = self.next_key;
@@ -316,20 +201,22 @@ impl Jobs {
         ];
         for (fd, pipe, events) in pipes {
             let Some(fd) = fd else { continue };
-            if let Err(err) = self
-                .epoll
-                .add(fd, EpollEvent::new(events, token(key, pipe)))
-            {
-                // The started job is not lost: it is in the table and
-                // reaped; only its output cannot be watched. Say so as a
-                // failure of the run (it cannot happen short of ENOMEM).
+            let event = EpollEvent::new(events, token(key, pipe));
+            let watched = set_nonblocking(fd).and_then(|()| Ok(self.epoll.add(fd, event)?));
+            if let Err(err) = watched {
+                // Cannot fail on fresh pipe ends of ours short of ENOMEM;
+                // a job whose pipes cannot be watched would block the loop,
+                // so it goes, and comes back whole (its block included).
                 let _ = proc::signal_group(child.id(), Signal::KILL);
                 return Err(NotStarted {
                     spec,
                     command_line,
-                    err: err.into(),
+                    err,
                 });
             }
+        }
+        if (feeding.is_some() || fifo.is_some()) && !self.keep_blocks {
+            spec.block = None;
         }
         self.index_of.insert(key, self.running.len());
         self.running.push(Running {
@@ -347,9 +234,7 @@ impl Jobs {
             exited_at: None,
             started,
             started_wall: SystemTime::now(),
-            deadline: self.limit().map(|limit| started + limit),
-            timed_out: false,
-            term_step: 0,
+            clock: self.timeouts.clock(started),
         });
         // The handle is not needed: the job is reaped by pid.
         drop(child);
@@ -367,7 +252,7 @@ impl Jobs {
             .running
             .iter()
             .filter(|j| j.exit.is_none())
-            .filter_map(|j| j.deadline);
+            .filter_map(|j| j.clock.deadline);
         let fifos = self
             .running
             .iter()
@@ -408,30 +293,18 @@ impl Jobs {
 
     /// --fifo: the named pipes whose job has opened them now become feeds.
     fn open_fifos(&mut self) {
-        use nix::fcntl::{OFlag, open};
-        for job in self.running.iter_mut().filter(|j| j.fifo.is_some()) {
-            let Some(pending) = job.fifo.as_ref() else {
+        for job in self.running.iter_mut() {
+            let Some(pending) = job.fifo.take() else {
                 continue;
             };
-            let flags = OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
-            match open(pending.named.path(), flags, nix::sys::stat::Mode::empty()) {
-                Ok(fd) => {
-                    // SAFETY: fcntl on a fifo end we own.
-                    unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, FEED_PIPE_SIZE) };
+            match pending.open() {
+                Ok(feeding) => {
                     let event = EpollEvent::new(EpollFlags::EPOLLOUT, token(job.key, Pipe::Feed));
-                    if self.epoll.add(&fd, event).is_ok()
-                        && let Some(pending) = job.fifo.take()
-                    {
-                        job.feeding = Some(Feeding {
-                            pipe: fd,
-                            block: pending.block,
-                            done: 0,
-                        });
+                    if self.epoll.add(&feeding.pipe, event).is_ok() {
+                        job.feeding = Some(feeding);
                     }
                 }
-                // No reader yet: next turn.
-                Err(nix::errno::Errno::ENXIO | nix::errno::Errno::EINTR) => {}
-                Err(_) => job.fifo = None,
+                Err(again) => job.fifo = again,
             }
         }
     }
@@ -520,61 +393,22 @@ impl Jobs {
         text
     }
 
-    /// How long a job may run now: --timeout's duration, or its share of
-    /// the median runtime once three jobs have finished.
-    fn limit(&self) -> Option<Duration> {
-        match self.timeout? {
-            Timeout::After(limit) => Some(limit),
-            Timeout::OfMedian(percent) => {
-                if self.runtimes.len() < 3 {
-                    return None;
-                }
-                let median = self.runtimes[self.runtimes.len() / 2];
-                Some(median.mul_f64(percent / 100.0))
-            }
-        }
-    }
-
     /// A job finished after `runtime`: under --timeout N% the median moves,
     /// and so do the deadlines of the jobs not signalled yet.
     fn ran_for(&mut self, runtime: Duration) {
-        if !matches!(self.timeout, Some(Timeout::OfMedian(_))) {
-            return;
-        }
-        let at = self.runtimes.partition_point(|r| *r < runtime);
-        self.runtimes.insert(at, runtime);
-        let limit = self.limit();
-        for job in self
-            .running
-            .iter_mut()
-            .filter(|j| j.term_step == 0 && j.exit.is_none())
-        {
-            job.deadline = limit.map(|limit| job.started + limit);
+        if self.timeouts.ran_for(runtime) {
+            let limit = self.timeouts.limit();
+            for job in self.running.iter_mut().filter(|j| j.exit.is_none()) {
+                job.clock.reset(job.started, limit);
+            }
         }
     }
 
-    /// --timeout: at the deadline the job's whole group gets the first
-    /// signal of --termseq, then each next one after its wait.
+    /// --timeout: each job at its deadline gets its next signal.
     pub fn enforce_timeouts(&mut self) {
         let now = Instant::now();
-        let steps = &self.termseq.0;
         for job in self.running.iter_mut().filter(|j| j.exit.is_none()) {
-            if job.deadline.is_none_or(|d| d > now) {
-                continue;
-            }
-            job.timed_out = true;
-            match steps.get(job.term_step) {
-                Some(&(signal, wait)) => {
-                    let _ = proc::signal_group_and_continue(job.pid, signal);
-                    job.term_step += 1;
-                    job.deadline = Some(now + wait);
-                }
-                None => {
-                    // The sequence is spent and the job still runs: KILL.
-                    let _ = proc::signal_group(job.pid, Signal::KILL);
-                    job.deadline = None;
-                }
-            }
+            self.timeouts.enforce(job.pid, &mut job.clock, now);
         }
     }
 
@@ -606,7 +440,7 @@ impl Jobs {
             watchdog.ended(job.pid);
         }
         // A timed-out job's group goes entirely, whatever outlived it.
-        if job.timed_out && matches!(proc::signal_group(job.pid, Signal::KILL), Ok(true)) {
+        if job.clock.timed_out && matches!(proc::signal_group(job.pid, Signal::KILL), Ok(true)) {
             self.killed_groups.push(job.pid);
         }
         let finished = job.finished();
@@ -746,7 +580,7 @@ impl Running {
                 command: self.command,
                 host: String::new(),
                 exit: self.exit.unwrap_or(ChildExit::Exited(0)),
-                timed_out: self.timed_out,
+                timed_out: self.clock.timed_out,
                 started_wall: self.started_wall,
             },
         }
@@ -755,63 +589,4 @@ impl Running {
 
 fn io_failure(what: &str, err: &io::Error) -> Failure {
     Failure::io(Exit::Error, what, err)
-}
-
-/// Makes our read end of a job's pipe non-blocking. One fcntl: a fresh pipe
-/// end has no other status flags to keep.
-fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
-    use nix::fcntl::{FcntlArg, OFlag, fcntl};
-    fcntl(fd, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
-    Ok(())
-}
-
-/// Reads what is available now, handing each chunk to `each`; true at
-/// the end of the pipe (or a read error: nothing more will come), when the
-/// caller closes it. Fails only if `each` does (a full disk).
-fn drain<R: Read>(
-    reader: &mut R,
-    mut each: impl FnMut(&[u8]) -> Result<(), Failure>,
-) -> Result<bool, Failure> {
-    thread_local! {
-        // One read buffer, zeroed once: zeroing 64 KiB per call was 90% of
-        // pool-run's own instructions per job (callgrind).
-        static CHUNK: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 64 * 1024]);
-    }
-    CHUNK.with(|chunk| {
-        let chunk = &mut chunk.borrow_mut();
-        loop {
-            match reader.read(chunk) {
-                Ok(0) => return Ok(true),
-                Ok(n) => each(&chunk[..n])?,
-                Err(err) if err.kind() == ErrorKind::Interrupted => {}
-                Err(err) if err.kind() == ErrorKind::WouldBlock => return Ok(false),
-                Err(_) => return Ok(true),
-            }
-        }
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn drain_hands_over_everything_then_says_the_end_came() {
-        let mut pipe = io::Cursor::new(b"hello world".to_vec());
-        let mut got = Vec::new();
-        let ended = drain(&mut pipe, |bytes| {
-            got.extend_from_slice(bytes);
-            Ok(())
-        })
-        .unwrap();
-        assert_eq!(got, b"hello world");
-        assert!(ended, "end of file: the caller closes the pipe");
-    }
-
-    #[test]
-    fn a_failing_sink_stops_the_drain() {
-        let mut pipe = io::Cursor::new(b"x".to_vec());
-        let err = drain(&mut pipe, |_| Err(Failure::new(255u8, "disk full"))).unwrap_err();
-        assert_eq!(err.message, "disk full");
-    }
 }

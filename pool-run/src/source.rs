@@ -77,10 +77,9 @@ impl Source {
             None
         } else if let Some(pipe) = &cfg.pipe {
             // A block per job slot, and the one being read.
-            let slots = cfg.jobs.max(1) * cfg.remote.hosts.len().max(1);
             let cutter = PipeCutter::new(&pipe.boundary, pipe.block, pipe.records);
             Some(
-                input::stream_blocks(cutter, Budget::new(slots + 1))
+                input::stream_blocks(cutter, Budget::new(cfg.job_slots() + 1))
                     .map_err(|e| io_failure("reading stdin", &e))?,
             )
         } else if cfg.sources.is_empty() {
@@ -104,8 +103,7 @@ impl Source {
             shuffle(&mut source.pending);
         }
         if feed.is_none() && matches!(cfg.batch, Batch::Fit { .. }) {
-            let slots = cfg.jobs.max(1) * cfg.remote.hosts.len().max(1);
-            source.fit_share = Some(source.pending.len().div_ceil(slots).max(1));
+            source.fit_share = Some(source.pending.len().div_ceil(cfg.job_slots()).max(1));
         }
         source.feed = feed;
         source.trim = cfg.trim;
