@@ -270,16 +270,22 @@ const BATCHES_AHEAD: usize = 8;
 const BATCH: usize = 1024;
 
 pub fn stream_stdin(syntax: RecordSyntax) -> io::Result<StdinFeed> {
-    spawn_feed(move |reader, handover| feed(reader, handover, &syntax))
+    spawn_feed(move |stdin, handover| {
+        // Our own buffer: std's stdin hides its own, and `buffer()` tells
+        // whether more input is already here.
+        feed(
+            BufReader::with_capacity(64 * 1024, stdin),
+            handover,
+            &syntax,
+        )
+    })
 }
 
 /// --pipe: stdin cut into blocks as GNU parallel cuts them (see
 /// `blocks`), each held in memory only while the budget has room.
 pub fn stream_blocks(cutter: PipeCutter, budget: Arc<Budget>) -> io::Result<StdinFeed> {
-    spawn_feed(move |reader, handover| {
-        // The blocks read straight from descriptor 0: no BufReader copy.
-        feed_pipe(reader.into_inner(), handover, cutter, &budget)
-    })
+    // The blocks are read straight from descriptor 0: no BufReader copy.
+    spawn_feed(move |stdin, handover| feed_pipe(stdin, handover, cutter, &budget))
 }
 
 /// The stdin thread's side: the channel and the wake-up pipe.
@@ -308,7 +314,7 @@ impl Handover {
 /// error it returns is handed over last. Dropping the sender and the waker
 /// at the end says: no more input.
 fn spawn_feed(
-    body: impl FnOnce(BufReader<std::fs::File>, &mut Handover) -> io::Result<()> + Send + 'static,
+    body: impl FnOnce(std::fs::File, &mut Handover) -> io::Result<()> + Send + 'static,
 ) -> io::Result<StdinFeed> {
     let (sender, batches) = sync_channel(BATCHES_AHEAD);
     let (wake, waker) = pipe()?;
@@ -317,7 +323,7 @@ fn spawn_feed(
     std::thread::Builder::new()
         .name("stdin".into())
         .spawn(move || {
-            if let Err(err) = stdin_reader().and_then(|reader| body(reader, &mut handover)) {
+            if let Err(err) = stdin_copy().and_then(|stdin| body(stdin, &mut handover)) {
                 let _ = handover.sender.send(Err(err));
                 let _ = handover.waker.write_all(b"!");
             }
@@ -325,12 +331,12 @@ fn spawn_feed(
     Ok(StdinFeed { batches, wake })
 }
 
-/// Our own reader over a copy of descriptor 0 (std's stdin hides its
-/// buffer, and `buffer()` tells whether more input is already here).
-fn stdin_reader() -> io::Result<BufReader<std::fs::File>> {
+/// A copy of descriptor 0, for the stdin thread to own.
+fn stdin_copy() -> io::Result<std::fs::File> {
     use std::os::fd::AsFd;
-    let fd = io::stdin().as_fd().try_clone_to_owned()?;
-    Ok(BufReader::with_capacity(64 * 1024, std::fs::File::from(fd)))
+    Ok(std::fs::File::from(
+        io::stdin().as_fd().try_clone_to_owned()?,
+    ))
 }
 
 /// Reads stdin into a buffer up to the block size's next multiple, cuts
