@@ -14,6 +14,7 @@ use common::ipc::{PipeReader, PipeWriter, Queue, pipe};
 use common::proc::{fork_child, wait_child};
 use nix::unistd::{getpid, getppid};
 
+use crate::cli::{ForkWording, MemoryStep, ProcessWording};
 use crate::exit::Exit;
 
 fn failed(what: &str, err: &io::Error) -> Failure {
@@ -90,10 +91,29 @@ fn outcome(children: &[(u32, ChildExit)]) -> Result<Exit, Failure> {
     }
 }
 
+/// The parent's and the child's line in `wording`'s words.
+fn fork_lines(wording: ForkWording) -> (&'static str, &'static str) {
+    match wording {
+        ForkWording::T000 => (".", ""),
+        ForkWording::T003 => (".", "()"),
+        ForkWording::C => ("", "()"),
+    }
+}
+
 /// The default demo: the tutorial's fork example.
-pub fn fork(race: bool, children: u32, child_exit: u8) -> Result<Exit, Failure> {
+pub fn fork(
+    race: bool,
+    children: u32,
+    child_exit: u8,
+    wording: ForkWording,
+) -> Result<Exit, Failure> {
     let me = getpid();
-    print(Exit::Failed, &format!("Process ({me}) start...\n"))?;
+    // (the period ending both lines, the brackets around the parent's pid)
+    let (period, brackets) = fork_lines(wording);
+    let (open, close) = brackets.split_at(brackets.len() / 2);
+    if wording == ForkWording::T000 {
+        print(Exit::Failed, &format!("Process ({me}) start...\n"))?;
+    }
     let mut reaped = Vec::new();
     for _ in 0..children {
         let gate = if race {
@@ -106,7 +126,7 @@ pub fn fork(race: bool, children: u32, child_exit: u8) -> Result<Exit, Failure> 
                 gate.wait();
             }
             let line = format!(
-                "I am child process ({}) and my parent is {}.\n",
+                "I am child process ({}) and my parent is {open}{}{close}{period}\n",
                 getpid(),
                 getppid()
             );
@@ -119,7 +139,7 @@ pub fn fork(race: bool, children: u32, child_exit: u8) -> Result<Exit, Failure> 
         .map_err(|e| failed("fork", &e))?;
         let said = print(
             Exit::Failed,
-            &format!("I ({me}) just created a child process ({pid}).\n"),
+            &format!("I ({me}) just created a child process ({pid}){period}\n"),
         );
         if let Some(gate) = &gate {
             gate.open();
@@ -142,28 +162,43 @@ pub fn fork(race: bool, children: u32, child_exit: u8) -> Result<Exit, Failure> 
 }
 
 /// The tutorial's `Process(target=run_proc, args=('test',))`, start, join.
-pub fn process(name: &str) -> Result<Exit, Failure> {
-    print(Exit::Failed, &format!("Parent process {}.\n", getpid()))?;
-    print(Exit::Failed, "Child process will start.\n")?;
+/// Tutorial 002's fragment prints only the child's argument.
+pub fn process(name: &str, wording: ProcessWording) -> Result<Exit, Failure> {
+    let (starts, ends) = match wording {
+        ProcessWording::T000 => ("Child process will start.", "Child process end."),
+        ProcessWording::T003 => ("Process will start", "Process end."),
+        ProcessWording::T002 => ("", ""),
+    };
+    let talks = wording != ProcessWording::T002;
+    if talks {
+        print(Exit::Failed, &format!("Parent process {}.\n", getpid()))?;
+        print(Exit::Failed, &format!("{starts}\n"))?;
+    }
     let pid = fork_child(|| {
-        let line = format!("Run child process {name} ({})...\n", getpid());
+        let line = if talks {
+            format!("Run child process {name} ({})...\n", getpid())
+        } else {
+            format!("{name}\n")
+        };
         if child_print(&line) { 0 } else { 1 }
     })
     .map_err(|e| failed("fork", &e))?;
     let exit = reap(pid)?;
-    print(Exit::Failed, "Child process end.\n")?;
+    if talks {
+        print(Exit::Failed, &format!("{ends}\n"))?;
+    }
     outcome(&[(pid, exit)])
+}
+
+/// `[0, 3, 6]`, as Python prints a list of numbers.
+pub fn python_numbers(list: &[u64]) -> String {
+    let items: Vec<String> = list.iter().map(u64::to_string).collect();
+    format!("[{}]", items.join(", "))
 }
 
 /// `[[0], [], [4]]`, as Python prints a list of lists.
 fn python_list(lists: &[Vec<u64>]) -> String {
-    let inner: Vec<String> = lists
-        .iter()
-        .map(|list| {
-            let items: Vec<String> = list.iter().map(u64::to_string).collect();
-            format!("[{}]", items.join(", "))
-        })
-        .collect();
+    let inner: Vec<String> = lists.iter().map(|list| python_numbers(list)).collect();
     format!("[{}]", inner.join(", "))
 }
 
@@ -223,6 +258,99 @@ pub fn memory(children: u32) -> Result<Exit, Failure> {
             python_list(&collected)
         ),
     )?;
+    outcome(&reaped)
+}
+
+/// One step of tutorial 002's list programs, printing only its list as the
+/// listing does.
+pub fn memory_step(step: MemoryStep, children: u32) -> Result<Exit, Failure> {
+    let lists = children as usize;
+    match step {
+        MemoryStep::Copies => {
+            let mut ret: Vec<Vec<u64>> = vec![Vec::new(); lists];
+            let mut reaped = Vec::new();
+            for i in 0..lists {
+                let ret = &mut ret;
+                let pid = fork_child(move || {
+                    // The child's copy: the parent's `ret` stays empty.
+                    ret[i].push((i * i) as u64);
+                    0
+                })
+                .map_err(|e| failed("fork", &e))?;
+                reaped.push((pid, reap(pid)?));
+            }
+            print(Exit::Failed, &format!("{}\n", python_list(&ret)))?;
+            outcome(&reaped)
+        }
+        MemoryStep::OneProcess => {
+            let ret: Vec<Vec<u64>> = (0..lists).map(|i| vec![(i * i) as u64]).collect();
+            print(Exit::Failed, &format!("{}\n", python_list(&ret)))?;
+            Ok(Exit::Success)
+        }
+        MemoryStep::Queues => through_queues(lists, 1000),
+    }
+}
+
+/// The end of a queue's stream, as the tutorial's `None`.
+const END: &[u8] = b"None";
+
+/// 002-10: `items` numbers dealt round-robin to one process per queue, sent
+/// back through a result queue each, and collected queue by queue.
+fn through_queues(queues: usize, items: u64) -> Result<Exit, Failure> {
+    let make = || -> Result<Vec<Queue>, Failure> {
+        (0..queues)
+            .map(|_| Queue::new().map_err(|e| failed("creating a queue", &e)))
+            .collect()
+    };
+    let (inputs, results) = (make()?, make()?);
+    let mut pids = Vec::new();
+    for k in 0..queues {
+        let (input, result) = (&inputs[k], &results[k]);
+        let pid = fork_child(move || {
+            // The reader keeps what it takes (Python's queue feeder buffers
+            // the same way), so the parent can put every number first.
+            let mut taken = Vec::new();
+            while let Ok(Some(message)) = input.get() {
+                if message == END {
+                    break;
+                }
+                taken.push(message);
+            }
+            for message in taken.iter().map(Vec::as_slice).chain([END]) {
+                if result.put(message).is_err() {
+                    return 1;
+                }
+            }
+            0
+        })
+        .map_err(|e| failed("fork", &e))?;
+        pids.push(pid);
+    }
+    for i in 0..items {
+        let queue = &inputs[(i % queues as u64) as usize];
+        queue
+            .put(i.to_string().as_bytes())
+            .map_err(|e| failed("writing a queue", &e))?;
+    }
+    for queue in &inputs {
+        queue.put(END).map_err(|e| failed("writing a queue", &e))?;
+    }
+    let mut collected = Vec::new();
+    for queue in &results {
+        while let Some(message) = queue.get().map_err(|e| failed("reading a queue", &e))? {
+            if message == END {
+                break;
+            }
+            if let Ok(number) = String::from_utf8_lossy(&message).parse::<u64>() {
+                collected.push(number);
+            }
+        }
+    }
+    let mut reaped = Vec::new();
+    for pid in pids {
+        reaped.push((pid, reap(pid)?));
+    }
+    print(Exit::Failed, &format!("{}\n", python_numbers(&collected)))?;
     outcome(&reaped)
 }
 

@@ -2,20 +2,24 @@
 //!
 //! fork/getpid/getppid (the default), a `multiprocessing.Process` started and
 //! joined (`process`), each process's own copy of memory after fork and a
-//! queue to bring results back (`memory`), and what creating a process or a
-//! thread costs (`bench`).
+//! queue to bring results back (`memory`), fork versus spawn (`inherit`), a
+//! producer and a slow consumer (`queue`), concurrent downloads
+//! (`download`), a pool of long-lived workers (`pool`), what a crash takes
+//! down (`crash`), and what creating a process or a thread costs (`bench`).
 
 mod bench;
 mod cli;
 mod demos;
 mod exit;
+mod pool;
+mod scenes;
 
 use std::process::ExitCode;
 
 use common::cli::{Failure, print, run_tool};
 use common::time::format_duration;
 
-use crate::cli::{BenchArgs, Cli, Command};
+use crate::cli::{BenchArgs, Cli, Command, PoolCommand};
 use crate::exit::Exit;
 
 pub fn main() -> ExitCode {
@@ -28,9 +32,20 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             cli.default.race,
             cli.default.children,
             cli.default.child_exit,
+            cli.default.wording,
         )?,
-        Some(Command::Process { name }) => demos::process(&name)?,
-        Some(Command::Memory { children }) => demos::memory(children)?,
+        Some(Command::Process(args)) => demos::process(&args.name, args.wording)?,
+        Some(Command::Memory { children, only }) => match only {
+            Some(step) => demos::memory_step(step, children)?,
+            None => demos::memory(children)?,
+        },
+        Some(Command::Inherit { start }) => scenes::inherit(start)?,
+        Some(Command::SpawnedChild) => scenes::spawned_child()?,
+        Some(Command::Queue(args)) => scenes::queue(&args)?,
+        Some(Command::Download(args)) => scenes::download(&args)?,
+        Some(Command::Pool(PoolCommand::Apply(args))) => pool::apply(&args)?,
+        Some(Command::Pool(PoolCommand::Map(args))) => pool::map(&args)?,
+        Some(Command::Crash) => scenes::crash()?,
         Some(Command::Bench(args)) => bench(&args)?,
     };
     Ok(exit.into())

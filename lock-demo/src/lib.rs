@@ -3,13 +3,16 @@
 //! The tutorial's lessons, runnable: a named thread started and joined
 //! (`threads`); two threads racing on one balance and losing updates, then
 //! the fixes (`race --sync mutex|atomic|thread-local`); the 100-thread bank
-//! (`bank`); and a contention benchmark of the four ways (`bench`).
+//! (`bank`); tutorial 003's five-thread counter (`counter`) and per-thread
+//! data (`per-thread`); a deadlock, detected (`deadlock`); and a contention
+//! benchmark of the four ways (`bench`).
 
 mod bank;
 mod bench;
 mod cli;
 mod contend;
 mod exit;
+mod scenes;
 mod threads;
 
 use std::process::ExitCode;
@@ -30,9 +33,12 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         None => race(&cli.default)?,
         Some(Command::Race(args)) => race(&args)?,
         Some(Command::Threads(args)) => {
-            threads::run(args.delay)?;
+            threads::run(&args)?;
             Exit::Success
         }
+        Some(Command::Counter(args)) => scenes::counter(&args)?,
+        Some(Command::PerThread(args)) => scenes::per_thread(&args)?,
+        Some(Command::Deadlock(args)) => scenes::deadlock(&args)?,
         Some(Command::Bank(args)) => bank(&args)?,
         Some(Command::Bench(args)) => bench(&args)?,
     };
@@ -173,6 +179,9 @@ fn bank(args: &BankArgs) -> Result<Exit, Failure> {
             expected,
             correct: balance == expected,
         }) + "\n"
+    } else if args.lang == common::lang::Lang::Zh {
+        // The tutorial's own line, in its words.
+        format!("账户余额为: ￥{balance}元\n")
     } else {
         format!(
             "Account balance: {balance} (expected {expected}: {threads} threads deposited {deposit} each, sync {sync})\n",

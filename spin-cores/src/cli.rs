@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand, ValueEnum};
 use common::cli::Failure;
 use common::cli::{Help, WithDefault};
+use common::lang::Lang;
 use common::time::parse_duration;
 
 use crate::exit::Exit;
@@ -17,7 +18,8 @@ const EXAMPLES: &str = "\
   spin-cores -n 2 -t 1s                      # two busy threads for a second, measured
   spin-cores -n 1 --load 50 -t 1s --json | tail -1   # half a core; the summary as JSON
   spin-cores -n 2 --mode processes -t 1s     # the same with child processes
-  spin-cores compare --work 2000000 --io 20ms   # sequential vs threads vs processes";
+  spin-cores compare --work 2000000 --io 20ms   # sequential vs threads vs processes
+  spin-cores compare --program io-async --io 10ms --lang zh   # 001-8's lines: coroutines";
 
 const ABOUT: &str = "N busy loops fill N cores (Rust threads have no GIL), measured";
 
@@ -103,6 +105,14 @@ pub struct SpinArgs {
     /// Samples and summary as JSON objects, one per line
     #[arg(long)]
     pub json: bool,
+
+    /// Print nothing: a pure load, as the tutorial's endless loop
+    #[arg(short = 'q', long, conflicts_with = "json")]
+    pub quiet: bool,
+
+    /// First print the number of CPUs, as tutorial 002's cpu_count() line
+    #[arg(long)]
+    pub show_cpus: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -112,17 +122,71 @@ pub struct CompareArgs {
           value_parser = clap::value_parser!(u32).range(1..=256))]
     pub tasks: u32,
 
-    /// CPU-bound task: count down from N
-    #[arg(long, value_name = "N", default_value_t = 200_000_000)]
-    pub work: u64,
+    /// CPU-bound task: count down from N (default: 2000000000 for the
+    /// table, enough that starting threads is noise; the tutorial's
+    /// 100000000 for --program)
+    #[arg(long, value_name = "N")]
+    pub work: Option<u64>,
 
-    /// IO-bound task: wait DUR
-    #[arg(long, value_name = "DUR", default_value = "200ms", value_parser = parse_duration)]
-    pub io: Duration,
+    /// IO-bound task: wait DUR (default: 200ms for the table, the
+    /// tutorial's 4s for --program)
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub io: Option<Duration>,
 
     /// The table as JSON objects, one per row
-    #[arg(long)]
+    #[arg(long, conflicts_with = "program")]
     pub json: bool,
+
+    /// Run one of tutorial 001's eight programs instead of the table, printing
+    /// its lines as the listing does
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub program: Option<Program>,
+
+    /// The program's lines in English or in the tutorial's Chinese
+    #[arg(long, value_enum, default_value_t = Lang::En, requires = "program")]
+    pub lang: Lang,
+}
+
+/// Tutorial 001's programs, in its order (001-1 to 001-8).
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Program {
+    /// 001-1: two countdowns, one after another
+    CpuSequential,
+    /// 001-2: two countdowns on two threads
+    CpuThreads,
+    /// 001-3: two countdowns in two processes
+    CpuProcesses,
+    /// 001-4: two countdowns in a Pool(4) of processes
+    CpuPool,
+    /// 001-5: two waits, one after another
+    IoSequential,
+    /// 001-6: two waits in a Pool(2) of processes (headed "多线程", threads, in
+    /// the tutorial)
+    IoPool,
+    /// 001-7: two waits in two processes
+    IoProcesses,
+    /// 001-8: two waits as coroutines on one thread (asyncio)
+    IoAsync,
+}
+
+impl CompareArgs {
+    /// The countdown: the table's size, or the tutorial's for a program.
+    pub fn work(&self) -> u64 {
+        self.work.unwrap_or(if self.program.is_some() {
+            100_000_000
+        } else {
+            2_000_000_000
+        })
+    }
+
+    /// The wait: the table's, or the tutorial's 4 s for a program.
+    pub fn io(&self) -> Duration {
+        self.io.unwrap_or(if self.program.is_some() {
+            Duration::from_secs(4)
+        } else {
+            Duration::from_millis(200)
+        })
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -155,6 +219,8 @@ pub struct Config {
     pub duration: Option<Duration>,
     pub interval: Duration,
     pub json: bool,
+    pub quiet: bool,
+    pub show_cpus: bool,
 }
 
 impl Config {
@@ -179,6 +245,8 @@ impl Config {
             duration: args.duration,
             interval: args.interval,
             json: args.json,
+            quiet: args.quiet,
+            show_cpus: args.show_cpus,
         })
     }
 

@@ -9,6 +9,7 @@ mod cli;
 mod compare;
 mod exit;
 mod machine;
+mod programs;
 mod spin;
 mod workers;
 
@@ -34,7 +35,12 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         |what: &str, err: std::io::Error| Failure::new(Exit::Failed, format!("{what} ({err})"));
     match cli.command {
         None => spin_run(&Config::from_args(&cli.default)?),
-        Some(Command::Compare(args)) => compare_run(&args),
+        Some(Command::Compare(args)) => match args.program {
+            Some(program) => {
+                Ok(programs::run(program, args.tasks, args.work(), args.io(), args.lang)?.into())
+            }
+            None => compare_run(&args),
+        },
         Some(Command::WorkerSpin(args)) => {
             workers::worker_process(f64::from(args.load) / 100.0, args.slice, args.cpu)
                 .map_err(|e| failed("worker", e))?;
@@ -59,6 +65,10 @@ fn spin_run(cfg: &Config) -> Result<u8, Failure> {
     let mut per_sample = Machine::start();
     let cpu_at_start = workers::own_cpu_time();
     let started = Instant::now();
+    if cfg.show_cpus {
+        let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        print(Exit::Failed, &format!("{cpus}\n"))?;
+    }
     let workers = Workers::start(cfg).map_err(|e| {
         Failure::new(
             Exit::Failed,
@@ -81,7 +91,7 @@ fn spin_run(cfg: &Config) -> Result<u8, Failure> {
         let now = Instant::now();
         // A sample due at the very end still comes out (`-d 1s` with the
         // default 1s interval gives one sample, then the summary).
-        if now >= next_sample && end.is_none_or(|end| next_sample <= end) {
+        if now >= next_sample && end.is_none_or(|end| next_sample <= end) && !cfg.quiet {
             let cpu = workers.cpu_time();
             let percent = percent_of(cpu.saturating_sub(last.1), now - last.0);
             last = (now, cpu);
@@ -111,7 +121,9 @@ fn spin_run(cfg: &Config) -> Result<u8, Failure> {
     let cores = whole_run.per_core();
     let summary = summary_text(cfg, elapsed, cpu, &stopped.iterations, &cores, stopped_by);
     let lead = if printed_in_place { "\n" } else { "" };
-    print(Exit::Failed, &format!("{lead}{summary}"))?;
+    if !cfg.quiet {
+        print(Exit::Failed, &format!("{lead}{summary}"))?;
+    }
     match stopped_by {
         Some(signal) => Ok(signal::reraise(signal)),
         None => Ok(Exit::Success.into()),
@@ -217,11 +229,11 @@ fn compare_run(args: &CompareArgs) -> Result<u8, Failure> {
         text.push_str(&format!(
             "{:<14} {:>28}   {:>28}\n",
             "",
-            format!("CPU-bound ({} x countdown {})", args.tasks, args.work),
+            format!("CPU-bound ({} x countdown {})", args.tasks, args.work()),
             format!(
                 "IO-bound ({} x wait {})",
                 args.tasks,
-                format_duration(args.io)
+                format_duration(args.io())
             ),
         ));
     }

@@ -165,3 +165,110 @@ fn help_lists_the_demos() {
 }
 
 use predicates::prelude::PredicateBooleanExt;
+
+#[test]
+fn threads_takes_the_listings_name_and_count() {
+    lock_demo()
+        .args([
+            "threads",
+            "--wording",
+            "002",
+            "--name",
+            "Worker",
+            "--count",
+            "2",
+        ])
+        .assert()
+        .success()
+        .stdout("MainThread\nWorker\nWorker 0\nWorker 1\nWorker\nend MainThread\n");
+    lock_demo()
+        .args(["threads", "--wording", "003"])
+        .assert()
+        .success()
+        .stdout(
+            "thread MainThread is running...\nhello world\nthread TestThread is running...\n\
+             hello  test\nthread TestThread ended\nthread MainThread ended\n",
+        );
+}
+
+#[test]
+fn the_locked_counter_reaches_threads_times_iterations() {
+    let out = lock_demo()
+        .args(["counter", "--sync", "mutex", "-n", "5", "-i", "100000"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("\nglobal num: 500000\n"), "{text}");
+    for n in 1..=5 {
+        assert!(
+            text.contains(&format!("thread Thread-{n} is running...\n")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("thread Thread-{n} ended.\n")),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn every_way_of_per_thread_data_counts_each_thread_alone() {
+    for (with, prefix) in [
+        ("local-variable", "function echo: "),
+        ("shared-map", ""),
+        ("thread-local", ""),
+    ] {
+        let out = lock_demo()
+            .args(["per-thread", "--with", with, "-i", "50000"])
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        let text = String::from_utf8_lossy(&out.stdout);
+        for n in 1..=5 {
+            assert!(
+                text.contains(&format!("\n{prefix}Thread-{n} 50000\n")),
+                "{with}: {text}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_deadlock_is_reported_within_its_wait_and_ordered_locks_have_none() {
+    let started = std::time::Instant::now();
+    lock_demo()
+        .args(["deadlock", "--wait", "100ms"])
+        .assert()
+        .success()
+        .stdout(contains(
+            "thread Thread-1 holds lock A and waits for lock B...",
+        ))
+        .stdout(contains(
+            "thread Thread-2 holds lock B and waits for lock A...",
+        ))
+        .stdout(contains(
+            "deadlock: after 100ms neither thread had its second lock",
+        ));
+    // Bounded: the demo ends on its own (the suite's timeout would fail it).
+    assert!(started.elapsed() < crate::support::CHILD_TIMEOUT);
+    lock_demo()
+        .args(["deadlock", "--ordered"])
+        .assert()
+        .success()
+        .stdout(contains("no deadlock"))
+        .stdout(contains("thread Thread-2 took lock A, then lock B"));
+}
+
+#[test]
+fn bank_prints_the_tutorials_line_in_chinese() {
+    lock_demo()
+        .args([
+            "bank", "--sync", "mutex", "--lang", "zh", "-n", "20", "--work", "1ms",
+        ])
+        .assert()
+        .success()
+        .stdout("账户余额为: ￥20元\n");
+}

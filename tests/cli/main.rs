@@ -10,6 +10,7 @@ mod gnu_corpus;
 mod gnu_options;
 mod install;
 mod json_schemas;
+mod listings;
 mod lock_demo;
 mod pingpong;
 mod pipelines;

@@ -148,7 +148,7 @@ fn compare_prints_every_row_with_speedups() {
         "threads",
         "processes",
         "pool of",
-        "event loop",
+        "coroutines",
     ]) {
         assert!(line.starts_with(way), "{line}");
         assert!(line.contains('x'), "no speed-up in: {line}");
@@ -169,12 +169,13 @@ fn compare_json_has_a_row_per_way() {
     assert_eq!(rows.len(), 5);
     assert_eq!(rows[0]["cpu_bound_speedup"], 1.0);
     assert!(
-        rows[3]["io_bound_s"].is_null(),
-        "the pool row is CPU-bound only"
+        rows[3]["io_bound_s"].is_number() && rows[3]["cpu_bound_s"].is_number(),
+        "the process pool runs both kinds of task"
     );
+    assert_eq!(rows[4]["way"], "coroutines");
     assert!(
         rows[4]["cpu_bound_s"].is_null(),
-        "the event loop row is IO-bound only"
+        "the coroutines row is IO-bound only"
     );
 }
 
@@ -215,4 +216,81 @@ fn interrupted_twice_every_worker_still_reports() {
             "signal {signal}: every worker's count is reported: {summary}"
         );
     }
+}
+
+#[test]
+fn quiet_prints_nothing_and_show_cpus_prints_the_count() {
+    spin_cores()
+        .args(["-q", "-t", "200ms"])
+        .assert()
+        .success()
+        .stdout("");
+    let cpus = std::thread::available_parallelism().unwrap().get();
+    spin_cores()
+        .args(["--show-cpus", "-q", "-t", "200ms"])
+        .assert()
+        .success()
+        .stdout(format!("{cpus}\n"));
+}
+
+#[test]
+fn the_async_program_runs_coroutines_in_one_process_overlapping_their_waits() {
+    let out = spin_cores()
+        .args([
+            "compare",
+            "--program",
+            "io-async",
+            "--io",
+            "50ms",
+            "-n",
+            "3",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 10, "{text}");
+    let last_start = lines.iter().rposition(|l| l.ends_with(" start")).unwrap();
+    let first_end = lines.iter().position(|l| l.ends_with(" end")).unwrap();
+    assert!(
+        last_start < first_end,
+        "every coroutine started before any ended: {text}"
+    );
+    let pids: std::collections::HashSet<&str> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("child process: "))
+        .map(|rest| rest.split(' ').next().unwrap())
+        .collect();
+    assert_eq!(pids.len(), 1, "one process: {text}");
+    assert!(lines[9].starts_with("took "), "{text}");
+}
+
+#[test]
+fn the_io_pool_program_says_what_it_really_runs() {
+    let out = spin_cores()
+        .args([
+            "compare",
+            "--program",
+            "io-pool",
+            "--io",
+            "20ms",
+            "--lang",
+            "zh",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("runs a Pool of 2 processes"), "{stderr}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let workers: std::collections::HashSet<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("子进程: "))
+        .map(|rest| rest.split(' ').next().unwrap())
+        .collect();
+    assert_eq!(workers.len(), 2, "two worker processes: {text}");
+    assert!(!workers.contains(std::process::id().to_string().as_str()));
 }
