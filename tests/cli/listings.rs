@@ -56,11 +56,21 @@ fn catalogue() -> Vec<Listing> {
         .collect()
 }
 
-/// Every number (a pid, a time, a count the listing drew at random) as `#`.
+/// Every number (a pid, a time, a count the listing drew at random) as `#`,
+/// its sign too (a balance of `-8` and one of `3` both read `#`; the `-` of
+/// `Thread-1` follows a letter and stays).
 fn mask_numbers(line: &str) -> String {
     let mut masked = String::with_capacity(line.len());
     let mut chars = line.chars().peekable();
+    let mut previous: Option<char> = None;
     while let Some(c) = chars.next() {
+        let sign = c == '-'
+            && chars.peek().is_some_and(char::is_ascii_digit)
+            && !previous.is_some_and(char::is_alphanumeric);
+        previous = Some(c);
+        if sign {
+            continue;
+        }
         if c.is_ascii_digit() {
             while chars
                 .peek()
@@ -128,6 +138,8 @@ fn compare_modes_mask_what_they_say() {
         mask_numbers("pid: 4807, took 8.0067s [1]"),
         "pid: #, took #s [#]"
     );
+    assert_eq!(mask_numbers("-8304"), "#");
+    assert_eq!(mask_numbers("Thread-1 -3"), "Thread-# #");
     assert_eq!(words("PingPongPing"), ["Ping", "Pong", "Ping"]);
     assert_eq!(
         compared_lines("b 12\na 3\n", "numbers masked, sorted"),
