@@ -148,13 +148,49 @@ pub struct Cli {
     pub eof: Option<String>,
 
     /// GNU parallel's --plus strings too: {..} {...} {/..} {/...} (2 or 3
-    /// extensions off), {+.} {+..} {+...} (the extensions), {+/} (the directory)
+    /// extensions off), {+.} {+..} {+...} (the extensions), {+/} (the
+    /// directory), {##} (jobs in all), {0#} {0%} (zero-padded), and bash's
+    /// {:-x} {:2} {:2:3} {#x} {##x} {%x} {%%x} {/a/b} {//a/b} {/#a/b} {/%a/b}
+    /// {^a} {^^a} {,A} {,,A} (those in perl, as GNU parallel)
     #[arg(long)]
     pub plus: bool,
+
+    /// Define a replacement string: 'TAG PERL' ({TAG} runs PERL on $_; a
+    /// regex TAG's groups are $$1, $$2...), as GNU parallel; repeatable
+    #[arg(long, value_name = "'TAG PERL'")]
+    pub rpl: Vec<String>,
 
     /// Use STR in the command instead of {} for the values
     #[arg(short = 'I', long = "replace", value_name = "STR")]
     pub replace: Option<String>,
+
+    /// Use STR instead of {.} (the value without its extension)
+    #[arg(long = "extensionreplace", visible_alias = "er", value_name = "STR")]
+    pub extension_replace: Option<String>,
+
+    /// Use STR instead of {/} (the base name)
+    #[arg(long = "basenamereplace", visible_alias = "bnr", value_name = "STR")]
+    pub basename_replace: Option<String>,
+
+    /// Use STR instead of {//} (the directory)
+    #[arg(long = "dirnamereplace", visible_alias = "dnr", value_name = "STR")]
+    pub dirname_replace: Option<String>,
+
+    /// Use STR instead of {/.} (the base name without its extension)
+    #[arg(
+        long = "basenameextensionreplace",
+        visible_alias = "bner",
+        value_name = "STR"
+    )]
+    pub basename_extension_replace: Option<String>,
+
+    /// Use STR instead of {#} (the job's sequence number)
+    #[arg(long = "seqreplace", value_name = "STR")]
+    pub seq_replace: Option<String>,
+
+    /// Use STR instead of {%} (the job's slot number)
+    #[arg(long = "slotreplace", value_name = "STR")]
+    pub slot_replace: Option<String>,
 
     /// Exactly N input records per job, {1}..{N} each one; with --pipe, N
     /// records per block

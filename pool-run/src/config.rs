@@ -11,7 +11,7 @@ use crate::backend::ssh::{SshLogin, parse_logins};
 use crate::cli::{Cli, Halt, TermSeq, unescape};
 use crate::exit::Exit;
 use crate::input::{RecordSyntax, Separators, SourceSpec, split_sources};
-use crate::template::{Fill, Invocation, Spread, Template};
+use crate::template::{Fill, Invocation, Renamed, Spread, Strings, Template};
 
 /// What pool-run will do.
 #[derive(Debug, Clone)]
@@ -35,6 +35,9 @@ pub struct Config {
     /// -t: each job's command on stderr as it starts.
     pub show_command_stderr: bool,
     pub template: Option<Template>,
+    /// The perl code the templates run (`{= =}`, --rpl, --plus), by id:
+    /// empty when no perl co-process is needed.
+    pub perl_codes: Vec<String>,
     /// Empty: stdin records.
     pub sources: Vec<SourceSpec>,
     pub timeout: Option<crate::cli::Timeout>,
@@ -272,6 +275,7 @@ impl Config {
                 "-u and --line-buffer do not work with --slurm yet (see --help)",
             ));
         }
+        let strings = strings_of(&cli).map_err(usage)?;
         let files = |list: &[String]| -> Vec<Template> {
             list.iter()
                 .chain(&cli.trc)
@@ -284,7 +288,7 @@ impl Config {
             keep_order: cli.keep_order,
             output: output_mode_of(&cli),
             tag: match (&tagstring, cli.tag) {
-                (Some(text), _) => Some(Tag::Text(Template::text_with(text, cli.plus))),
+                (Some(text), _) => Some(Tag::Text(Template::text_with(text, &strings))),
                 (None, true) => Some(Tag::Values),
                 (None, false) => None,
             },
@@ -311,13 +315,9 @@ impl Config {
                 } else {
                     crate::template::Run::AsNeeded
                 };
-                Template::parse_full(
-                    &command,
-                    run,
-                    cli.replace.as_deref().map(str::as_bytes),
-                    cli.plus,
-                )
+                Template::parse_full(&command, run, &strings)
             }),
+            perl_codes: strings.codes.take(),
             sources,
             timeout: cli
                 .timeout
@@ -389,7 +389,54 @@ impl Config {
     }
 }
 
+/// The replacement strings besides the defaults: -I and the other renames,
+/// --plus, --rpl.
+fn strings_of(cli: &Cli) -> Result<Strings, String> {
+    let renames = [
+        (&cli.replace, Renamed::Whole),
+        (&cli.extension_replace, Renamed::NoExtension),
+        (&cli.basename_replace, Renamed::Basename),
+        (&cli.dirname_replace, Renamed::Dirname),
+        (
+            &cli.basename_extension_replace,
+            Renamed::BasenameNoExtension,
+        ),
+        (&cli.seq_replace, Renamed::Seq),
+        (&cli.slot_replace, Renamed::Slot),
+    ];
+    let mut renamed: Vec<(BString, Renamed)> = renames
+        .into_iter()
+        .filter_map(|(token, what)| {
+            token
+                .as_deref()
+                .filter(|t| !t.is_empty())
+                .map(|t| (BString::from(t), what))
+        })
+        .collect();
+    // The longest token first: `{}` must not win over `{}.x` when both are tokens.
+    renamed.sort_by_key(|(token, _)| std::cmp::Reverse(token.len()));
+    let rpls = cli
+        .rpl
+        .iter()
+        .map(|definition| crate::perl::Rpl::parse(definition))
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(Strings {
+        plus: cli.plus,
+        renamed,
+        rpls,
+        codes: Default::default(),
+    })
+}
+
 impl Config {
+    /// Whether a perl expression asks for the number of jobs in all, which
+    /// is known only once the input has been read.
+    pub fn needs_total(&self) -> bool {
+        self.perl_codes
+            .iter()
+            .any(|code| code.contains("total_jobs"))
+    }
+
     /// --tag / --tagstring: the prefix of the job's output lines.
     pub fn tag_of(&self, fill: Fill<'_>) -> Option<BString> {
         match &self.tag {

@@ -17,6 +17,7 @@ mod job;
 mod job_pipes;
 mod jobs;
 mod output;
+mod perl;
 mod progress;
 mod semaphore;
 mod slots;

@@ -82,11 +82,22 @@ impl Source {
                 input::stream_blocks(cutter, Budget::new(cfg.job_slots() + 1))
                     .map_err(|e| io_failure("reading stdin", &e))?,
             )
-        } else if cfg.sources.is_empty() {
+        } else if cfg.sources.is_empty() && !cfg.needs_total() {
             Some(
                 input::stream_stdin(cfg.records.clone())
                     .map_err(|e| io_failure("reading stdin", &e))?,
             )
+        } else if cfg.sources.is_empty() {
+            // total_jobs() ({##}) needs them all first, as GNU parallel reads them.
+            let stdin = input::SourceSpec {
+                source: input::Source::File("-".into()),
+                linked: false,
+                skip_header: false,
+            };
+            pending = input::combine(&[stdin], &cfg.records)
+                .map_err(|e| io_failure("reading stdin", &e))?
+                .into();
+            None
         } else {
             pending = input::combine(&cfg.sources, &cfg.records)
                 .map_err(|e| io_failure("reading the input", &e))?

@@ -19,6 +19,7 @@ use crate::job::{JobSpec, Record};
 use crate::jobs::{Finished, Jobs};
 use crate::output::timeline::Outcome;
 use crate::output::{Captured, Output};
+use crate::perl::Perl;
 use crate::progress::Counts;
 use crate::slots::Slots;
 use crate::source::Source;
@@ -28,6 +29,8 @@ use crate::watchdog::Watchdog;
 
 struct Supervisor<'a> {
     cfg: &'a Config,
+    /// Runs the templates' perl expressions, when they have any.
+    perl: Option<Perl>,
     signals: SignalWatcher,
     source: Source,
     slots: Slots,
@@ -78,10 +81,20 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
         backend.guard(watchdog);
     }
     let per_place: Vec<usize> = backend.places().iter().map(|p| p.slots).collect();
+    // Perl's stderr is copied by a thread: after the last fork, like stdin's.
+    let perl = if cfg.perl_codes.is_empty() {
+        None
+    } else {
+        Some(
+            Perl::start(&cfg.perl_codes, cfg.job_slots())
+                .map_err(|e| Failure::new(Exit::Error, e))?,
+        )
+    };
     let source = Source::open(cfg)?;
     out.set_total(source.total());
     let mut sup = Supervisor {
         cfg,
+        perl,
         signals,
         slots: Slots::new(&per_place),
         gate: Gate::new(cfg),
@@ -192,6 +205,8 @@ impl Supervisor<'_> {
             slot,
             host: &host,
             spread: Spread::Joined,
+            total: self.source.total(),
+            perl: self.perl.as_ref(),
         };
         let tag = self.cfg.tag_of(fill);
         let invocation = self.cfg.invocation_of(fill);

@@ -11,6 +11,8 @@ use std::os::unix::ffi::OsStrExt;
 
 use bstr::{BString, ByteSlice, ByteVec};
 
+use crate::perl::{self, Perl, Rpl};
+
 /// What a placeholder takes from the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Part {
@@ -49,6 +51,31 @@ enum Piece {
     Slot,
     /// `{host}`: the sshlogin the job runs on (`:` for this machine).
     Host,
+    /// `{= code =}`, an --rpl or a --plus string run in perl: `id` is the
+    /// code's number in `Template::codes`, `groups` what the replacement
+    /// string's tag captured, `once` a code that does not read the value
+    /// (GNU's `1 ` prefix: `{##}` is one number, however many values).
+    Perl {
+        id: usize,
+        source: Option<usize>,
+        groups: Vec<BString>,
+        once: bool,
+    },
+}
+
+impl Piece {
+    /// Stands for all of the job's values (spread by -m and -X).
+    fn all_values(&self) -> bool {
+        matches!(
+            self,
+            Piece::Value { source: None, .. }
+                | Piece::Perl {
+                    source: None,
+                    once: false,
+                    ..
+                }
+        )
+    }
 }
 
 /// One word of the command, as pieces.
@@ -64,6 +91,10 @@ pub struct Fill<'a> {
     /// The sshlogin the job runs on (`:` for this machine).
     pub host: &'a str,
     pub spread: Spread,
+    /// Jobs in all, when the input was read up front (`{##}`, total_jobs()).
+    pub total: Option<u64>,
+    /// The perl co-process, when the command has perl expressions.
+    pub perl: Option<&'a Perl>,
 }
 
 /// How `{}` (all values) lands in the command when a job has several.
@@ -162,25 +193,77 @@ pub struct Template {
 /// Bytes that make a command word shell syntax rather than a plain word.
 const SHELL_SYNTAX: &[u8] = b"|&;<>()$`\\\"' \t\n*?[#~";
 
+/// A default replacement string renamed by -I, --er, --bnr, --dnr, --bner,
+/// --seqreplace or --slotreplace: the new token stands for what the brace
+/// form stood for, and the brace form becomes plain text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Renamed {
+    Whole,
+    NoExtension,
+    Basename,
+    Dirname,
+    BasenameNoExtension,
+    Seq,
+    Slot,
+}
+
+impl Renamed {
+    /// The brace form it replaces, without the braces.
+    fn default_inner(self) -> &'static str {
+        match self {
+            Renamed::Whole => "",
+            Renamed::NoExtension => ".",
+            Renamed::Basename => "/",
+            Renamed::Dirname => "//",
+            Renamed::BasenameNoExtension => "/.",
+            Renamed::Seq => "#",
+            Renamed::Slot => "%",
+        }
+    }
+
+    fn piece(self) -> Piece {
+        let value = |part| Piece::Value { source: None, part };
+        match self {
+            Renamed::Whole => value(Part::Whole),
+            Renamed::NoExtension => value(Part::NoExtension),
+            Renamed::Basename => value(Part::Basename),
+            Renamed::Dirname => value(Part::Dirname),
+            Renamed::BasenameNoExtension => value(Part::BasenameNoExtension),
+            Renamed::Seq => Piece::Seq,
+            Renamed::Slot => Piece::Slot,
+        }
+    }
+}
+
+/// Which replacement strings the command's words have, besides the
+/// defaults: GNU parallel's renames (-I and friends), --plus, and --rpl.
+#[derive(Debug, Clone, Default)]
+pub struct Strings {
+    pub plus: bool,
+    pub renamed: Vec<(BString, Renamed)>,
+    /// --rpl definitions, tried before --plus's.
+    pub rpls: Vec<Rpl>,
+    /// The perl code of every `Piece::Perl` of the templates parsed under
+    /// these strings, by id: one co-process runs them all.
+    pub codes: std::cell::RefCell<Vec<String>>,
+}
+
+/// Reads words into pieces under one set of `Strings`, adding the perl code
+/// the words need to `strings.codes`.
+struct Parser<'a> {
+    strings: &'a Strings,
+    plus_rpls: Vec<(Rpl, bool)>,
+}
+
 impl Template {
-    /// Parses the command words. `force_shell` is --shell.
-    /// `replace`: GNU parallel's `-I STR`, which stands for all values in
-    /// place of `{}` (a `{}` is then plain text).
-    /// `plus`: GNU parallel's --plus replacement strings too.
-    pub fn parse_full(
-        command: &[BString],
-        run: Run,
-        replace: Option<&[u8]>,
-        plus: bool,
-    ) -> Template {
-        let words: Vec<Word> = command
+    /// Parses the command words. `run` says whether they go through sh.
+    /// `strings`: the renamed defaults (-I STR stands for all values in
+    /// place of `{}`, which is then plain text), --plus and --rpl.
+    pub fn parse_full(command: &[BString], run: Run, strings: &Strings) -> Template {
+        let mut parser = Parser::new(strings);
+        let words: Vec<Word> = join_perl_words(command)
             .iter()
-            .map(|w| match replace {
-                Some(token) if !token.is_empty() && token != b"{}" => {
-                    parse_word_replacing(w, token, plus)
-                }
-                _ => parse_word_with(w, plus),
-            })
+            .map(|w| parser.word(w))
             .collect();
         let append = !words
             .iter()
@@ -214,13 +297,15 @@ impl Template {
 
     /// A text with placeholders that is not a command (--tagstring).
     pub fn text(text: &[u8]) -> Template {
-        Template::text_with(text, false)
+        Template::text_with(text, &Strings::default())
     }
 
-    /// A text with placeholders, --plus ones too when `plus`.
-    pub fn text_with(text: &[u8], plus: bool) -> Template {
+    /// A text with placeholders, under `strings`.
+    pub fn text_with(text: &[u8], strings: &Strings) -> Template {
+        let mut parser = Parser::new(strings);
+        let words = vec![parser.word(text)];
         Template {
-            words: vec![parse_word_with(text, plus)],
+            words,
             append: false,
             shell: false,
             bash: false,
@@ -237,10 +322,7 @@ impl Template {
         let quote: fn(&[u8]) -> BString = if self.shell { shell_quote } else { as_is };
         let mut words: Vec<BString> = Vec::new();
         for word in &self.words {
-            let spreads = word
-                .0
-                .iter()
-                .any(|p| matches!(p, Piece::Value { source: None, .. }));
+            let spreads = word.0.iter().any(Piece::all_values);
             let alone = word.0.len() == 1;
             let per_value = match fill.spread {
                 Spread::Joined => false,
@@ -293,6 +375,37 @@ fn render(word: &Word, fill: Fill<'_>, quote: fn(&[u8]) -> BString) -> BString {
                         .unwrap_or_default(),
                 };
                 out.push_str(quote(&value));
+            }
+            Piece::Perl {
+                id,
+                source,
+                groups,
+                once,
+            } => {
+                let at = perl::Context {
+                    seq: fill.seq,
+                    slot: fill.slot,
+                    total: fill.total,
+                };
+                let run = |value: &[u8]| -> BString {
+                    match fill.perl {
+                        Some(perl) => {
+                            let result = perl.eval(*id, value, groups, at);
+                            if result.unquoted {
+                                result.value
+                            } else {
+                                quote(&result.value)
+                            }
+                        }
+                        None => BString::default(),
+                    }
+                };
+                let text = match (once, source) {
+                    (true, _) => run(b""),
+                    (false, Some(n)) => run(fill.values.get(*n).map_or(&b""[..], |v| &v[..])),
+                    (false, None) => join(fill.values.iter().map(|v| run(v))),
+                };
+                out.push_str(text);
             }
         }
     }
@@ -389,64 +502,184 @@ fn dirname(value: &[u8]) -> BString {
     }
 }
 
-/// Splits a word into text and placeholders. `{{}}` is a literal `{}`.
-/// `plus`: --plus, which adds its replacement strings.
-fn parse_word_with(word: &[u8], plus: bool) -> Word {
-    let mut pieces = Vec::new();
-    let mut text = BString::default();
+/// `{= code =}` may span words (`{= s/a/b/ =}` unquoted is three shell
+/// words): GNU parallel reads the command as one line, so words from an
+/// unclosed `{=` to its `=}` are joined back with spaces.
+fn join_perl_words(command: &[BString]) -> Vec<BString> {
+    let mut words: Vec<BString> = Vec::new();
+    let mut open = false;
+    for word in command {
+        if open && let Some(last) = words.last_mut() {
+            last.push_byte(b' ');
+            last.push_str(word);
+        } else {
+            words.push(word.clone());
+        }
+        let last = words.last().map_or(&b""[..], |w| &w[..]);
+        open = unclosed_perl(last);
+    }
+    words
+}
+
+/// Whether `word` has a `{=` with no `=}` after it.
+fn unclosed_perl(word: &[u8]) -> bool {
     let mut rest = word;
-    while let Some(open) = rest.find_byte(b'{') {
-        text.push_str(&rest[..open]);
-        let after = &rest[open..];
-        if let Some(stripped) = after.strip_prefix(b"{{}}") {
-            text.push_str("{}");
-            rest = stripped;
-            continue;
+    while let Some(at) = rest.find("{=") {
+        match rest[at + 2..].find("=}") {
+            Some(close) => rest = &rest[at + 2 + close + 2..],
+            None => return true,
         }
-        match after
-            .find_byte(b'}')
-            .and_then(|close| placeholder(&after[1..close], plus).map(|p| (p, close)))
-        {
-            Some((piece, close)) => {
-                if !text.is_empty() {
-                    pieces.push(Piece::Text(std::mem::take(&mut text)));
-                }
-                pieces.push(piece);
-                rest = &after[close + 1..];
-            }
+    }
+    false
+}
+
+impl<'a> Parser<'a> {
+    fn new(strings: &'a Strings) -> Parser<'a> {
+        let plus_rpls = if strings.plus {
+            perl::PLUS
+                .iter()
+                .filter_map(|(tag, code)| {
+                    let once = matches!(*tag, "##" | "0%" | "0#");
+                    Rpl::new(tag, code).ok().map(|rpl| (rpl, once))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Parser { strings, plus_rpls }
+    }
+
+    /// The id of `code` (groups bound), added if new.
+    fn code(&mut self, code: &str) -> usize {
+        let code = perl::bind_groups(code);
+        let mut codes = self.strings.codes.borrow_mut();
+        match codes.iter().position(|c| *c == code) {
+            Some(id) => id,
             None => {
-                text.push_byte(b'{');
-                rest = &after[1..];
+                codes.push(code);
+                codes.len() - 1
             }
         }
     }
-    text.push_str(rest);
-    if !text.is_empty() {
-        pieces.push(Piece::Text(text));
-    }
-    Word(pieces)
-}
 
-/// A word under `-I token`: the token stands for all values, and `{}` is
-/// plain text (other placeholders keep their meaning).
-fn parse_word_replacing(word: &[u8], token: &[u8], plus: bool) -> Word {
-    let mut pieces = Vec::new();
-    for (i, segment) in word.split_str(token).enumerate() {
-        if i > 0 {
-            pieces.push(Piece::Value {
-                source: None,
-                part: Part::Whole,
-            });
+    /// Splits a word into text and placeholders. `{{}}` is a literal `{}`.
+    fn word(&mut self, word: &[u8]) -> Word {
+        let mut pieces = Vec::new();
+        let mut text = BString::default();
+        let mut rest = word;
+        let flush = |text: &mut BString, pieces: &mut Vec<Piece>| {
+            if !text.is_empty() {
+                pieces.push(Piece::Text(std::mem::take(text)));
+            }
+        };
+        'scan: while !rest.is_empty() {
+            for (token, renamed) in &self.strings.renamed {
+                if !token.is_empty() && rest.starts_with(token) {
+                    flush(&mut text, &mut pieces);
+                    pieces.push(renamed.piece());
+                    rest = &rest[token.len()..];
+                    continue 'scan;
+                }
+            }
+            if rest[0] != b'{' {
+                text.push_byte(rest[0]);
+                rest = &rest[1..];
+                continue;
+            }
+            if let Some(stripped) = rest.strip_prefix(b"{{}}") {
+                text.push_str("{}");
+                rest = stripped;
+                continue;
+            }
+            if let Some((piece, used)) = self.perl_expression(rest) {
+                flush(&mut text, &mut pieces);
+                pieces.push(piece);
+                rest = &rest[used..];
+                continue;
+            }
+            match rest
+                .find_byte(b'}')
+                .and_then(|close| self.placeholder(&rest[1..close]).map(|p| (p, close)))
+            {
+                Some((piece, close)) => {
+                    flush(&mut text, &mut pieces);
+                    pieces.push(piece);
+                    rest = &rest[close + 1..];
+                }
+                None => {
+                    text.push_byte(b'{');
+                    rest = &rest[1..];
+                }
+            }
         }
-        // `{{}}` is how parse_word spells a literal `{}`.
-        let literal = segment.replace("{}", "{{}}");
-        pieces.extend(parse_word_with(&literal, plus).0);
+        flush(&mut text, &mut pieces);
+        Word(pieces)
     }
-    Word(pieces)
+
+    /// `{= code =}` or `{=N code =}` at the start of `rest`: the piece and
+    /// the bytes it took.
+    fn perl_expression(&mut self, rest: &[u8]) -> Option<(Piece, usize)> {
+        let inside = rest.strip_prefix(b"{=")?;
+        let close = inside.find("=}")?;
+        let body = &inside[..close];
+        let digits = body.iter().take_while(|b| b.is_ascii_digit()).count();
+        let source = if digits > 0 {
+            let n: usize = std::str::from_utf8(&body[..digits]).ok()?.parse().ok()?;
+            Some(n.checked_sub(1)?)
+        } else {
+            None
+        };
+        let code = String::from_utf8_lossy(&body[digits..]).trim().to_string();
+        let id = self.code(&code);
+        Some((
+            Piece::Perl {
+                id,
+                source,
+                groups: Vec::new(),
+                once: false,
+            },
+            2 + close + 2,
+        ))
+    }
+
+    /// The placeholder named by the text between braces, if it is one.
+    fn placeholder(&mut self, inner: &[u8]) -> Option<Piece> {
+        let renamed_away = self
+            .strings
+            .renamed
+            .iter()
+            .any(|(_, r)| r.default_inner().as_bytes() == inner);
+        if !renamed_away && let Some(piece) = builtin_placeholder(inner, self.strings.plus) {
+            return Some(piece);
+        }
+        // As GNU parallel: the longest tag first (`{%%x}` before `{%x}`),
+        // --rpl's before --plus's of the same length.
+        let mut candidates: Vec<(&Rpl, bool)> = self
+            .strings
+            .rpls
+            .iter()
+            .map(|rpl| (rpl, false))
+            .chain(self.plus_rpls.iter().map(|(rpl, once)| (rpl, *once)))
+            .collect();
+        candidates.sort_by_key(|(rpl, _)| std::cmp::Reverse(rpl.tag.as_str().len()));
+        let found = candidates.into_iter().find_map(|(rpl, once)| {
+            rpl.matches(inner)
+                .map(|(code, groups)| (code, groups, once))
+        });
+        let (code, groups, once) = found?;
+        let once = once || code.starts_with("1 ");
+        let id = self.code(code.strip_prefix("1 ").unwrap_or(&code));
+        Some(Piece::Perl {
+            id,
+            source: None,
+            groups,
+            once,
+        })
+    }
 }
 
-/// The placeholder named by the text between braces, if it is one.
-fn placeholder(inner: &[u8], plus: bool) -> Option<Piece> {
+/// The built-in placeholder named by the text between braces, if it is one.
+fn builtin_placeholder(inner: &[u8], plus: bool) -> Option<Piece> {
     // Every placeholder is ASCII; other bytes make this plain text.
     let inner = std::str::from_utf8(inner).ok()?;
     if plus {
@@ -511,15 +744,31 @@ pub fn shell_quote(text: &[u8]) -> BString {
 mod tests {
     use super::*;
 
+    fn plus() -> Strings {
+        Strings {
+            plus: true,
+            ..Strings::default()
+        }
+    }
+
+    fn renamed(token: &str, what: Renamed) -> Strings {
+        Strings {
+            renamed: vec![(token.into(), what)],
+            ..Strings::default()
+        }
+    }
+
     fn run(command: &[&str], values: &[&str]) -> Invocation {
         let command: Vec<BString> = command.iter().map(|s| BString::from(*s)).collect();
         let values: Vec<BString> = values.iter().map(|s| BString::from(*s)).collect();
-        Template::parse_full(&command, Run::AsNeeded, None, false).fill(Fill {
+        Template::parse_full(&command, Run::AsNeeded, &Strings::default()).fill(Fill {
             values: &values,
             seq: 7,
             slot: 2,
             host: ":",
             spread: Spread::Joined,
+            total: None,
+            perl: None,
         })
     }
 
@@ -610,13 +859,16 @@ mod tests {
         );
         let invocation = run(&["echo {}"], &["it's"]);
         assert_eq!(invocation, Invocation::Shell(r"echo 'it'\''s'".into()));
-        let forced = Template::parse_full(&["echo".into()], Run::Shell, None, false).fill(Fill {
-            values: &["$HOME".into()],
-            seq: 1,
-            slot: 1,
-            host: ":",
-            spread: Spread::Joined,
-        });
+        let forced =
+            Template::parse_full(&["echo".into()], Run::Shell, &Strings::default()).fill(Fill {
+                values: &["$HOME".into()],
+                seq: 1,
+                slot: 1,
+                host: ":",
+                spread: Spread::Joined,
+                total: None,
+                perl: None,
+            });
         assert_eq!(forced, Invocation::Shell("echo '$HOME'".into()));
     }
 
@@ -625,12 +877,14 @@ mod tests {
         let values: Vec<BString> = vec!["a".into(), "b".into()];
         let fill = |command: &[&str], spread| {
             let command: Vec<BString> = command.iter().map(|s| BString::from(*s)).collect();
-            Template::parse_full(&command, Run::AsNeeded, None, false).fill(Fill {
+            Template::parse_full(&command, Run::AsNeeded, &Strings::default()).fill(Fill {
                 values: &values,
                 seq: 1,
                 slot: 1,
                 host: ":",
                 spread,
+                total: None,
+                perl: None,
             })
         };
         assert_eq!(
@@ -655,12 +909,14 @@ mod tests {
     fn builtins_run_through_sh_and_q_runs_words_as_they_are() {
         let parse = |words: &[&str], run| {
             let words: Vec<BString> = words.iter().map(|s| BString::from(*s)).collect();
-            Template::parse_full(&words, run, None, false).fill(Fill {
+            Template::parse_full(&words, run, &Strings::default()).fill(Fill {
                 values: &[BString::from("1")],
                 seq: 1,
                 slot: 1,
                 host: ":",
                 spread: Spread::Joined,
+                total: None,
+                perl: None,
             })
         };
         assert_eq!(
@@ -687,13 +943,16 @@ mod tests {
             .iter()
             .map(|s| BString::from(*s))
             .collect();
-        let filled = Template::parse_full(&words, Run::AsNeeded, Some(b",,"), false).fill(Fill {
-            values: &[BString::from("a.b")],
-            seq: 1,
-            slot: 1,
-            host: ":",
-            spread: Spread::Joined,
-        });
+        let filled = Template::parse_full(&words, Run::AsNeeded, &renamed(",,", Renamed::Whole))
+            .fill(Fill {
+                values: &[BString::from("a.b")],
+                seq: 1,
+                slot: 1,
+                host: ":",
+                spread: Spread::Joined,
+                total: None,
+                perl: None,
+            });
         assert_eq!(filled, direct(&["echo", "a.b", "xa.by", "{}", "a"]));
     }
 
@@ -701,12 +960,14 @@ mod tests {
     fn plus_strings_take_extensions_and_directories_as_gnu_parallel() {
         let fill = |word: &str, value: &str| {
             let words = vec![BString::from("echo"), BString::from(word)];
-            Template::parse_full(&words, Run::Direct, None, true).fill(Fill {
+            Template::parse_full(&words, Run::Direct, &plus()).fill(Fill {
                 values: &[BString::from(value)],
                 seq: 1,
                 slot: 1,
                 host: ":",
                 spread: Spread::Joined,
+                total: None,
+                perl: None,
             })
         };
         let value = "dir/sub/a.tar.gz.x";
@@ -731,8 +992,7 @@ mod tests {
         let without = Template::parse_full(
             &[BString::from("echo"), BString::from("{..}")],
             Run::Direct,
-            None,
-            false,
+            &Strings::default(),
         );
         assert!(without.append, "without --plus {{..}} is text");
     }
@@ -749,12 +1009,14 @@ mod tests {
         let value = BString::from(&b"d\xff/f\xfe.t\x80"[..]);
         let fill = |command: &[&[u8]]| {
             let command: Vec<BString> = command.iter().map(|s| BString::from(*s)).collect();
-            Template::parse_full(&command, Run::AsNeeded, None, false).fill(Fill {
+            Template::parse_full(&command, Run::AsNeeded, &Strings::default()).fill(Fill {
                 values: std::slice::from_ref(&value),
                 seq: 1,
                 slot: 1,
                 host: ":",
                 spread: Spread::Joined,
+                total: None,
+                perl: None,
             })
         };
         let expect =

@@ -215,6 +215,36 @@ const CASES: &[Case] = &[
     ordered("-k --plus echo {+/} {+.} {..} {/...} ::: dir/sub/a.tar.gz.x b c.d"),
     ordered("-k --plus echo {+..}:{+...}:{...}:{/..} ::: a.b.c.d x.y"),
     ordered("-k echo {..} ::: a.b.c"),
+    // --plus's bash-like strings, run in perl as GNU parallel runs them.
+    ordered("-k --plus echo {##} {0#} {:1:3} {%.gz} {/a/X} {:-def} {^a} ::: a.gz abc.gz ''"),
+    ordered(
+        "-k --plus echo {#a} '{##*a}' '{%z*}' '{%%.*}' {//a/X} {/#a/X} {/%z/X} {^^a} {,A} {,,A} ::: abazaz AbAz",
+    ),
+    ordered("-k --plus echo {0#} ::: 1 2 3 4 5 6 7 8 9 10 11"),
+    ordered("-k --plus echo {##} ::: a b ::: c d"),
+    piped("a\nb\nc\n", "-k --plus echo {##}-{#}"),
+    // {= perl expression =} (the tutorial's own examples first).
+    ordered(r"-k echo '{= s:\.[^.]+$::;s:\.[^.]+$::; =}' ::: foo.tar.gz"),
+    ordered(r"-k echo {= s:\.[^.]+$::\;s:\.[^.]+$::\; =} ::: foo.tar.gz"),
+    ordered("-k echo '{= s/a/b/g =}' ::: banana apple"),
+    ordered("-k echo '{=2 $_ = uc =}' {1} ::: a b ::: c"),
+    ordered("-k echo '{= $_ = \"a b\"; uq() =}' ::: x"),
+    ordered("-k echo '{= $_ = $job->seq() =}' ::: x y"),
+    ordered("-k echo '{= $_ = total_jobs() =}' ::: a b c"),
+    ordered("-k 'echo {= $_ = Q($_) =}' ::: 'a b'"),
+    // --rpl, with and without groups.
+    ordered(r"-k --rpl '{..} s:\.[^.]+$::;s:\.[^.]+$::;' echo {..} ::: foo.tar.gz"),
+    ordered(r"-k --rpl '{%(.+?)} s/$$1$//;' echo {%.tar.gz}.zip ::: foo.tar.gz"),
+    ordered(r"-k --rpl '{/(\d+)} s/^.{$$1}//' echo {/2} ::: abcdef"),
+    // The default strings renamed.
+    ordered("-k -I ,, echo ,, {} ::: x"),
+    ordered("-k --er EXT echo EXT {.} ::: a.txt"),
+    ordered("-k --extensionreplace EXT echo EXT ::: a.txt"),
+    ordered("-k --bnr BN echo BN {/} ::: d/a.txt"),
+    ordered("-k --dnr DN echo DN {//} ::: d/a.txt"),
+    ordered("-k --bner BNE echo BNE {/.} ::: d/a.txt"),
+    ordered("-k --seqreplace SEQ echo SEQ {#} ::: a b"),
+    ordered("-j1 -k --slotreplace SL echo SL {%} ::: a b"),
 ];
 
 /// Cases pool-run answers differently today, and why (the compatibility

@@ -1162,3 +1162,45 @@ fn sigusr1_lists_the_running_jobs_and_the_run_goes_on() {
     assert!(stderr.contains("pool-run: job 1 (pid "), "{stderr}");
     assert!(stderr.contains("echo started a"), "{stderr}");
 }
+
+/// `{= =}` needs perl, as GNU parallel does: without it, one line and 255
+/// before any job runs; an expression that does not compile, the same.
+#[test]
+fn perl_expressions_fail_early_with_one_line() {
+    let empty = tempfile::tempdir().unwrap();
+    let out = tool("pool-run")
+        .env("PATH", empty.path())
+        .args(["echo", "{= s/a/b/ =}", ":::", "a"])
+        .assert()
+        .code(255)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("need perl"), "{stderr}");
+    assert!(out.stdout.is_empty());
+    let out = tool("pool-run")
+        .args(["echo", "{= s/(/ =}", ":::", "a"])
+        .assert()
+        .code(255)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("does not compile"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+/// A runtime error in an expression is a warning; the job still runs, with
+/// the value as the code left it.
+#[test]
+fn a_perl_expression_that_dies_warns_and_the_job_runs() {
+    let out = tool("pool-run")
+        .args(["-k", "echo", "x{= die \"no\\n\" if /b/ =}", ":::", "a", "b"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "xa\nxb\n");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("warning"));
+}

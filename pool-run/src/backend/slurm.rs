@@ -238,6 +238,8 @@ mod tests {
                 slot: 1,
                 host: ":",
                 spread: Spread::Joined,
+                total: None,
+                perl: None,
             },
         };
         let spawn = backend.prepare(&launch).unwrap();
