@@ -54,8 +54,54 @@ pub struct Cli {
     pub jobs: Option<usize>,
 
     /// Print outputs in input order (jobs still run in parallel)
-    #[arg(short = 'k', long)]
+    #[arg(short = 'k', long, overrides_with = "no_keep_order")]
     pub keep_order: bool,
+
+    /// Print outputs as jobs finish (the default; cancels an earlier -k)
+    #[arg(long, overrides_with = "keep_order")]
+    pub no_keep_order: bool,
+
+    /// Do not print the commands (the default; wins over -v, as in GNU parallel)
+    #[arg(long)]
+    pub silent: bool,
+
+    /// Jobs in all, for {##}, total_jobs() and --bar when the input is read
+    /// as it comes (GNU parallel's --total-jobs)
+    #[arg(long = "total-jobs", alias = "total", value_name = "N")]
+    pub total_jobs: Option<u64>,
+
+    /// Skip the first input record (GNU parallel's --skip-first-line)
+    #[arg(long)]
+    pub skip_first_line: bool,
+
+    /// Set the environment variable NAME to the job's slot number minus 1
+    #[arg(long, value_name = "NAME")]
+    pub process_slot_var: Option<String>,
+
+    /// Print the number of CPU threads (logical CPUs) and exit
+    #[arg(long)]
+    pub number_of_threads: bool,
+
+    /// Print the number of CPU cores and exit
+    #[arg(long, alias = "number-of-cpus")]
+    pub number_of_cores: bool,
+
+    /// Print the number of CPU sockets and exit
+    #[arg(long)]
+    pub number_of_sockets: bool,
+
+    /// Exit 0 if pool-run is at least as compatible as GNU parallel VERSION
+    /// (it prints 20221122, the version it follows), else 255
+    #[arg(long, value_name = "VERSION")]
+    pub minversion: Option<u64>,
+
+    /// Print the longest command line pool-run builds (-X, -m) and exit
+    #[arg(long)]
+    pub max_line_length_allowed: bool,
+
+    /// Print the command-line limits first, then run as usual
+    #[arg(long)]
+    pub show_limits: bool,
 
     /// Let jobs write straight to stdout/stderr (may interleave)
     #[arg(short = 'u', long)]
@@ -356,7 +402,7 @@ pub struct Cli {
     pub timeline: Option<std::path::PathBuf>,
 
     /// Split each input record into columns {1} {2} ... at REGEX
-    #[arg(long, value_name = "REGEX", value_parser = parse_regex)]
+    #[arg(short = 'C', long, value_name = "REGEX", value_parser = parse_regex)]
     pub colsep: Option<regex::bytes::Regex>,
 
     /// At most N input records per job ({} stands for all of them)
@@ -393,7 +439,7 @@ pub struct Cli {
     pub load: Option<f64>,
 
     /// Split stdin into blocks of whole records and give each to a job's stdin
-    #[arg(long, conflicts_with_all = ["max_args", "xargs_context", "xargs_words", "colsep"])]
+    #[arg(long, alias = "spreadstdin", conflicts_with_all = ["max_args", "xargs_context", "xargs_words", "colsep"])]
     pub pipe: bool,
 
     /// Like --pipe, but cut the files of -a/:::: into blocks: each job's

@@ -35,6 +35,12 @@ pub struct Config {
     /// -t: each job's command on stderr as it starts.
     pub show_command_stderr: bool,
     pub template: Option<Template>,
+    /// --total-jobs: jobs in all, as the user knows it.
+    pub total_jobs: Option<u64>,
+    /// --skip-first-line: the first input record is no job.
+    pub skip_first_line: bool,
+    /// --process-slot-var NAME: set to the slot number minus 1 in each job.
+    pub process_slot_var: Option<String>,
     /// The perl code the templates run (`{= =}`, --rpl, --plus), by id:
     /// empty when no perl co-process is needed.
     pub perl_codes: Vec<String>,
@@ -285,7 +291,7 @@ impl Config {
         Ok(Config {
             jobs: jobs_of(&cli, slurm.as_ref()),
             jobs_given: cli.jobs.is_some(),
-            keep_order: cli.keep_order,
+            keep_order: cli.keep_order && !cli.no_keep_order,
             output: output_mode_of(&cli),
             tag: match (&tagstring, cli.tag) {
                 (Some(text), _) => Some(Tag::Text(Template::text_with(text, &strings))),
@@ -305,7 +311,10 @@ impl Config {
                 delimiter,
                 eof: cli.eof.as_deref().map(BString::from),
             },
-            show_command_stdout: cli.verbose_stdout,
+            show_command_stdout: cli.verbose_stdout && !cli.silent,
+            total_jobs: cli.total_jobs,
+            skip_first_line: cli.skip_first_line,
+            process_slot_var: cli.process_slot_var.clone(),
             show_command_stderr: cli.verbose,
             template: (!command.is_empty()).then(|| {
                 let run = if cli.quote {

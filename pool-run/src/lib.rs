@@ -16,6 +16,7 @@ mod input;
 mod job;
 mod job_pipes;
 mod jobs;
+mod machine;
 mod output;
 mod perl;
 mod progress;
@@ -43,6 +44,9 @@ pub fn main() -> ExitCode {
 fn run_cli(cli: Cli) -> Result<u8, Failure> {
     if cli.semaphore || started_as("sem") {
         return semaphore::run(&semaphore_of(cli));
+    }
+    if let Some(code) = machine::answer(&cli)? {
+        return Ok(code);
     }
     let cfg = Config::from_cli(cli)?;
     supervisor::run(&cfg)

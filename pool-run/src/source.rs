@@ -23,7 +23,7 @@ use crate::job::JobSpec;
 
 /// Bytes of arguments -X and -m put into one command: far below the
 /// kernel's limit (ARG_MAX, 2 MiB here, shared with the environment).
-const FIT_BUDGET: usize = 128 * 1024;
+pub const FIT_BUDGET: usize = 128 * 1024;
 
 /// Input records held from the stdin thread at least, whatever `-j` is.
 const MIN_PENDING: usize = 64;
@@ -53,6 +53,8 @@ pub struct Source {
     next_seq: u64,
     /// Jobs in all, when the input was known up front (for --bar).
     total: Option<u64>,
+    /// --skip-first-line: the first record is still to be dropped.
+    skip_first: bool,
 }
 
 impl Source {
@@ -82,7 +84,7 @@ impl Source {
                 input::stream_blocks(cutter, Budget::new(cfg.job_slots() + 1))
                     .map_err(|e| io_failure("reading stdin", &e))?,
             )
-        } else if cfg.sources.is_empty() && !cfg.needs_total() {
+        } else if cfg.sources.is_empty() && !(cfg.needs_total() && cfg.total_jobs.is_none()) {
             Some(
                 input::stream_stdin(cfg.records.clone())
                     .map_err(|e| io_failure("reading stdin", &e))?,
@@ -118,6 +120,12 @@ impl Source {
         }
         source.feed = feed;
         source.trim = cfg.trim;
+        source.skip_first = cfg.skip_first_line;
+        if cfg.skip_first_line {
+            source.total = source.total.map(|t| t.saturating_sub(1));
+        }
+        // --total-jobs: the user's count wins (GNU parallel takes it as given).
+        source.total = cfg.total_jobs.or(source.total);
         Ok(source)
     }
 
@@ -141,6 +149,7 @@ impl Source {
             pending,
             feed: None,
             next_seq: 1,
+            skip_first: false,
         }
     }
 
@@ -276,6 +285,12 @@ impl Source {
     /// The values of the next job from the pending records, or None to
     /// wait for more input (a batch is not cut short while input may come).
     fn take_values(&mut self) -> Option<Vec<BString>> {
+        if self.skip_first
+            && let Some(first) = self.pending.pop_front()
+        {
+            self.skip_first = false;
+            self.pending_bytes -= record_size(&first);
+        }
         let input_done = self.feed.is_none();
         let take = match self.batch {
             Batch::One => usize::from(!self.pending.is_empty()),

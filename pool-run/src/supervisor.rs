@@ -234,9 +234,18 @@ impl Supervisor<'_> {
             },
         };
         let (program, framed) = (spawn.program, spawn.framed);
+        let mut command = spawn.command;
+        // GNU parallel's variables in every job's environment.
+        command
+            .env("PARALLEL_SEQ", seq.to_string())
+            .env("PARALLEL_JOBSLOT", slot.to_string())
+            .env("PARALLEL_PID", std::process::id().to_string());
+        if let Some(name) = &self.cfg.process_slot_var {
+            command.env(name, slot.saturating_sub(1).to_string());
+        }
         match self
             .jobs
-            .spawn(spec, (slot, place), command_line, spawn.command, spawn.feed)
+            .spawn(spec, (slot, place), command_line, command, spawn.feed)
         {
             Ok(()) => {
                 self.out.open(slot, seq, tag, framed);

@@ -245,6 +245,23 @@ const CASES: &[Case] = &[
     ordered("-k --bner BNE echo BNE {/.} ::: d/a.txt"),
     ordered("-k --seqreplace SEQ echo SEQ {#} ::: a b"),
     ordered("-j1 -k --slotreplace SL echo SL {%} ::: a b"),
+    // Questions about the machine, and GNU parallel's job variables.
+    ordered("--number-of-cores"),
+    ordered("--number-of-cpus"),
+    ordered("--number-of-threads"),
+    ordered("--number-of-sockets"),
+    ordered("--minversion 20130722"),
+    ordered("--minversion 20991231"),
+    ordered("--total-jobs 5 --plus echo {##} ::: a b"),
+    ordered("-k -j1 'echo $PARALLEL_SEQ $PARALLEL_JOBSLOT' ::: a b"),
+    ordered("-k -j1 --process-slot-var SLOTV 'echo $SLOTV' ::: a b"),
+    ordered("-k -v --silent echo ::: a"),
+    ordered("-k --silent -v echo ::: a"),
+    ordered("-k -C , echo {2} ::: a,b"),
+    ordered("-k --no-keep-order -j1 echo ::: a b"),
+    piped("a\nb\n", "--spreadstdin -k wc -l"),
+    piped("a\nb\nc\n", "-k --skip-first-line echo"),
+    ordered("-k --skip-first-line echo ::: a b c"),
 ];
 
 /// Cases pool-run answers differently today, and why (the compatibility
