@@ -103,6 +103,16 @@ pub struct Cli {
     #[arg(long)]
     pub show_limits: bool,
 
+    /// Save each job's stdout in a file (DIR/parXXXXX.par, kept) and print
+    /// the file's name instead of the output; also --output-as-files
+    #[arg(long, aliases = ["output-as-files", "outputasfiles"],
+          conflicts_with_all = ["ungroup", "line_buffer", "json"])]
+    pub files: bool,
+
+    /// Where --files puts its files (default: $TMPDIR, else /tmp)
+    #[arg(long, value_name = "DIR")]
+    pub tmpdir: Option<std::path::PathBuf>,
+
     /// Let jobs write straight to stdout/stderr (may interleave)
     #[arg(short = 'u', long)]
     pub ungroup: bool,

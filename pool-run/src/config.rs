@@ -35,6 +35,8 @@ pub struct Config {
     /// -t: each job's command on stderr as it starts.
     pub show_command_stderr: bool,
     pub template: Option<Template>,
+    /// --files: the directory each job's stdout is saved in, its name printed.
+    pub files_in: Option<std::path::PathBuf>,
     /// --total-jobs: jobs in all, as the user knows it.
     pub total_jobs: Option<u64>,
     /// --skip-first-line: the first input record is no job.
@@ -313,6 +315,9 @@ impl Config {
             },
             show_command_stdout: cli.verbose_stdout && !cli.silent,
             total_jobs: cli.total_jobs,
+            files_in: cli
+                .files
+                .then(|| cli.tmpdir.clone().unwrap_or_else(std::env::temp_dir)),
             skip_first_line: cli.skip_first_line,
             process_slot_var: cli.process_slot_var.clone(),
             show_command_stderr: cli.verbose,

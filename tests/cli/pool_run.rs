@@ -1204,3 +1204,33 @@ fn a_perl_expression_that_dies_warns_and_the_job_runs() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "xa\nxb\n");
     assert!(String::from_utf8_lossy(&out.stderr).contains("warning"));
 }
+
+/// --files: each job's stdout lands in a kept file named as GNU parallel
+/// names them, and the names are what is printed (in input order with -k).
+/// Its stderr still reaches stderr (GNU parallel 20221122 drops it).
+#[test]
+fn files_saves_each_output_and_prints_the_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tool("pool-run")
+        .args(["-k", "--files", "--tmpdir"])
+        .arg(dir.path())
+        .args(["echo {}; echo e{} >&2", ":::", "a", "b"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let names = String::from_utf8(out.stdout).unwrap();
+    let contents: Vec<String> = names
+        .lines()
+        .map(|name| {
+            let path = std::path::Path::new(name);
+            assert_eq!(path.parent(), Some(dir.path()), "{name}");
+            let file = path.file_name().unwrap().to_string_lossy().into_owned();
+            assert!(file.starts_with("par") && file.ends_with(".par"), "{file}");
+            std::fs::read_to_string(path).unwrap()
+        })
+        .collect();
+    assert_eq!(contents, ["a\n", "b\n"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("ea") && stderr.contains("eb"), "{stderr}");
+}

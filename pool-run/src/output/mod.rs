@@ -116,6 +116,9 @@ pub struct Output<O: Write = io::Stdout, E: Write = io::Stderr> {
     timeline: Option<timeline::Timeline>,
     /// -v: each job's command line before its output.
     show_command: bool,
+    /// --files: stdout goes to a kept file in this directory; its name is
+    /// what is printed.
+    files_in: Option<PathBuf>,
 }
 
 impl Output {
@@ -132,6 +135,7 @@ impl Output {
         output.results = cfg.results.clone();
         output.timeline = cfg.timeline.clone().map(timeline::Timeline::new);
         output.show_command = cfg.show_command_stdout;
+        output.files_in = cfg.files_in.clone();
         output.progress = Progress::new(cfg.bar, None);
         if cfg.joblog_on_stdout() {
             // GNU parallel's `--joblog -`: no file named `-`, and nothing
@@ -168,6 +172,7 @@ impl<O: Write, E: Write> Output<O, E> {
             progress: Progress::new(BarMode::Off, None),
             timeline: None,
             show_command: false,
+            files_in: None,
         }
     }
 
@@ -383,6 +388,10 @@ impl<O: Write, E: Write> Output<O, E> {
             } else {
                 captured.out
             };
+            let out = match &self.files_in {
+                Some(dir) => save_in_file(dir, out)?,
+                None => out,
+            };
             Held {
                 out,
                 err: captured.err,
@@ -509,6 +518,30 @@ impl<O: Write, E: Write> Output<O, E> {
     fn writers(&self) -> (&O, &E) {
         (&self.stdout, &self.stderr)
     }
+}
+
+/// --files: a job's stdout saved in a new file in `dir`, named as GNU
+/// parallel names them (parXXXXX.par) and kept; the name, on a line, is
+/// what is printed in its place.
+fn save_in_file(dir: &std::path::Path, mut out: Capture) -> Result<Capture, Failure> {
+    let failed = |e: io::Error| {
+        Failure::io(
+            Exit::Error,
+            format!("writing a file in {}", dir.display()),
+            &e,
+        )
+    };
+    let (mut file, path) = tempfile::Builder::new()
+        .prefix("par")
+        .suffix(".par")
+        .rand_bytes(5)
+        .tempfile_in(dir)
+        .and_then(|file| file.keep().map_err(|e| e.error))
+        .map_err(failed)?;
+    out.write_to(&mut file, None).map_err(failed)?;
+    let mut line = path.into_os_string().into_encoded_bytes();
+    line.push(b'\n');
+    Ok(Capture::from_bytes(line))
 }
 
 /// Writes whole lines a job streams, counting them (and keeping a copy
