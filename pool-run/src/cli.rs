@@ -395,6 +395,11 @@ pub struct Cli {
     #[arg(long, requires = "joblog", conflicts_with = "resume")]
     pub resume_failed: bool,
 
+    /// Run the jobs the joblog lists as failed again, with the commands it
+    /// logged (the command line's command and input are not used)
+    #[arg(long, requires = "joblog", conflicts_with = "resume")]
+    pub retry_failed: bool,
+
     /// Print one JSON object per finished job instead of its output
     #[arg(long, conflicts_with_all = ["ungroup", "tag", "tagstring"])]
     pub json: bool,

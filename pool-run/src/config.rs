@@ -234,7 +234,23 @@ impl Config {
             args: BString::from(cli.arg_sep.as_str()),
             files: BString::from(cli.arg_file_sep.as_str()),
         };
-        let (command, mut sources) = split_sources(&words, &separators).map_err(usage)?;
+        let (mut command, mut sources) = split_sources(&words, &separators).map_err(usage)?;
+        if cli.retry_failed {
+            // GNU parallel: the joblog's own commands are the input, run as
+            // command lines; the ones that succeeded are skipped below.
+            let path = cli.joblog.as_deref().unwrap_or_default();
+            let path = path.strip_prefix('+').unwrap_or(path);
+            let logged = crate::output::report::logged_commands(std::path::Path::new(path))
+                .map_err(|e| {
+                    Failure::io(Exit::Error, format!("reading the joblog '{path}'"), &e)
+                })?;
+            command.clear();
+            sources = vec![SourceSpec {
+                source: crate::input::Source::Args(logged),
+                linked: false,
+                skip_header: false,
+            }];
+        }
         for file in &cli.arg_file {
             sources.push(SourceSpec {
                 source: crate::input::Source::File(file.clone()),
@@ -357,7 +373,7 @@ impl Config {
                         append: false,
                     },
                 }),
-            resume: match (cli.resume, cli.resume_failed) {
+            resume: match (cli.resume, cli.resume_failed || cli.retry_failed) {
                 (true, _) => Resume::Finished,
                 (false, true) => Resume::Succeeded,
                 (false, false) => Resume::No,

@@ -1234,3 +1234,27 @@ fn files_saves_each_output_and_prints_the_names() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("ea") && stderr.contains("eb"), "{stderr}");
 }
+
+/// --retry-failed runs again, with the commands the joblog logged, the jobs
+/// it lists as failed, and appends their lines: as GNU parallel does.
+#[test]
+fn retry_failed_reruns_the_logged_failures_like_gnu_parallel() {
+    let Some(parallel) = crate::reliability::gnu_parallel() else {
+        return;
+    };
+    let pool_run = crate::support::bin_path("pool-run").display().to_string();
+    let run_with = |program: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let script = format!(
+            "cd {dir} && {program} -k --joblog jl 'echo {{}}; exit {{}}' ::: 0 1 2 0; \
+             echo first $?; {program} -k --joblog jl --retry-failed echo ignored ::: x; \
+             echo second $?; cut -f1,7,8,9 jl",
+            dir = dir.path().display()
+        );
+        let out = crate::support::shell(&script, b"", std::time::Duration::from_secs(30));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let ours = run_with(&pool_run);
+    assert_eq!(ours, run_with(&format!("{parallel} --will-cite")));
+    assert!(ours.contains("second 2\n"), "{ours}");
+}

@@ -42,6 +42,28 @@ pub fn open_joblog(joblog: &Joblog, resume: Resume) -> io::Result<(File, HashSet
     Ok((file, skip))
 }
 
+/// --retry-failed: the commands a joblog logged, in sequence order (the
+/// last line of a sequence number wins; a number the log skips runs
+/// `true`, so the numbers stay those of the log).
+pub fn logged_commands(path: &Path) -> io::Result<Vec<BString>> {
+    let log = std::fs::read(path)?;
+    let mut by_seq = std::collections::BTreeMap::new();
+    for line in log.lines().skip(1) {
+        let fields: Vec<&[u8]> = line.splitn(9, |&b| b == b'\t').collect();
+        let seq = fields
+            .first()
+            .and_then(|f| f.to_str().ok())
+            .and_then(|f| f.trim().parse::<u64>().ok());
+        if let (Some(seq), Some(command)) = (seq, fields.get(8)) {
+            by_seq.insert(seq, BString::from(*command));
+        }
+    }
+    let last = by_seq.keys().next_back().copied().unwrap_or(0);
+    Ok((1..=last)
+        .map(|seq| by_seq.remove(&seq).unwrap_or_else(|| BString::from("true")))
+        .collect())
+}
+
 /// The joblog's sequence numbers to skip under --resume / --resume-failed.
 fn resume_set(path: &Path, resume: Resume) -> io::Result<HashSet<u64>> {
     if resume == Resume::No {
