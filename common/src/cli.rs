@@ -253,10 +253,20 @@ pub struct WithDefault<C: clap::Subcommand, A: clap::Args> {
 /// Parses the command line. `--help` and `--version` print to stdout and end
 /// the tool with 0; any other clap error becomes one line and `usage_code`.
 pub fn parse_args<P: clap::Parser>(help: &Help, usage_code: impl Into<u8>) -> Result<P, Failure> {
+    parse_args_from(help, usage_code, std::env::args_os().collect())
+}
+
+/// [`parse_args`] over `args` (the program name first) instead of the
+/// process's own.
+pub fn parse_args_from<P: clap::Parser>(
+    help: &Help,
+    usage_code: impl Into<u8>,
+    args: Vec<std::ffi::OsString>,
+) -> Result<P, Failure> {
     let usage_code = usage_code.into();
     let mut command = command::<P>(help);
     let matches = command
-        .try_get_matches_from_mut(std::env::args_os())
+        .try_get_matches_from_mut(args)
         .map_err(|err| clap_failure(err, usage_code))?;
     P::from_arg_matches(&matches).map_err(|err| clap_failure(err.format(&mut command), usage_code))
 }
@@ -304,9 +314,19 @@ pub fn run_tool<P: clap::Parser>(
     usage_code: impl Into<u8>,
     run: impl FnOnce(P) -> Result<u8, Failure>,
 ) -> ExitCode {
+    run_tool_with_args(help, usage_code, std::env::args_os().collect(), run)
+}
+
+/// [`run_tool`] over `args` (the program name first): for a tool that
+/// rewrites its command line first (pool-run as a `#!` interpreter).
+pub fn run_tool_with_args<P: clap::Parser>(
+    help: &Help,
+    usage_code: impl Into<u8>,
+    args: Vec<std::ffi::OsString>,
+    run: impl FnOnce(P) -> Result<u8, Failure>,
+) -> ExitCode {
     crate::stdio::restore_closed();
     let usage_code = usage_code.into();
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if args.get(1).is_some_and(|a| a == "--generate") {
         return main_with(help.name, || {
             let kind = args.get(2).and_then(|k| k.to_str()).unwrap_or("");
@@ -314,7 +334,7 @@ pub fn run_tool<P: clap::Parser>(
             Ok(crate::exit::SUCCESS)
         });
     }
-    main_with(help.name, || run(parse_args(help, usage_code)?))
+    main_with(help.name, || run(parse_args_from(help, usage_code, args)?))
 }
 
 /// Runs `run` and turns its outcome into the process exit code. Prints a

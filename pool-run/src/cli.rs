@@ -434,6 +434,21 @@ pub struct Cli {
     #[arg(short = 'm')]
     pub xargs_words: bool,
 
+    /// As -m, but never spread over the job slots: each job takes as many
+    /// records as fit (GNU parallel's --xargs)
+    #[arg(long = "xargs", conflicts_with_all = ["xargs_context", "xargs_words", "max_args"])]
+    pub xargs_all: bool,
+
+    /// N input lines per job, as xargs -L (not with --pipe yet)
+    #[arg(short = 'L', long = "max-lines", value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..),
+          conflicts_with_all = ["max_args", "max_records", "xargs_context", "xargs_words", "xargs_all", "pipe", "pipe_part"])]
+    pub max_lines: Option<u32>,
+
+    /// One input line per job (-L 1; GNU parallel's -l without a number)
+    #[arg(short = 'l', conflicts_with_all = ["max_lines", "pipe", "pipe_part"])]
+    pub one_line: bool,
+
     /// Print whole lines as jobs write them (with -k: only the job whose turn it is)
     #[arg(long, aliases = ["linebuffer", "lb"], conflicts_with_all = ["ungroup", "json"])]
     pub line_buffer: bool,
@@ -452,6 +467,20 @@ pub struct Cli {
     /// Start a job only while the 1-minute load average is below N
     #[arg(long, value_name = "N")]
     pub load: Option<f64>,
+
+    /// In a script's #! line: the script's lines are the input
+    /// (`#!/usr/bin/pool-run --shebang -k echo`); also --hashbang
+    #[arg(long, alias = "hashbang")]
+    pub shebang: bool,
+
+    /// In a script's #! line: run the script under the program named after
+    /// it, once per argument (`#!/usr/bin/pool-run --shebang-wrap python3`)
+    #[arg(long)]
+    pub shebang_wrap: bool,
+
+    /// With --pipe: every job gets all of stdin (one job per ::: value)
+    #[arg(long, requires = "pipe")]
+    pub tee: bool,
 
     /// Split stdin into blocks of whole records and give each to a job's stdin
     #[arg(long, alias = "spreadstdin", conflicts_with_all = ["max_args", "xargs_context", "xargs_words", "colsep"])]

@@ -37,6 +37,9 @@ pub struct Config {
     pub template: Option<Template>,
     /// --files: the directory each job's stdout is saved in, its name printed.
     pub files_in: Option<std::path::PathBuf>,
+    /// -X/-m spread input known up front over the job slots; --xargs
+    /// does not (each job takes as many records as fit).
+    pub spread_fit: bool,
     /// --total-jobs: jobs in all, as the user knows it.
     pub total_jobs: Option<u64>,
     /// --skip-first-line: the first input record is no job.
@@ -70,6 +73,9 @@ pub struct Config {
     pub shuffle: bool,
     pub batch: Batch,
     pub pipe: Option<PipeSpec>,
+    /// --tee: all of stdin, read once into an unlinked file; every job
+    /// reads it from the start through its own descriptor.
+    pub tee: Option<std::sync::Arc<std::fs::File>>,
     pub bar: crate::progress::BarMode,
     pub memfree: Option<u64>,
     pub load: Option<f64>,
@@ -331,6 +337,7 @@ impl Config {
             },
             show_command_stdout: cli.verbose_stdout && !cli.silent,
             total_jobs: cli.total_jobs,
+            spread_fit: !cli.xargs_all,
             files_in: cli
                 .files
                 .then(|| cli.tmpdir.clone().unwrap_or_else(std::env::temp_dir)),
@@ -379,7 +386,12 @@ impl Config {
                 (false, false) => Resume::No,
             },
             batch: batch_of(&cli),
-            pipe: (cli.pipe || cli.pipe_part).then(|| PipeSpec {
+            tee: if cli.tee {
+                Some(std::sync::Arc::new(spool_stdin()?))
+            } else {
+                None
+            },
+            pipe: (cli.pipe && !cli.tee || cli.pipe_part).then(|| PipeSpec {
                 block: cli.block.unwrap_or(1024 * 1024),
                 records: cli.max_records.map(|n| n as usize),
                 boundary: crate::blocks::Boundary::of(
@@ -566,6 +578,12 @@ fn check_pipe_flags(cli: &Cli, sources: &[SourceSpec]) -> Result<(), String> {
         }
     }
     let elsewhere = !(cli.sshlogin.is_empty() && cli.sshloginfile.is_empty()) || cli.slurm;
+    if cli.tee && (elsewhere || cli.pipe_part || sources.is_empty()) {
+        return Err(
+            "--tee gives all of stdin to one job per ::: value, on this machine: give ::: values, not -S, --slurm or --pipe-part"
+                .to_string(),
+        );
+    }
     if (cli.cat || cli.fifo) && elsewhere {
         return Err(
             "--cat and --fifo make files on this machine: not with -S or --slurm".to_string(),
@@ -587,12 +605,22 @@ fn check_pipe_flags(cli: &Cli, sources: &[SourceSpec]) -> Result<(), String> {
     Ok(())
 }
 
+/// --tee: stdin copied once into an unlinked temporary file (nothing to
+/// clean up, even after SIGKILL).
+fn spool_stdin() -> Result<std::fs::File, Failure> {
+    let failed = |e: std::io::Error| Failure::io(Exit::Error, "reading stdin for --tee", &e);
+    let mut spool = tempfile::tempfile().map_err(failed)?;
+    std::io::copy(&mut std::io::stdin().lock(), &mut spool).map_err(failed)?;
+    Ok(spool)
+}
+
 /// How many records make a job: -n, -X, -m, or one.
 fn batch_of(cli: &Cli) -> Batch {
+    let lines = cli.max_lines.or(cli.one_line.then_some(1));
     match (
-        cli.max_args.or(cli.max_records),
+        cli.max_args.or(cli.max_records).or(lines),
         cli.xargs_context,
-        cli.xargs_words,
+        cli.xargs_words || cli.xargs_all,
     ) {
         (Some(n), _, _) if !cli.pipe && !cli.pipe_part => Batch::Max(n as usize),
         (None, true, _) => Batch::Fit { context: true },

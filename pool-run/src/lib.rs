@@ -14,6 +14,7 @@ mod gate;
 mod header;
 mod input;
 mod job;
+mod job_env;
 mod job_pipes;
 mod jobs;
 mod machine;
@@ -21,6 +22,7 @@ mod output;
 mod perl;
 mod progress;
 mod semaphore;
+mod shebang;
 mod slots;
 mod source;
 mod supervisor;
@@ -31,14 +33,15 @@ mod watchdog;
 
 use std::process::ExitCode;
 
-use common::cli::{Failure, run_tool};
+use common::cli::{Failure, run_tool_with_args};
 
 use crate::cli::Cli;
 use crate::config::Config;
 use crate::exit::Exit;
 
 pub fn main() -> ExitCode {
-    run_tool(&cli::HELP, Exit::Error, run_cli)
+    let args = shebang::expand(std::env::args_os().collect());
+    run_tool_with_args(&cli::HELP, Exit::Error, args, run_cli)
 }
 
 fn run_cli(cli: Cli) -> Result<u8, Failure> {

@@ -35,7 +35,7 @@ sub Q { my $s = @_ ? shift : $_;
   $s =~ s/'/'"'"'/g; return "'$s'"; }
 sub make_regexp_ungreedy { my $r = shift; $r =~ s/(?<!\\)([*+])(?!\?)/$1?/g; $r }
 @__subs = map { my $c = $_; my $s = eval "sub { $c\n;}";
-  if (!defined $s) { my $e = $@; $e =~ s/\n.*//s; print STDERR "$e\n"; exit 2 } $s } @ARGV;
+  if (!defined $s) { my $e = $@; $e =~ s/\n.*//s; print "error $e\n"; exit 2 } $s } @ARGV;
 print "ready\n";
 while (defined(my $head = <STDIN>)) {
   chomp $head;
@@ -195,32 +195,26 @@ impl Perl {
             .env("POOL_RUN_SLOTS", slots.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            // Runtime warnings go straight to the user, as GNU parallel's do.
+            .stderr(Stdio::inherit())
             .spawn()
             .map_err(|e| {
                 format!("{{= perl expression =}} and --plus/--rpl strings need perl ({e})")
             })?;
-        let (Some(stdin), Some(stdout), Some(mut stderr)) =
-            (child.stdin.take(), child.stdout.take(), child.stderr.take())
-        else {
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
             return Err("starting perl: no pipes".to_string());
         };
         let mut stdout = BufReader::new(stdout);
         let mut ready = String::new();
         let _ = stdout.read_line(&mut ready);
         if ready != "ready\n" {
-            let mut why = String::new();
-            let _ = stderr.read_to_string(&mut why);
             let _ = child.wait();
-            return Err(format!(
-                "a perl expression does not compile: {}",
-                why.lines().next().unwrap_or("perl ended")
-            ));
+            let why = ready
+                .trim_end()
+                .strip_prefix("error ")
+                .unwrap_or("perl ended");
+            return Err(format!("a perl expression does not compile: {why}"));
         }
-        // Runtime warnings pass through to pool-run's stderr.
-        std::thread::spawn(move || {
-            let _ = io::copy(&mut stderr, &mut io::stderr());
-        });
         Ok(Perl {
             io: RefCell::new(Channel {
                 child,

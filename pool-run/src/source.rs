@@ -115,7 +115,7 @@ impl Source {
         if cfg.shuffle {
             shuffle(&mut source.pending);
         }
-        if feed.is_none() && matches!(cfg.batch, Batch::Fit { .. }) {
+        if feed.is_none() && cfg.spread_fit && matches!(cfg.batch, Batch::Fit { .. }) {
             source.fit_share = Some(source.pending.len().div_ceil(cfg.job_slots()).max(1));
         }
         source.feed = feed;

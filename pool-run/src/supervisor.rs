@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::exit::Exit;
 use crate::gate::{Gate, Shortage};
 use crate::job::{JobSpec, Record};
+use crate::job_env::JobEnv;
 use crate::jobs::{Finished, Jobs};
 use crate::output::timeline::Outcome;
 use crate::output::{Captured, Output};
@@ -31,6 +32,8 @@ struct Supervisor<'a> {
     cfg: &'a Config,
     /// Runs the templates' perl expressions, when they have any.
     perl: Option<Perl>,
+    /// PARALLEL_SEQ and the other per-job variables.
+    job_env: JobEnv,
     signals: SignalWatcher,
     source: Source,
     slots: Slots,
@@ -81,7 +84,8 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
         backend.guard(watchdog);
     }
     let per_place: Vec<usize> = backend.places().iter().map(|p| p.slots).collect();
-    // Perl's stderr is copied by a thread: after the last fork, like stdin's.
+    // Before the first thread (perl's stderr, stdin's reader).
+    let job_env = JobEnv::install(cfg.process_slot_var.as_deref());
     let perl = if cfg.perl_codes.is_empty() {
         None
     } else {
@@ -95,6 +99,7 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
     let mut sup = Supervisor {
         cfg,
         perl,
+        job_env,
         signals,
         slots: Slots::new(&per_place),
         gate: Gate::new(cfg),
@@ -234,15 +239,9 @@ impl Supervisor<'_> {
             },
         };
         let (program, framed) = (spawn.program, spawn.framed);
-        let mut command = spawn.command;
-        // GNU parallel's variables in every job's environment.
-        command
-            .env("PARALLEL_SEQ", seq.to_string())
-            .env("PARALLEL_JOBSLOT", slot.to_string())
-            .env("PARALLEL_PID", std::process::id().to_string());
-        if let Some(name) = &self.cfg.process_slot_var {
-            command.env(name, slot.saturating_sub(1).to_string());
-        }
+        let command = spawn.command;
+        // GNU parallel's variables, in place in our environment (job_env.rs).
+        self.job_env.set(seq, slot);
         match self
             .jobs
             .spawn(spec, (slot, place), command_line, command, spawn.feed)

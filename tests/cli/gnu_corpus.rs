@@ -262,6 +262,16 @@ const CASES: &[Case] = &[
     piped("a\nb\n", "--spreadstdin -k wc -l"),
     piped("a\nb\nc\n", "-k --skip-first-line echo"),
     ordered("-k --skip-first-line echo ::: a b c"),
+    // --tee: all of stdin to every job.
+    piped("1\n2\n3\n", "-k --pipe --tee wc {} ::: -l -w -c"),
+    piped("b\na\nc\n", "-k --pipe --tee sort {} ::: -r -n"),
+    // -L, -l, --xargs.
+    piped("1\n2\n3\n4\n5\n", "-k -L 2 echo"),
+    ordered("-k --max-lines 2 echo ::: a b c"),
+    piped("a\nb\nc\n", "-k -l echo"),
+    ordered("-k --xargs echo ::: a b c"),
+    ordered("-j4 -k --xargs echo ::: a b c d e f g h"),
+    ordered("-j4 -k -m echo ::: a b c d e f g h"),
 ];
 
 /// Cases pool-run answers differently today, and why (the compatibility

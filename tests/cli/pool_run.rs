@@ -1258,3 +1258,43 @@ fn retry_failed_reruns_the_logged_failures_like_gnu_parallel() {
     assert_eq!(ours, run_with(&format!("{parallel} --will-cite")));
     assert!(ours.contains("second 2\n"), "{ours}");
 }
+
+/// pool-run as a script's interpreter: with --shebang the script's lines
+/// are the input; with --shebang-wrap the script runs once per argument.
+#[test]
+fn scripts_can_name_pool_run_in_their_shebang_line() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let pool_run = crate::support::bin_path("pool-run");
+    let write = |name: &str, text: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    };
+    let lines = write(
+        "lines",
+        format!("#!{} --shebang -k echo got\na\nb\n", pool_run.display()),
+    );
+    let wrapped = write(
+        "wrapped",
+        format!(
+            "#!{} --shebang-wrap -k /bin/sh\necho arg $1\n",
+            pool_run.display()
+        ),
+    );
+    let run = |script: &std::path::Path, args: &[&str]| {
+        let out = std::process::Command::new(script)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(run(&lines, &[]), "got a\ngot b\n");
+    assert_eq!(run(&wrapped, &["x", "y"]), "arg x\narg y\n");
+}

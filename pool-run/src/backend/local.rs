@@ -6,9 +6,11 @@
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
+use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 
 use common::cli::Failure;
 
@@ -28,6 +30,8 @@ pub struct Local {
     workdir: Option<WorkDir>,
     /// --wd ...: each running job's own directory, removed when it ends.
     fresh_dirs: HashMap<u64, tempfile::TempDir>,
+    /// --tee: the spooled stdin every job reads from its start.
+    tee: Option<Arc<File>>,
 }
 
 impl Local {
@@ -44,7 +48,14 @@ impl Local {
             null,
             workdir: None,
             fresh_dirs: HashMap::new(),
+            tee: None,
         })
+    }
+
+    /// --tee: jobs read `spool` (all of stdin) from its start.
+    pub fn with_tee(mut self, spool: Option<Arc<File>>) -> Local {
+        self.tee = spool;
+        self
     }
 
     /// Jobs run in `workdir` (--wd).
@@ -99,7 +110,13 @@ impl Local {
         match (&spec.block, &spec.named) {
             (Some(_), None) => Ok((Stdio::piped(), true)),
             (Some(_), Some(_)) => Ok((self.null()?, true)),
-            (None, _) => Ok((self.null()?, false)),
+            (None, _) => match &self.tee {
+                // A fresh open of our descriptor: the job's own offset, at 0.
+                Some(spool) => File::open(format!("/proc/self/fd/{}", spool.as_raw_fd()))
+                    .map(|file| (Stdio::from(file), false))
+                    .map_err(|e| Failure::io(Exit::Error, "opening the --tee input", &e)),
+                None => Ok((self.null()?, false)),
+            },
         }
     }
 }

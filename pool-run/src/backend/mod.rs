@@ -113,6 +113,8 @@ pub fn from_config(cfg: &Config) -> Result<Box<dyn Backend>, Failure> {
         return Ok(Box::new(ssh::SshBackend::connect(cfg)?));
     }
     Ok(Box::new(
-        local::Local::new(cfg.jobs)?.with_workdir(cfg.workdir.clone()),
+        local::Local::new(cfg.jobs)?
+            .with_workdir(cfg.workdir.clone())
+            .with_tee(cfg.tee.clone()),
     ))
 }
