@@ -51,7 +51,29 @@ pub struct Cli {
     /// CPUs, or 0 for as many as possible (default: CPU count); also -P
     #[arg(short = 'j', long, short_alias = 'P', alias = "max-procs", value_name = "N",
           value_parser = parse_jobs, allow_negative_numbers = true)]
-    pub jobs: Option<usize>,
+    pub jobs: Option<JobsSpec>,
+
+    /// -j N%, +N, -N and the default count CPU cores, not threads
+    #[arg(long)]
+    pub use_cores_instead_of_threads: bool,
+
+    /// -j N%, +N, -N and the default count CPU sockets, not threads
+    #[arg(long)]
+    pub use_sockets_instead_of_threads: bool,
+
+    /// -j N%, +N, -N and the default count CPU sockets, not cores (GNU
+    /// parallel's name for sockets is CPUs)
+    #[arg(long)]
+    pub use_cpus_instead_of_cores: bool,
+
+    /// -m/-X put at most N bytes on a command line (its words, spaces
+    /// included, stay under N)
+    #[arg(short = 's', long = "max-chars", value_name = "N", value_parser = clap::value_parser!(u64).range(2..))]
+    pub max_chars: Option<u64>,
+
+    /// With -s: stop (exit 255) if one input does not fit the command line
+    #[arg(short = 'x', requires = "max_chars")]
+    pub exit_if_too_long: bool,
 
     /// Print outputs in input order (jobs still run in parallel)
     #[arg(short = 'k', long, overrides_with = "no_keep_order")]
@@ -292,6 +314,7 @@ pub struct Cli {
     /// The semaphore's name: calls with the same id share its slots
     #[arg(
         long,
+        alias = "semaphore-name",
         value_name = "ID",
         default_value = "default",
         help_heading = "Semaphore (sem)"
@@ -299,8 +322,23 @@ pub struct Cli {
     pub id: String,
 
     /// Semaphore: wait for the command and exit with its status
-    #[arg(long, help_heading = "Semaphore (sem)")]
+    #[arg(long, help_heading = "Semaphore (sem)", overrides_with = "bg")]
     pub fg: bool,
+
+    /// Semaphore: return at once, the command in the background (the default)
+    #[arg(long, help_heading = "Semaphore (sem)", overrides_with = "fg")]
+    pub bg: bool,
+
+    /// Semaphore: wait at most SECS for a slot, then run anyway; with -SECS,
+    /// give up instead (exit 1)
+    #[arg(
+        long = "semaphore-timeout",
+        visible_alias = "st",
+        value_name = "SECS",
+        allow_negative_numbers = true,
+        help_heading = "Semaphore (sem)"
+    )]
+    pub semaphore_timeout: Option<f64>,
 
     /// Semaphore: wait until no command of this id runs any more
     #[arg(long, help_heading = "Semaphore (sem)")]
@@ -468,6 +506,10 @@ pub struct Cli {
     #[arg(long, value_name = "N")]
     pub load: Option<f64>,
 
+    /// Options from ~/.parallel/NAME, in this place (shell words; # comments)
+    #[arg(short = 'J', long, value_name = "NAME")]
+    pub profile: Option<String>,
+
     /// In a script's #! line: the script's lines are the input
     /// (`#!/usr/bin/pool-run --shebang -k echo`); also --hashbang
     #[arg(long, alias = "hashbang")]
@@ -477,6 +519,11 @@ pub struct Cli {
     /// it, once per argument (`#!/usr/bin/pool-run --shebang-wrap python3`)
     #[arg(long)]
     pub shebang_wrap: bool,
+
+    /// Run only the jobs for which PERL is true, after its replacement
+    /// strings are filled in (`--filter '{1} < {2}'`); repeatable (all must hold)
+    #[arg(long, value_name = "PERL")]
+    pub filter: Vec<String>,
 
     /// With --pipe: every job gets all of stdin (one job per ::: value)
     #[arg(long, requires = "pipe")]
@@ -548,25 +595,43 @@ fn parse_timeout(text: &str) -> Result<Timeout, String> {
 /// The most jobs `-j 0` starts at once.
 pub const MAX_JOBS: usize = 256;
 
-fn parse_jobs(text: &str) -> Result<usize, String> {
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+/// `-j`: a count, or one relative to the CPUs (which CPUs count is
+/// --use-cores-instead-of-threads's and the like's, so it is resolved
+/// after parsing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobsSpec {
+    Count(usize),
+    More(usize),
+    Fewer(usize),
+    Percent(usize),
+}
+
+impl JobsSpec {
+    /// The job count for a machine of `cpus`.
+    pub fn resolve(self, cpus: usize) -> usize {
+        match self {
+            JobsSpec::Count(0) => MAX_JOBS,
+            JobsSpec::Count(n) => n.min(MAX_JOBS * 16),
+            JobsSpec::More(n) => cpus + n,
+            JobsSpec::Fewer(n) => cpus.saturating_sub(n).max(1),
+            JobsSpec::Percent(p) => (cpus * p / 100).max(1),
+        }
+    }
+}
+
+fn parse_jobs(text: &str) -> Result<JobsSpec, String> {
     let bad = || format!("'{text}' is not a job count (use N, +N, -N, N% or 0)");
+    let number = |t: &str| t.parse::<usize>().map_err(|_| bad());
     if let Some(percent) = text.strip_suffix('%') {
-        let percent: usize = percent.parse().map_err(|_| bad())?;
-        return Ok((cpus * percent / 100).max(1));
+        return Ok(JobsSpec::Percent(number(percent)?));
     }
     if let Some(more) = text.strip_prefix('+') {
-        return Ok(cpus + more.parse::<usize>().map_err(|_| bad())?);
+        return Ok(JobsSpec::More(number(more)?));
     }
     if let Some(fewer) = text.strip_prefix('-') {
-        return Ok(cpus
-            .saturating_sub(fewer.parse::<usize>().map_err(|_| bad())?)
-            .max(1));
+        return Ok(JobsSpec::Fewer(number(fewer)?));
     }
-    match text.parse::<usize>().map_err(|_| bad())? {
-        0 => Ok(MAX_JOBS),
-        n => Ok(n.min(MAX_JOBS * 16)),
-    }
+    Ok(JobsSpec::Count(number(text)?))
 }
 
 /// --termseq: the signals a timed-out job gets, each followed by a wait.
@@ -705,14 +770,15 @@ mod tests {
 
     #[test]
     fn job_counts() {
-        assert_eq!(parse_jobs("3"), Ok(3));
-        assert_eq!(parse_jobs("0"), Ok(MAX_JOBS));
-        assert!(parse_jobs("100%").unwrap() >= 1);
+        let jobs = |text: &str| parse_jobs(text).map(|spec| spec.resolve(4));
+        assert_eq!(jobs("3"), Ok(3));
+        assert_eq!(jobs("0"), Ok(MAX_JOBS));
+        assert_eq!(jobs("50%"), Ok(2));
+        assert_eq!(jobs("1%"), Ok(1), "never below one");
         assert!(parse_jobs("abc").unwrap_err().contains("'abc'"));
-        let cpus = std::thread::available_parallelism().unwrap().get();
-        assert_eq!(parse_jobs("+2"), Ok(cpus + 2), "GNU: relative to the CPUs");
-        assert_eq!(parse_jobs("-1"), Ok(cpus.saturating_sub(1).max(1)));
-        assert_eq!(parse_jobs("-1000"), Ok(1), "never below one");
+        assert_eq!(jobs("+2"), Ok(6), "GNU: relative to the CPUs");
+        assert_eq!(jobs("-1"), Ok(3));
+        assert_eq!(jobs("-1000"), Ok(1), "never below one");
         assert!(parse_jobs("+x").is_err());
     }
 

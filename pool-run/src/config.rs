@@ -40,12 +40,16 @@ pub struct Config {
     /// -X/-m spread input known up front over the job slots; --xargs
     /// does not (each job takes as many records as fit).
     pub spread_fit: bool,
+    /// -s/-x: how much -X/-m put on a command line.
+    pub fit: crate::source::Fit,
     /// --total-jobs: jobs in all, as the user knows it.
     pub total_jobs: Option<u64>,
     /// --skip-first-line: the first input record is no job.
     pub skip_first_line: bool,
     /// --process-slot-var NAME: set to the slot number minus 1 in each job.
     pub process_slot_var: Option<String>,
+    /// --filter: perl conditions, replacement strings filled in per job.
+    pub filters: Vec<Template>,
     /// The perl code the templates run (`{= =}`, --rpl, --plus), by id:
     /// empty when no perl co-process is needed.
     pub perl_codes: Vec<String>,
@@ -338,6 +342,7 @@ impl Config {
             show_command_stdout: cli.verbose_stdout && !cli.silent,
             total_jobs: cli.total_jobs,
             spread_fit: !cli.xargs_all,
+            fit: fit_of(&cli, &command),
             files_in: cli
                 .files
                 .then(|| cli.tmpdir.clone().unwrap_or_else(std::env::temp_dir)),
@@ -354,6 +359,11 @@ impl Config {
                 };
                 Template::parse_full(&command, run, &strings)
             }),
+            filters: cli
+                .filter
+                .iter()
+                .map(|code| Template::text_with(code.as_bytes(), &strings))
+                .collect(),
             perl_codes: strings.codes.take(),
             sources,
             timeout: cli
@@ -473,6 +483,11 @@ fn strings_of(cli: &Cli) -> Result<Strings, String> {
 impl Config {
     /// Whether a perl expression asks for the number of jobs in all, which
     /// is known only once the input has been read.
+    /// Whether the run needs the perl co-process.
+    pub fn needs_perl(&self) -> bool {
+        !self.perl_codes.is_empty() || !self.filters.is_empty()
+    }
+
     pub fn needs_total(&self) -> bool {
         self.perl_codes
             .iter()
@@ -537,12 +552,23 @@ fn jobs_of(cli: &Cli, slurm: Option<&Slurm>) -> usize {
             .find_map(|v| std::env::var(v).ok()?.parse::<usize>().ok())
             .filter(|n| *n > 0)
     };
-    cli.jobs.unwrap_or_else(|| {
-        slurm
+    let cpus = || {
+        let counts = crate::machine::cpus();
+        if cli.use_sockets_instead_of_threads || cli.use_cpus_instead_of_cores {
+            counts.sockets
+        } else if cli.use_cores_instead_of_threads {
+            counts.cores
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        }
+    };
+    match cli.jobs {
+        Some(spec) => spec.resolve(cpus()),
+        None => slurm
             .filter(|s| s.in_allocation)
             .and_then(|_| allocation_tasks())
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-    })
+            .unwrap_or_else(cpus),
+    }
 }
 
 /// The byte that ends an input record: NUL (-0), -d's (one byte, escapes
@@ -603,6 +629,25 @@ fn check_pipe_flags(cli: &Cli, sources: &[SourceSpec]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// -s N: a command line stays under N bytes, counting the command's words
+/// as written and a space before each value (GNU parallel's count).
+fn fit_of(cli: &Cli, command: &[BString]) -> crate::source::Fit {
+    let Some(max) = cli.max_chars else {
+        return crate::source::Fit::default();
+    };
+    let max = usize::try_from(max).unwrap_or(usize::MAX);
+    let command_len = command
+        .iter()
+        .map(|w| w.len() + 1)
+        .sum::<usize>()
+        .saturating_sub(1);
+    crate::source::Fit {
+        budget: max.saturating_sub(command_len + 1).max(1),
+        command_len,
+        exit_past: cli.exit_if_too_long.then_some(max),
+    }
 }
 
 /// --tee: stdin copied once into an unlinked temporary file (nothing to

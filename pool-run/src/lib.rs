@@ -2,6 +2,7 @@
 //! arguments, like GNU parallel (the tutorial's `Pool(4)` with `apply_async`
 //! and `Pool.map`, whose results come back in input order: `-k`).
 
+mod argv;
 mod backend;
 mod blocks;
 mod capture;
@@ -22,7 +23,6 @@ mod output;
 mod perl;
 mod progress;
 mod semaphore;
-mod shebang;
 mod slots;
 mod source;
 mod supervisor;
@@ -40,8 +40,12 @@ use crate::config::Config;
 use crate::exit::Exit;
 
 pub fn main() -> ExitCode {
-    let args = shebang::expand(std::env::args_os().collect());
-    run_tool_with_args(&cli::HELP, Exit::Error, args, run_cli)
+    match argv::expand(std::env::args_os().collect()) {
+        Ok(args) => run_tool_with_args(&cli::HELP, Exit::Error, args, run_cli),
+        Err(message) => {
+            common::cli::main_with("pool-run", || Err(Failure::new(Exit::Error, message)))
+        }
+    }
 }
 
 fn run_cli(cli: Cli) -> Result<u8, Failure> {
@@ -67,8 +71,11 @@ fn started_as(name: &str) -> bool {
 fn semaphore_of(cli: Cli) -> semaphore::Semaphore {
     semaphore::Semaphore {
         id: cli.id,
-        slots: cli.jobs.unwrap_or(1),
+        slots: cli.jobs.map_or(1, |spec| {
+            spec.resolve(std::thread::available_parallelism().map_or(1, |n| n.get()))
+        }),
         foreground: cli.fg,
+        timeout: cli.semaphore_timeout,
         wait: cli.wait,
         command: cli
             .command

@@ -55,7 +55,7 @@ pub fn count_cpus(cpuinfo: &str) -> Cpus {
     }
 }
 
-fn cpus() -> Cpus {
+pub fn cpus() -> Cpus {
     count_cpus(&std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default())
 }
 

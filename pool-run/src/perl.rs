@@ -44,8 +44,9 @@ while (defined(my $head = <STDIN>)) {
   my @groups = map { my $g; read STDIN, $g, $_; $g } @glens;
   ($__seq, $__slot, $__total, $__uq) = ($seq, $slot, $total, 0);
   for my $i (1 .. @groups) { ${"__g$i"} = $groups[$i - 1]; }
-  eval { $__subs[$id]->(); 1 } or do { my $e = $@; $e =~ s/\n.*//s;
-    print STDERR "pool-run: warning: {= =}: $e\n"; };
+  if ($id eq "filter") { my $code = $_; $_ = (eval $code) ? 1 : 0; }
+  else { eval { $__subs[$id]->(); 1 } or do { my $e = $@; $e =~ s/\n.*//s;
+    print STDERR "pool-run: warning: {= =}: $e\n"; }; }
   $_ = "" unless defined $_;
   print "$__uq ", length($_), "\n", $_;
 }
@@ -251,10 +252,38 @@ impl Perl {
     }
 }
 
+impl Perl {
+    /// --filter: whether `code` (its replacement strings already filled
+    /// in) is true in perl. A code that does not run is false.
+    pub fn holds(&self, code: &[u8], at: Context) -> bool {
+        let mut channel = self.io.borrow_mut();
+        if channel.broken {
+            return false;
+        }
+        match channel.ask_raw("filter", code, &[], at) {
+            Ok(answer) => answer.value == "1",
+            Err(_) => {
+                channel.broken = true;
+                false
+            }
+        }
+    }
+}
+
 impl Channel {
     fn ask(
         &mut self,
         id: usize,
+        value: &[u8],
+        groups: &[BString],
+        at: Context,
+    ) -> io::Result<Evaluated> {
+        self.ask_raw(&id.to_string(), value, groups, at)
+    }
+
+    fn ask_raw(
+        &mut self,
+        id: &str,
         value: &[u8],
         groups: &[BString],
         at: Context,

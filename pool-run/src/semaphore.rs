@@ -20,7 +20,7 @@ use common::cli::Failure;
 use crate::exit::Exit;
 
 /// What a `sem` call does.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Semaphore {
     /// Its name (`--id`): calls with the same id share the slots.
     pub id: String,
@@ -29,6 +29,9 @@ pub struct Semaphore {
     pub foreground: bool,
     /// --wait: wait until no command of this id runs.
     pub wait: bool,
+    /// --semaphore-timeout SECS: after SECS without a slot, run anyway;
+    /// -SECS: give up.
+    pub timeout: Option<f64>,
     /// The command line (run through sh, as GNU parallel does).
     pub command: Vec<String>,
 }
@@ -90,6 +93,28 @@ fn lock(file: &File, block: bool) -> Result<bool, Failure> {
     }
 }
 
+/// A free slot within `limit`, tried every 10 ms (flock has no timed
+/// wait); None when the time ran out.
+fn acquire_within(
+    dir: &std::path::Path,
+    slots: usize,
+    limit: std::time::Duration,
+) -> Result<Option<File>, Failure> {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        for n in 0..slots {
+            let file = slot_file(dir, n)?;
+            if lock(&file, false)? {
+                return Ok(Some(file));
+            }
+        }
+        if std::time::Instant::now() >= deadline {
+            return Ok(None);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 /// A free slot, locked: the first free one, else (all taken) wait for one.
 /// Waiting blocks in the kernel on one slot, chosen by the caller's pid so
 /// that waiters spread over the slots.
@@ -125,7 +150,28 @@ pub fn run(sem: &Semaphore) -> Result<u8, Failure> {
             "--semaphore: no command (see --help)",
         ));
     }
-    let slot = acquire(&dir, sem.slots.max(1))?;
+    let slot = match sem.timeout {
+        None => acquire(&dir, sem.slots.max(1))?,
+        Some(secs) => {
+            let limit = std::time::Duration::from_secs_f64(secs.abs());
+            match acquire_within(&dir, sem.slots.max(1), limit)? {
+                Some(slot) => slot,
+                None if secs < 0.0 => {
+                    return Err(Failure::new(
+                        Exit::Failed(1),
+                        format!(
+                            "--semaphore-timeout: no slot of '{}' came free in {}s; giving up",
+                            sem.id,
+                            secs.abs()
+                        ),
+                    ));
+                }
+                // Run anyway, holding no slot (GNU parallel's positive timeout).
+                None => File::open("/dev/null")
+                    .map_err(|e| Failure::io(Exit::Error, "opening /dev/null", &e))?,
+            }
+        }
+    };
     // The command keeps the slot: a dup of the locked descriptor has no
     // close-on-exec flag, so the command inherits it (one open file
     // description, one lock, released when the last holder closes it).

@@ -10,7 +10,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::rc::Rc;
 use std::sync::mpsc::TryRecvError;
 
-use bstr::BString;
+use bstr::{BString, ByteSlice};
 use common::cli::Failure;
 
 use std::os::unix::ffi::OsStrExt;
@@ -55,6 +55,29 @@ pub struct Source {
     total: Option<u64>,
     /// --skip-first-line: the first record is still to be dropped.
     skip_first: bool,
+    /// How many records -X/-m put on one command line.
+    fit: Fit,
+}
+
+/// -X/-m's limit on a command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fit {
+    /// Bytes of records (each value and a separator) one job takes at most.
+    pub budget: usize,
+    /// The command's own bytes and a space (for -x's message).
+    pub command_len: usize,
+    /// -x: a record that does not fit alone ends the run; the -s given.
+    pub exit_past: Option<usize>,
+}
+
+impl Default for Fit {
+    fn default() -> Fit {
+        Fit {
+            budget: FIT_BUDGET,
+            command_len: 0,
+            exit_past: None,
+        }
+    }
 }
 
 impl Source {
@@ -121,6 +144,7 @@ impl Source {
         source.feed = feed;
         source.trim = cfg.trim;
         source.skip_first = cfg.skip_first_line;
+        source.fit = cfg.fit;
         if cfg.skip_first_line {
             source.total = source.total.map(|t| t.saturating_sub(1));
         }
@@ -150,6 +174,7 @@ impl Source {
             feed: None,
             next_seq: 1,
             skip_first: false,
+            fit: Fit::default(),
         }
     }
 
@@ -215,7 +240,7 @@ impl Source {
             Batch::One => !self.pending.is_empty(),
             Batch::Max(n) => self.pending.len() >= n,
             // As take_values: a batch is cut once the records overflow it.
-            Batch::Fit { .. } => self.pending.len() >= 2 && self.pending_bytes > FIT_BUDGET,
+            Batch::Fit { .. } => self.pending.len() >= 2 && self.pending_bytes > self.fit.budget,
         }
     }
 
@@ -253,6 +278,25 @@ impl Source {
                 spec.block = Some(block);
             }
             return Ok(Some(spec));
+        }
+        if let (Some(max), Some(first)) = (self.fit.exit_past, self.pending.front())
+            && matches!(self.batch, Batch::Fit { .. })
+            && record_size(first) > self.fit.budget
+        {
+            // -x: GNU parallel's words, with the line's length as it counts it.
+            let length = self.fit.command_len + record_size(first);
+            let value = first
+                .iter()
+                .map(|v| v.to_str_lossy())
+                .collect::<Vec<_>>()
+                .join(" ");
+            return Err(Failure::new(
+                Exit::Error,
+                format!(
+                    "command line too long ({length} >= {max}) at input {}: {value}",
+                    self.next_seq - 1
+                ),
+            ));
         }
         Ok(self.take_values().map(|values| self.new_spec(values)))
     }
@@ -301,7 +345,7 @@ impl Source {
                 n.min(self.pending.len())
             }
             Batch::Fit { .. } => {
-                let fit = records_that_fit(&self.pending);
+                let fit = records_that_fit(&self.pending, self.fit.budget);
                 if fit == self.pending.len() && !input_done {
                     return None;
                 }
@@ -371,13 +415,13 @@ fn record_size(record: &[BString]) -> usize {
     record.iter().map(|v| v.len() + 1).sum()
 }
 
-/// How many of the first records fit `FIT_BUDGET` (at least one).
-fn records_that_fit(pending: &VecDeque<Vec<BString>>) -> usize {
+/// How many of the first records fit `budget` bytes (at least one).
+fn records_that_fit(pending: &VecDeque<Vec<BString>>, budget: usize) -> usize {
     let mut bytes = 0;
     let mut take = 0;
     for record in pending {
         let size = record_size(record);
-        if take > 0 && bytes + size > FIT_BUDGET {
+        if take > 0 && bytes + size > budget {
             break;
         }
         bytes += size;

@@ -86,7 +86,7 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
     let per_place: Vec<usize> = backend.places().iter().map(|p| p.slots).collect();
     // Before the first thread (perl's stderr, stdin's reader).
     let job_env = JobEnv::install(cfg.process_slot_var.as_deref());
-    let perl = if cfg.perl_codes.is_empty() {
+    let perl = if !cfg.needs_perl() {
         None
     } else {
         Some(
@@ -213,6 +213,22 @@ impl Supervisor<'_> {
             total: self.source.total(),
             perl: self.perl.as_ref(),
         };
+        if !self.cfg.filters.is_empty() {
+            let at = crate::perl::Context {
+                seq,
+                slot,
+                total: fill.total,
+            };
+            let holds = |filter: &crate::template::Template| {
+                let code = filter.fill_text(fill);
+                self.perl.as_ref().is_some_and(|perl| perl.holds(&code, at))
+            };
+            if !self.cfg.filters.iter().all(holds) {
+                // Filtered out: no job, but its turn passes (-k's order).
+                self.slots.put(slot);
+                return self.out.placeholder(seq, None);
+            }
+        }
         let tag = self.cfg.tag_of(fill);
         let invocation = self.cfg.invocation_of(fill);
         let command_line = invocation.display();

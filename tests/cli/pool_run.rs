@@ -1236,7 +1236,8 @@ fn files_saves_each_output_and_prints_the_names() {
 }
 
 /// --retry-failed runs again, with the commands the joblog logged, the jobs
-/// it lists as failed, and appends their lines: as GNU parallel does.
+/// it lists as failed, and appends their lines: as GNU parallel does. (-j1:
+/// a joblog's lines come in the order jobs end.)
 #[test]
 fn retry_failed_reruns_the_logged_failures_like_gnu_parallel() {
     let Some(parallel) = crate::reliability::gnu_parallel() else {
@@ -1246,8 +1247,8 @@ fn retry_failed_reruns_the_logged_failures_like_gnu_parallel() {
     let run_with = |program: &str| {
         let dir = tempfile::tempdir().unwrap();
         let script = format!(
-            "cd {dir} && {program} -k --joblog jl 'echo {{}}; exit {{}}' ::: 0 1 2 0; \
-             echo first $?; {program} -k --joblog jl --retry-failed echo ignored ::: x; \
+            "cd {dir} && {program} -j1 --joblog jl 'echo {{}}; exit {{}}' ::: 0 1 2 0; \
+             echo first $?; {program} -j1 --joblog jl --retry-failed echo ignored ::: x; \
              echo second $?; cut -f1,7,8,9 jl",
             dir = dir.path().display()
         );
@@ -1297,4 +1298,76 @@ fn scripts_can_name_pool_run_in_their_shebang_line() {
     };
     assert_eq!(run(&lines, &[]), "got a\ngot b\n");
     assert_eq!(run(&wrapped, &["x", "y"]), "arg x\narg y\n");
+}
+
+/// -J NAME reads ~/.parallel/NAME's options, $PARALLEL's come first too,
+/// as GNU parallel reads them.
+#[test]
+fn profiles_and_the_parallel_variable_add_options() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir(home.path().join(".parallel")).unwrap();
+    std::fs::write(
+        home.path().join(".parallel/tagged"),
+        "-k # in order\n--tag\n",
+    )
+    .unwrap();
+    tool("pool-run")
+        .env("HOME", home.path())
+        .args(["-J", "tagged", "echo", ":::", "a", "b"])
+        .assert()
+        .success()
+        .stdout("a\ta\nb\tb\n");
+    tool("pool-run")
+        .env("PARALLEL", "-k --tagstring '<{}>'")
+        .args(["echo", ":::", "a", "b"])
+        .assert()
+        .success()
+        .stdout("<a>\ta\n<b>\tb\n");
+    let missing = tool("pool-run")
+        .env("HOME", home.path())
+        .args(["-J", "nope", "echo", ":::", "a"])
+        .assert()
+        .code(255)
+        .get_output()
+        .clone();
+    assert!(String::from_utf8_lossy(&missing.stderr).contains(".parallel/nope"));
+}
+
+/// --semaphore-timeout: after SECS without a slot the command runs anyway;
+/// with -SECS sem gives up with exit 1, as GNU parallel's sem.
+#[test]
+fn semaphore_timeouts_run_anyway_or_give_up() {
+    let runtime = tempfile::tempdir().unwrap();
+    let sem = |args: &[&str]| {
+        let mut cmd = tool("pool-run");
+        cmd.env("XDG_RUNTIME_DIR", runtime.path())
+            .args(["--semaphore", "--id", "held", "--fg"])
+            .args(args);
+        cmd
+    };
+    let mut holder = std::process::Command::new(crate::support::bin_path("pool-run"))
+        .env("XDG_RUNTIME_DIR", runtime.path())
+        .args(["--semaphore", "--id", "held", "--fg", "sleep 2"])
+        .spawn()
+        .unwrap();
+    // The holder has its slot once a give-up call fails (bounded: 2 s).
+    let held = crate::support::wait_while(std::time::Duration::from_secs(2), || {
+        sem(&["--st", "-0.05", "true"])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    });
+    assert!(held, "the holder never took the slot");
+    sem(&["--st", "-0.2", "echo", "ran"])
+        .assert()
+        .code(1)
+        .stdout("");
+    sem(&["--st", "0.2", "echo", "ran"])
+        .assert()
+        .success()
+        .stdout("ran\n");
+    // The holder ends on its own (its sleep holds the slot, not killed away).
+    let status = crate::support::wait_bounded(&mut holder, std::time::Duration::from_secs(10));
+    assert!(status.success());
 }
