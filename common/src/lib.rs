@@ -16,4 +16,5 @@ pub mod proc;
 pub mod signal;
 pub mod status;
 pub mod stdio;
+pub mod terminal;
 pub mod time;

@@ -242,6 +242,11 @@ pub struct Cli {
     #[arg(short = 'I', long = "replace", value_name = "STR")]
     pub replace: Option<String>,
 
+    /// What encloses a perl expression: the two halves of STR (default {==},
+    /// that is {= and =})
+    #[arg(long, value_name = "STR")]
+    pub parens: Option<String>,
+
     /// Use STR instead of {.} (the value without its extension)
     #[arg(long = "extensionreplace", visible_alias = "er", value_name = "STR")]
     pub extension_replace: Option<String>,
@@ -509,6 +514,16 @@ pub struct Cli {
     /// Options from ~/.parallel/NAME, in this place (shell words; # comments)
     #[arg(short = 'J', long, value_name = "NAME")]
     pub profile: Option<String>,
+
+    /// Jobs read the terminal (/dev/tty) on stdin, one at a time, writing
+    /// straight to it (-j1 -u); without a terminal, stdin is empty
+    #[arg(long)]
+    pub tty: bool,
+
+    /// Before each job, write FILE with its replacement strings filled in
+    /// to OUT (a name with replacement strings too); repeatable
+    #[arg(long = "template", alias = "tmpl", value_name = "FILE=OUT")]
+    pub template: Vec<String>,
 
     /// In a script's #! line: the script's lines are the input
     /// (`#!/usr/bin/pool-run --shebang -k echo`); also --hashbang

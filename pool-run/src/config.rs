@@ -11,7 +11,7 @@ use crate::backend::ssh::{SshLogin, parse_logins};
 use crate::cli::{Cli, Halt, TermSeq, unescape};
 use crate::exit::Exit;
 use crate::input::{RecordSyntax, Separators, SourceSpec, split_sources};
-use crate::template::{Fill, Invocation, Renamed, Spread, Strings, Template};
+use crate::template::{Fill, Invocation, Parens, Renamed, Spread, Strings, Template};
 
 /// What pool-run will do.
 #[derive(Debug, Clone)]
@@ -48,6 +48,10 @@ pub struct Config {
     pub skip_first_line: bool,
     /// --process-slot-var NAME: set to the slot number minus 1 in each job.
     pub process_slot_var: Option<String>,
+    /// --tty / --open-tty: jobs read the terminal on stdin.
+    pub tty_stdin: bool,
+    /// --template FILE=OUT: FILE's text and OUT's name, filled in per job.
+    pub templates: Vec<(Template, Template)>,
     /// --filter: perl conditions, replacement strings filled in per job.
     pub filters: Vec<Template>,
     /// The perl code the templates run (`{= =}`, --rpl, --plus), by id:
@@ -359,6 +363,13 @@ impl Config {
                 };
                 Template::parse_full(&command, run, &strings)
             }),
+            tty_stdin: cli.tty,
+            templates: cli
+                .template
+                .iter()
+                .map(|spec| template_file(spec, &strings))
+                .collect::<Result<_, _>>()
+                .map_err(usage)?,
             filters: cli
                 .filter
                 .iter()
@@ -472,11 +483,15 @@ fn strings_of(cli: &Cli) -> Result<Strings, String> {
         .iter()
         .map(|definition| crate::perl::Rpl::parse(definition))
         .collect::<Result<Vec<_>, String>>()?;
+    if cli.parens.as_deref().is_some_and(|p| p.len() < 2) {
+        return Err("--parens wants a left and a right half, like {==}".to_string());
+    }
     Ok(Strings {
         plus: cli.plus,
         renamed,
         rpls,
         codes: Default::default(),
+        parens: cli.parens.as_deref().map(Parens::of).unwrap_or_default(),
     })
 }
 
@@ -562,6 +577,10 @@ fn jobs_of(cli: &Cli, slurm: Option<&Slurm>) -> usize {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         }
     };
+    if cli.tty {
+        // --tty: one job at a time has the terminal.
+        return 1;
+    }
     match cli.jobs {
         Some(spec) => spec.resolve(cpus()),
         None => slurm
@@ -631,6 +650,18 @@ fn check_pipe_flags(cli: &Cli, sources: &[SourceSpec]) -> Result<(), String> {
     Ok(())
 }
 
+/// --template FILE=OUT: FILE read now; its text and OUT are filled in per job.
+fn template_file(spec: &str, strings: &Strings) -> Result<(Template, Template), String> {
+    let (file, out) = spec
+        .split_once('=')
+        .ok_or_else(|| format!("--template '{spec}': want FILE=OUT"))?;
+    let text = std::fs::read(file).map_err(|e| format!("--template: reading {file} ({e})"))?;
+    Ok((
+        Template::text_with(&text, strings),
+        Template::text_with(out.as_bytes(), strings),
+    ))
+}
+
 /// -s N: a command line stays under N bytes, counting the command's words
 /// as written and a space before each value (GNU parallel's count).
 fn fit_of(cli: &Cli, command: &[BString]) -> crate::source::Fit {
@@ -676,7 +707,7 @@ fn batch_of(cli: &Cli) -> Batch {
 
 /// The output mode the flags choose (clap keeps them exclusive).
 fn output_mode_of(cli: &Cli) -> OutputMode {
-    if cli.ungroup {
+    if cli.ungroup || cli.tty {
         OutputMode::Ungrouped
     } else if cli.line_buffer {
         OutputMode::LineBuffer

@@ -135,6 +135,11 @@ impl Jobs {
         self.running.is_empty()
     }
 
+    /// The pid (and process group) of the job spawned last.
+    pub fn last_pid(&self) -> Option<u32> {
+        self.running.last().map(|job| job.pid)
+    }
+
     /// Starts a job's command in a new process group; `feed`: its stdin
     /// is a pipe for its block.
     pub fn spawn(

@@ -6,6 +6,7 @@
 //! output sink (log it, print it). It names no back-end and no output mode.
 
 use std::io::{self, Write};
+use std::os::unix::ffi::OsStringExt;
 
 use common::cli::Failure;
 use common::proc;
@@ -16,6 +17,8 @@ use crate::config::Config;
 use crate::exit::Exit;
 use crate::gate::{Gate, Shortage};
 use crate::job::{JobSpec, Record};
+use common::terminal::Terminal;
+
 use crate::job_env::JobEnv;
 use crate::jobs::{Finished, Jobs};
 use crate::output::timeline::Outcome;
@@ -34,6 +37,8 @@ struct Supervisor<'a> {
     perl: Option<Perl>,
     /// PARALLEL_SEQ and the other per-job variables.
     job_env: JobEnv,
+    /// --tty: the terminal, handed to each job while it runs.
+    terminal: Option<Terminal>,
     signals: SignalWatcher,
     source: Source,
     slots: Slots,
@@ -96,10 +101,16 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
     };
     let source = Source::open(cfg)?;
     out.set_total(source.total());
+    let terminal = if cfg.tty_stdin {
+        Terminal::controlling()
+    } else {
+        None
+    };
     let mut sup = Supervisor {
         cfg,
         perl,
         job_env,
+        terminal,
         signals,
         slots: Slots::new(&per_place),
         gate: Gate::new(cfg),
@@ -229,6 +240,17 @@ impl Supervisor<'_> {
                 return self.out.placeholder(seq, None);
             }
         }
+        for (text, out) in &self.cfg.templates {
+            let path =
+                std::path::PathBuf::from(std::ffi::OsString::from_vec(out.fill_text(fill).into()));
+            std::fs::write(&path, text.fill_text(fill)).map_err(|e| {
+                Failure::io(
+                    Exit::Error,
+                    format!("writing --template {}", path.display()),
+                    &e,
+                )
+            })?;
+        }
         let tag = self.cfg.tag_of(fill);
         let invocation = self.cfg.invocation_of(fill);
         let command_line = invocation.display();
@@ -264,6 +286,14 @@ impl Supervisor<'_> {
         {
             Ok(()) => {
                 self.out.open(slot, seq, tag, framed);
+                // --tty: the job's group reads the terminal, so it must be
+                // the foreground group (else SIGTTIN stops it).
+                // A job that read before the handover was stopped (SIGTTIN):
+                // continued, it reads again, now in the foreground.
+                if let (Some(terminal), Some(pid)) = (&self.terminal, self.jobs.last_pid()) {
+                    let _ = terminal.give_to(pid);
+                    let _ = proc::signal_group(pid, Signal::CONT);
+                }
                 Ok(())
             }
             Err(not) => {
@@ -316,6 +346,9 @@ impl Supervisor<'_> {
             mut record,
         } = finished;
         self.gate.job_ended();
+        if let Some(terminal) = &self.terminal {
+            let _ = terminal.take_back();
+        }
         let mut captured = self.out.close(slot, record.exit)?;
         let verdict = self.backend.conclude(Ended {
             spec: &record.spec,

@@ -246,6 +246,35 @@ pub struct Strings {
     /// The perl code of every `Piece::Perl` of the templates parsed under
     /// these strings, by id: one co-process runs them all.
     pub codes: std::cell::RefCell<Vec<String>>,
+    /// What encloses a perl expression: `{=` and `=}` unless --parens.
+    pub parens: Parens,
+}
+
+/// --parens: the left and right halves of its string (default `{==}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parens {
+    pub open: BString,
+    pub close: BString,
+}
+
+impl Default for Parens {
+    fn default() -> Parens {
+        Parens::of("{==}")
+    }
+}
+
+impl Parens {
+    /// GNU parallel's --parens: the string's two halves.
+    pub fn of(text: &str) -> Parens {
+        let half = text.len() / 2;
+        let half = (half..=text.len())
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(half);
+        Parens {
+            open: BString::from(&text[..half]),
+            close: BString::from(&text[half..]),
+        }
+    }
 }
 
 /// Reads words into pieces under one set of `Strings`, adding the perl code
@@ -261,7 +290,7 @@ impl Template {
     /// place of `{}`, which is then plain text), --plus and --rpl.
     pub fn parse_full(command: &[BString], run: Run, strings: &Strings) -> Template {
         let mut parser = Parser::new(strings);
-        let words: Vec<Word> = join_perl_words(command)
+        let words: Vec<Word> = join_perl_words(command, &strings.parens)
             .iter()
             .map(|w| parser.word(w))
             .collect();
@@ -505,7 +534,7 @@ fn dirname(value: &[u8]) -> BString {
 /// `{= code =}` may span words (`{= s/a/b/ =}` unquoted is three shell
 /// words): GNU parallel reads the command as one line, so words from an
 /// unclosed `{=` to its `=}` are joined back with spaces.
-fn join_perl_words(command: &[BString]) -> Vec<BString> {
+fn join_perl_words(command: &[BString], parens: &Parens) -> Vec<BString> {
     let mut words: Vec<BString> = Vec::new();
     let mut open = false;
     for word in command {
@@ -516,17 +545,19 @@ fn join_perl_words(command: &[BString]) -> Vec<BString> {
             words.push(word.clone());
         }
         let last = words.last().map_or(&b""[..], |w| &w[..]);
-        open = unclosed_perl(last);
+        open = unclosed_perl(last, parens);
     }
     words
 }
 
 /// Whether `word` has a `{=` with no `=}` after it.
-fn unclosed_perl(word: &[u8]) -> bool {
+fn unclosed_perl(word: &[u8], parens: &Parens) -> bool {
+    let (open, close) = (&parens.open[..], &parens.close[..]);
     let mut rest = word;
-    while let Some(at) = rest.find("{=") {
-        match rest[at + 2..].find("=}") {
-            Some(close) => rest = &rest[at + 2 + close + 2..],
+    while let Some(at) = rest.find(open) {
+        let inside = &rest[at + open.len()..];
+        match inside.find(close) {
+            Some(end) => rest = &inside[end + close.len()..],
             None => return true,
         }
     }
@@ -581,6 +612,12 @@ impl<'a> Parser<'a> {
                     continue 'scan;
                 }
             }
+            if let Some((piece, used)) = self.perl_expression(rest) {
+                flush(&mut text, &mut pieces);
+                pieces.push(piece);
+                rest = &rest[used..];
+                continue;
+            }
             if rest[0] != b'{' {
                 text.push_byte(rest[0]);
                 rest = &rest[1..];
@@ -589,12 +626,6 @@ impl<'a> Parser<'a> {
             if let Some(stripped) = rest.strip_prefix(b"{{}}") {
                 text.push_str("{}");
                 rest = stripped;
-                continue;
-            }
-            if let Some((piece, used)) = self.perl_expression(rest) {
-                flush(&mut text, &mut pieces);
-                pieces.push(piece);
-                rest = &rest[used..];
                 continue;
             }
             match rest
@@ -619,8 +650,12 @@ impl<'a> Parser<'a> {
     /// `{= code =}` or `{=N code =}` at the start of `rest`: the piece and
     /// the bytes it took.
     fn perl_expression(&mut self, rest: &[u8]) -> Option<(Piece, usize)> {
-        let inside = rest.strip_prefix(b"{=")?;
-        let close = inside.find("=}")?;
+        let (open, end) = (
+            &self.strings.parens.open[..],
+            &self.strings.parens.close[..],
+        );
+        let inside = rest.strip_prefix(open)?;
+        let close = inside.find(end)?;
         let body = &inside[..close];
         let digits = body.iter().take_while(|b| b.is_ascii_digit()).count();
         let source = if digits > 0 {
@@ -638,7 +673,7 @@ impl<'a> Parser<'a> {
                 groups: Vec::new(),
                 once: false,
             },
-            2 + close + 2,
+            open.len() + close + end.len(),
         ))
     }
 

@@ -10,7 +10,6 @@ mod cli;
 mod exit;
 mod report;
 mod supervise;
-mod terminal;
 
 use std::process::ExitCode;
 
@@ -50,7 +49,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
     let terminal = if cfg.foreground {
         None
     } else {
-        terminal::Terminal::if_foreground()
+        common::terminal::Terminal::if_foreground()
     };
 
     let mut code = u8::from(Exit::Failed);

@@ -16,7 +16,7 @@ use common::signal::{Received, Signal, SignalWatcher};
 
 use crate::cli::Config;
 use crate::exit::Exit;
-use crate::terminal::Terminal;
+use common::terminal::Terminal;
 
 /// Signals subproc passes on to the command.
 pub const FORWARDED: [Signal; 6] = [

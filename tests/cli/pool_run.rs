@@ -1371,3 +1371,72 @@ fn semaphore_timeouts_run_anyway_or_give_up() {
     let status = crate::support::wait_bounded(&mut holder, std::time::Duration::from_secs(10));
     assert!(status.success());
 }
+
+/// --parens changes what encloses a perl expression, as GNU parallel's.
+#[test]
+fn parens_choose_the_perl_expression_delimiters() {
+    tool("pool-run")
+        .args([
+            "-k",
+            "--parens",
+            "<<>>",
+            "echo",
+            "<< s/a/b/ >>",
+            "{= x =}",
+            ":::",
+            "abc",
+        ])
+        .assert()
+        .success()
+        .stdout("bbc {= x =}\n");
+}
+
+/// --template FILE=OUT writes FILE, replacement strings filled in, to OUT
+/// before each job; the job can read it.
+#[test]
+fn templates_are_filled_in_for_each_job() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("t.txt"), "name={}\nseq={#}\n").unwrap();
+    tool("pool-run")
+        .current_dir(dir.path())
+        .args([
+            "-k",
+            "--tmpl",
+            "t.txt=out{}.txt",
+            "cat out{}.txt",
+            ":::",
+            "a",
+            "b",
+        ])
+        .assert()
+        .success()
+        .stdout("name=a\nseq=1\nname=b\nseq=2\n");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("outb.txt")).unwrap(),
+        "name=b\nseq=2\n"
+    );
+}
+
+/// --tty: each job in turn reads the terminal itself (one at a time);
+/// without a terminal the jobs read nothing, as in GNU parallel.
+#[test]
+fn tty_jobs_read_the_terminal_one_at_a_time() {
+    use crate::support::pty::Pty;
+    use std::time::Duration;
+    let mut command = std::process::Command::new(crate::support::bin_path("pool-run"));
+    command.args(["--tty", "read x; echo got-{}-$x", ":::", "a", "b"]);
+    let mut pty = Pty::spawn(command);
+    pty.type_keys(b"one\n");
+    pty.wait_for("got-a-one", Duration::from_secs(10));
+    pty.type_keys(b"two\n");
+    pty.wait_for("got-b-two", Duration::from_secs(10));
+    assert!(pty.wait(Duration::from_secs(10)).success());
+    let detached = std::process::Command::new("setsid")
+        .arg(crate::support::bin_path("pool-run"))
+        .args(["--tty", "cat; echo end {}", ":::", "a"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(detached.status.success());
+    assert_eq!(String::from_utf8_lossy(&detached.stdout), "end a\n");
+}

@@ -32,6 +32,8 @@ pub struct Local {
     fresh_dirs: HashMap<u64, tempfile::TempDir>,
     /// --tee: the spooled stdin every job reads from its start.
     tee: Option<Arc<File>>,
+    /// --tty / --open-tty: jobs read /dev/tty (or nothing, without one).
+    tty: bool,
 }
 
 impl Local {
@@ -49,7 +51,14 @@ impl Local {
             workdir: None,
             fresh_dirs: HashMap::new(),
             tee: None,
+            tty: false,
         })
+    }
+
+    /// --tty / --open-tty: jobs get the terminal as stdin.
+    pub fn with_tty(mut self, tty: bool) -> Local {
+        self.tty = tty;
+        self
     }
 
     /// --tee: jobs read `spool` (all of stdin) from its start.
@@ -115,6 +124,11 @@ impl Local {
                 Some(spool) => File::open(format!("/proc/self/fd/{}", spool.as_raw_fd()))
                     .map(|file| (Stdio::from(file), false))
                     .map_err(|e| Failure::io(Exit::Error, "opening the --tee input", &e)),
+                // GNU parallel: no terminal, then no input (not an error).
+                None if self.tty => match File::open("/dev/tty") {
+                    Ok(tty) => Ok((Stdio::from(tty), false)),
+                    Err(_) => Ok((self.null()?, false)),
+                },
                 None => Ok((self.null()?, false)),
             },
         }

@@ -115,6 +115,7 @@ pub fn from_config(cfg: &Config) -> Result<Box<dyn Backend>, Failure> {
     Ok(Box::new(
         local::Local::new(cfg.jobs)?
             .with_workdir(cfg.workdir.clone())
-            .with_tee(cfg.tee.clone()),
+            .with_tee(cfg.tee.clone())
+            .with_tty(cfg.tty_stdin),
     ))
 }
