@@ -535,6 +535,11 @@ pub struct Cli {
     #[arg(long)]
     pub shebang_wrap: bool,
 
+    /// Read each input record as CSV: --colsep's one character (default ,)
+    /// separates fields, "quoted" fields may hold it, "" is a quote
+    #[arg(long)]
+    pub csv: bool,
+
     /// Run only the jobs for which PERL is true, after its replacement
     /// strings are filled in (`--filter '{1} < {2}'`); repeatable (all must hold)
     #[arg(long, value_name = "PERL")]

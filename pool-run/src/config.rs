@@ -71,6 +71,8 @@ pub struct Config {
     /// --timeline: the SVG picture of the run.
     pub timeline: Option<std::path::PathBuf>,
     pub colsep: Option<regex::bytes::Regex>,
+    /// --csv: records are CSV lines with this field separator.
+    pub csv: Option<u8>,
     /// --trim: spaces and tabs taken off the values.
     pub trim: Trim,
     /// --wd: where jobs run here.
@@ -314,6 +316,7 @@ impl Config {
             ));
         }
         let strings = strings_of(&cli).map_err(usage)?;
+        let csv = csv_of(&cli).map_err(usage)?;
         let files = |list: &[String]| -> Vec<Template> {
             list.iter()
                 .chain(&cli.trc)
@@ -439,6 +442,7 @@ impl Config {
             termseq: cli.termseq,
             results: cli.results,
             timeline: cli.timeline,
+            csv,
             colsep: cli.colsep,
             // -u: jobs write to the terminal themselves; an in-place bar
             // would be drawn over their lines.
@@ -648,6 +652,20 @@ fn check_pipe_flags(cli: &Cli, sources: &[SourceSpec]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// --csv: the field separator, --colsep's one character or `,`.
+fn csv_of(cli: &Cli) -> Result<Option<u8>, String> {
+    if !cli.csv {
+        return Ok(None);
+    }
+    match cli.colsep.as_ref().map(regex::bytes::Regex::as_str) {
+        None => Ok(Some(b',')),
+        Some(sep) => match unescape(sep).as_slice() {
+            [byte] => Ok(Some(*byte)),
+            _ => Err(format!("--csv: --colsep '{sep}' is not one character")),
+        },
+    }
 }
 
 /// --template FILE=OUT: FILE read now; its text and OUT are filled in per job.

@@ -57,6 +57,8 @@ pub struct Source {
     skip_first: bool,
     /// How many records -X/-m put on one command line.
     fit: Fit,
+    /// --csv: records are CSV lines with this separator.
+    csv: Option<u8>,
 }
 
 /// -X/-m's limit on a command line.
@@ -145,6 +147,7 @@ impl Source {
         source.trim = cfg.trim;
         source.skip_first = cfg.skip_first_line;
         source.fit = cfg.fit;
+        source.csv = cfg.csv;
         if cfg.skip_first_line {
             source.total = source.total.map(|t| t.saturating_sub(1));
         }
@@ -175,6 +178,7 @@ impl Source {
             next_seq: 1,
             skip_first: false,
             fit: Fit::default(),
+            csv: None,
         }
     }
 
@@ -362,11 +366,15 @@ impl Source {
             .map(|r| record_size(r))
             .sum::<usize>();
         let colsep = &self.colsep;
+        let csv = self.csv;
         let trim = self.trim;
         Some(
             self.pending
                 .drain(..take)
-                .flat_map(|record| split_columns(colsep.as_ref(), record))
+                .flat_map(|record| match csv {
+                    Some(sep) => record.iter().flat_map(|v| csv_fields(v, sep)).collect(),
+                    None => split_columns(colsep.as_ref(), record),
+                })
                 .map(|mut value| {
                     trim.apply(&mut value);
                     value
@@ -430,6 +438,29 @@ fn records_that_fit(pending: &VecDeque<Vec<BString>>, budget: usize) -> usize {
     take
 }
 
+/// --csv: one CSV line's fields (RFC 4180: a field in double quotes may
+/// hold the separator, and "" in it is one quote).
+fn csv_fields(line: &[u8], sep: u8) -> Vec<BString> {
+    let mut fields = Vec::new();
+    let mut field = Vec::new();
+    let mut quoted = false;
+    let mut bytes = line.iter().copied().peekable();
+    while let Some(b) = bytes.next() {
+        match (quoted, b) {
+            (true, b'"') if bytes.peek() == Some(&b'"') => {
+                field.push(b'"');
+                bytes.next();
+            }
+            (true, b'"') => quoted = false,
+            (false, b'"') if field.is_empty() => quoted = true,
+            (false, b) if b == sep => fields.push(BString::from(std::mem::take(&mut field))),
+            (_, b) => field.push(b),
+        }
+    }
+    fields.push(BString::from(field));
+    fields
+}
+
 /// --colsep: a record's values cut into columns.
 fn split_columns(colsep: Option<&regex::bytes::Regex>, record: Vec<BString>) -> Vec<BString> {
     match colsep {
@@ -444,6 +475,20 @@ fn split_columns(colsep: Option<&regex::bytes::Regex>, record: Vec<BString>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_fields_keep_quoted_separators_and_doubled_quotes() {
+        let fields = |line: &str| -> Vec<String> {
+            csv_fields(line.as_bytes(), b',')
+                .iter()
+                .map(|f| f.to_string())
+                .collect()
+        };
+        assert_eq!(fields(r#"a,"b,c",d"#), ["a", "b,c", "d"]);
+        assert_eq!(fields(r#""x ""q""",,z"#), [r#"x "q""#, "", "z"]);
+        assert_eq!(fields(r#"""#), [""]);
+        assert_eq!(fields("plain"), ["plain"]);
+    }
 
     fn records(values: &[&str]) -> VecDeque<Vec<BString>> {
         values.iter().map(|v| vec![BString::from(*v)]).collect()

@@ -281,6 +281,10 @@ const CASES: &[Case] = &[
     ordered("-k --filter '{1} > 1' echo ::: 1 2 3"),
     ordered("-k --filter '\"{}\" =~ /b/' echo ::: ab cd"),
     ordered("-k --filter '{1} < {2}' echo ::: 1 2 3 ::: 1 2 3"),
+    // --csv (GNU parallel reads it with perl's Text::CSV).
+    ordered(r#"-k --csv echo {2} ::: 'a,"b,c",d' '"x ""q""",y,z'"#),
+    ordered(r#"-k --csv --colsep ';' echo {1}-{2} ::: 'a;"b;c"'"#),
+    ordered(r#"-k --csv echo ::: 'a,"b,c"'"#),
 ];
 
 /// Cases pool-run answers differently today, and why (the compatibility
