@@ -81,6 +81,21 @@ impl Pool {
     }
 }
 
+/// `Pool(workers)`, `apply_async` of each task number, close, join: the
+/// whole life of a pool. Returns how the first failed worker ended, if one
+/// did.
+pub fn run(
+    workers: u32,
+    tasks: impl IntoIterator<Item = u64>,
+    task: impl Fn(u64) -> bool,
+) -> io::Result<Option<ChildExit>> {
+    let pool = Pool::start(workers, task)?;
+    for number in tasks {
+        pool.submit(number)?;
+    }
+    pool.join()
+}
+
 impl Drop for Pool {
     fn drop(&mut self) {
         if !self.workers.is_empty() {

@@ -11,7 +11,7 @@ use std::thread;
 
 use common::cli::{Failure, print};
 use common::ipc::pipe;
-use common::pool::Pool;
+use common::pool;
 use nix::unistd::getpid;
 
 use crate::cli::{PoolApplyArgs, PoolMapArgs};
@@ -30,24 +30,14 @@ fn worker_print(text: &str) -> bool {
     }
 }
 
-/// Starts the pool, lets `before_tasks` print, submits every task, then
-/// close and join. The first worker that failed decides the exit code.
+/// The pool's whole life (common::pool::run); the first worker that failed
+/// decides the exit code.
 fn run_pool(
     workers: u32,
-    tasks: impl Iterator<Item = u64>,
+    tasks: impl IntoIterator<Item = u64>,
     task: impl Fn(u64) -> bool,
-    before_tasks: impl FnOnce() -> Result<(), Failure>,
 ) -> Result<Exit, Failure> {
-    let pool = Pool::start(workers, task).map_err(|e| failed("starting the pool", &e))?;
-    before_tasks()?;
-    for number in tasks {
-        pool.submit(number)
-            .map_err(|e| failed("writing the task queue", &e))?;
-    }
-    match pool
-        .join()
-        .map_err(|e| failed("waiting for the workers", &e))?
-    {
+    match pool::run(workers, tasks, task).map_err(|e| failed("running the pool", &e))? {
         Some(exit) => Ok(Exit::Child(exit.code())),
         None => Ok(Exit::Success),
     }
@@ -60,24 +50,19 @@ pub fn apply(args: &PoolApplyArgs) -> Result<Exit, Failure> {
         print(Exit::Failed, &format!("Parent process {}.\n", getpid()))?;
     }
     let sleep = args.sleep;
-    let exit = run_pool(
-        args.workers,
-        0..u64::from(args.tasks),
-        |x| {
-            if !talk {
-                return worker_print(&format!("{x}\n"));
-            }
-            let ok = worker_print(&format!("Run task {x} (pid: {})...\n", getpid()));
-            thread::sleep(sleep);
-            ok && worker_print(&format!("Task {x} result is: {}\n", x * x))
-        },
-        || {
-            if talk {
-                print(Exit::Failed, "Waiting for all subprocesses done...\n")?;
-            }
-            Ok(())
-        },
-    )?;
+    // Python prints this after Pool(4) started its workers; they print
+    // nothing until tasks come, so printing it first reads the same.
+    if talk {
+        print(Exit::Failed, "Waiting for all subprocesses done...\n")?;
+    }
+    let exit = run_pool(args.workers, 0..u64::from(args.tasks), |x| {
+        if !talk {
+            return worker_print(&format!("{x}\n"));
+        }
+        let ok = worker_print(&format!("Run task {x} (pid: {})...\n", getpid()));
+        thread::sleep(sleep);
+        ok && worker_print(&format!("Task {x} result is: {}\n", x * x))
+    })?;
     if talk {
         print(Exit::Failed, "All subprocesses done.\n")?;
     }
@@ -93,16 +78,11 @@ pub fn map(args: &PoolMapArgs) -> Result<Exit, Failure> {
         .map_err(|e| failed(&format!("creating {}", args.dir.display()), &e))?;
     let (mut results, sender) = pipe().map_err(|e| failed("creating a pipe", &e))?;
     let dir = &args.dir;
-    let exit = run_pool(
-        args.workers,
-        1..=u64::from(args.tasks),
-        |i| {
-            let written = std::fs::write(dir.join(format!("{i}.txt")), format!("{}\n", i * i));
-            let line = format!("{i} {}\n", i * i * i);
-            written.is_ok() && (&sender).write_all(line.as_bytes()).is_ok()
-        },
-        || Ok(()),
-    );
+    let exit = run_pool(args.workers, 1..=u64::from(args.tasks), |i| {
+        let written = std::fs::write(dir.join(format!("{i}.txt")), format!("{}\n", i * i));
+        let line = format!("{i} {}\n", i * i * i);
+        written.is_ok() && (&sender).write_all(line.as_bytes()).is_ok()
+    });
     // Ours is the last write end: once it closes, the read sees the end.
     drop(sender);
     let exit = exit?;

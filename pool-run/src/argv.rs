@@ -25,8 +25,14 @@ pub fn expand(args: Vec<OsString>) -> Result<Vec<OsString>, String> {
     }
     out.extend(args.into_iter().skip(1));
     // -J is an option clap knows: ask it whether (and which) one was given,
-    // so a -J among the command's own words is never taken for ours.
-    if let Ok(cli) = <crate::cli::Cli as clap::Parser>::try_parse_from(&out)
+    // so a -J among the command's own words is never taken for ours. Only
+    // when one may be there: a second parse costs memory (RSS +10%).
+    let may_have_profile = out.iter().skip(1).any(|arg| {
+        arg.to_str()
+            .is_some_and(|a| a.starts_with("-J") || a.starts_with("--profile"))
+    });
+    if may_have_profile
+        && let Ok(cli) = <crate::cli::Cli as clap::Parser>::try_parse_from(&out)
         && let Some(name) = cli.profile
     {
         let home = std::env::var_os("HOME").map(PathBuf::from);

@@ -76,14 +76,11 @@ fn in_processes(tasks: u32, args: &[String]) -> io::Result<()> {
 /// forked after the thread rows' threads have ended, so this process has one
 /// thread again.
 fn in_pool(tasks: u32, workers: u32, task: impl Fn()) -> io::Result<()> {
-    let pool = common::pool::Pool::start(workers, |_| {
+    let run = common::pool::run(workers, 0..u64::from(tasks), |_| {
         task();
         true
     })?;
-    for number in 0..tasks {
-        pool.submit(u64::from(number))?;
-    }
-    match pool.join()? {
+    match run {
         None => Ok(()),
         Some(exit) => Err(io::Error::other(format!(
             "a pool worker failed (exit {})",

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::cli::{Failure, print};
 use common::lang::Lang;
-use common::pool::Pool;
+use common::pool;
 use common::proc::{fork_child, wait_child};
 
 use crate::cli::Program;
@@ -123,15 +123,7 @@ fn in_pool(
     tasks: impl Iterator<Item = u64>,
     task: impl Fn(u64) -> bool,
 ) -> Result<Exit, Failure> {
-    let pool = Pool::start(size, task).map_err(|e| failed("starting the pool", &e))?;
-    for number in tasks {
-        pool.submit(number)
-            .map_err(|e| failed("writing the task queue", &e))?;
-    }
-    match pool
-        .join()
-        .map_err(|e| failed("waiting for the pool", &e))?
-    {
+    match pool::run(size, tasks, task).map_err(|e| failed("running the pool", &e))? {
         Some(_) => Ok(Exit::Failed),
         None => Ok(Exit::Success),
     }

@@ -1167,28 +1167,24 @@ fn sigusr1_lists_the_running_jobs_and_the_run_goes_on() {
 /// before any job runs; an expression that does not compile, the same.
 #[test]
 fn perl_expressions_fail_early_with_one_line() {
+    let fails_with = |cmd: &mut assert_cmd::Command, words: &str| {
+        let out = cmd.assert().code(255).get_output().clone();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(words), "{stderr}");
+        assert!(out.stdout.is_empty());
+    };
     let empty = tempfile::tempdir().unwrap();
-    let out = tool("pool-run")
-        .env("PATH", empty.path())
-        .args(["echo", "{= s/a/b/ =}", ":::", "a"])
-        .assert()
-        .code(255)
-        .get_output()
-        .clone();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("need perl"), "{stderr}");
-    assert!(out.stdout.is_empty());
-    let out = tool("pool-run")
-        .args(["echo", "{= s/(/ =}", ":::", "a"])
-        .assert()
-        .code(255)
-        .get_output()
-        .clone();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("does not compile"), "{stderr}");
-    assert!(out.stdout.is_empty());
+    fails_with(
+        tool("pool-run")
+            .env("PATH", empty.path())
+            .args(["echo", "{= s/a/b/ =}", ":::", "a"]),
+        "need perl",
+    );
+    fails_with(
+        tool("pool-run").args(["echo", "{= s/(/ =}", ":::", "a"]),
+        "does not compile",
+    );
 }
 
 /// A runtime error in an expression is a warning; the job still runs, with
