@@ -525,6 +525,11 @@ pub struct Cli {
     #[arg(long = "template", alias = "tmpl", value_name = "FILE=OUT")]
     pub template: Vec<String>,
 
+    /// -S: send FILE to every host once, before its first job (removed at
+    /// the end with --cleanup); repeatable
+    #[arg(long, visible_alias = "bf", value_name = "FILE")]
+    pub basefile: Vec<String>,
+
     /// In a script's #! line: the script's lines are the input
     /// (`#!/usr/bin/pool-run --shebang -k echo`); also --hashbang
     #[arg(long, alias = "hashbang")]

@@ -104,6 +104,8 @@ pub struct Remote {
     pub fetch: Vec<Template>,
     /// --cleanup: remove both kinds of files from the host after the job.
     pub cleanup: bool,
+    /// --basefile: files every host gets once, before its first job.
+    pub base_files: Vec<BString>,
 }
 
 /// How jobs' output reaches pool-run's stdout and stderr.
@@ -338,6 +340,11 @@ impl Config {
                 transfer: files(&cli.transferfile),
                 fetch: files(&cli.return_file),
                 cleanup: cli.cleanup || !cli.trc.is_empty(),
+                base_files: cli
+                    .basefile
+                    .iter()
+                    .map(|f| BString::from(f.as_str()))
+                    .collect(),
                 ssh: shell_words("--ssh", &cli.ssh)?,
             },
             slurm,

@@ -247,6 +247,52 @@ fn round_trip(path: Option<&std::path::Path>) {
     );
 }
 
+/// --basefile: the file is on the host before the first job, every job
+/// reads it, and --cleanup removes it when the run ends.
+#[test]
+fn basefile_reaches_the_host_once_and_cleanup_removes_it() {
+    let Some(ssh) = servers() else { return };
+    let login = ssh.host("127.0.0.2");
+    let local = tempfile::tempdir().unwrap();
+    let sub = format!(
+        "prockit-bf-{}-{}",
+        std::process::id(),
+        local.path().file_name().unwrap().to_string_lossy()
+    );
+    std::fs::create_dir(local.path().join(&sub)).unwrap();
+    std::fs::write(local.path().join(&sub).join("base.txt"), "shared\n").unwrap();
+    let base = format!("{sub}/base.txt");
+    let out = tool("pool-run")
+        .current_dir(local.path())
+        .args([
+            "--ssh",
+            &ssh.ssh,
+            "-S",
+            &login,
+            "-k",
+            "--basefile",
+            &base,
+            "--cleanup",
+        ])
+        .arg(format!("cat {base}; echo {{}}"))
+        .args([":::", "a", "b"])
+        .assert()
+        .get_output()
+        .clone();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "shared\na\nshared\nb\n"
+    );
+    let remote = std::path::Path::new("/root").join(&base);
+    assert!(!remote.exists(), "--cleanup left {}", remote.display());
+    let _ = std::fs::remove_dir(std::path::Path::new("/root").join(&sub));
+}
+
 #[test]
 fn timeout_kills_the_remote_job() {
     let Some(ssh) = servers() else { return };

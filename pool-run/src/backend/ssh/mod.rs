@@ -18,7 +18,7 @@ use super::local::Local;
 use super::{Backend, Ended, Launch, Place, PlaceId, Spawn, Verdict};
 use crate::config::Config;
 use crate::exit::Exit;
-use crate::template::Template;
+use crate::template::{Template, shell_quote};
 use crate::watchdog::Watchdog;
 pub use login::{SshLogin, parse_logins};
 use session::{JobFiles, Ssh, last_line};
@@ -46,6 +46,8 @@ pub struct SshBackend {
     transfer: Vec<Template>,
     fetch: Vec<Template>,
     cleanup: bool,
+    /// --basefile: sent to every host once, before its first job.
+    base_files: Vec<bstr::BString>,
     /// The wrapper writes control lines (not under -u).
     markers: bool,
 }
@@ -80,6 +82,7 @@ impl SshBackend {
             transfer: cfg.remote.transfer.clone(),
             fetch: cfg.remote.fetch.clone(),
             cleanup: cfg.remote.cleanup,
+            base_files: cfg.remote.base_files.clone(),
             markers,
         };
         let jobs = cfg.jobs_given.then_some(cfg.jobs);
@@ -94,6 +97,7 @@ impl SshBackend {
         for line in &unreachable {
             let _ = writeln!(io::stderr(), "{line}");
         }
+        backend.send_base_files()?;
         if (0..count).any(|h| backend.places[h].slots > 0 && backend.is_remote(h)) {
             let (reader, writer) = std::io::pipe().map_err(io_failure)?;
             backend.keepalive = Some((
@@ -208,7 +212,46 @@ impl SshBackend {
     }
 
     /// Tells every master connection to exit.
+    /// --basefile: each file goes to every host that will run jobs, before
+    /// the first job (GNU parallel's order).
+    fn send_base_files(&self) -> Result<(), Failure> {
+        if self.base_files.is_empty() {
+            return Ok(());
+        }
+        for h in (0..self.logins.len()).filter(|&h| self.places[h].slots > 0 && self.is_remote(h)) {
+            self.ssh
+                .send_base_files(&self.logins[h], h, &self.base_files)
+                .map_err(|why| {
+                    Failure::new(
+                        Exit::Error,
+                        format!(
+                            "--basefile: sending to {} failed ({why})",
+                            self.logins[h].name()
+                        ),
+                    )
+                })?;
+        }
+        Ok(())
+    }
+
     fn disconnect(&mut self) {
+        // --basefile with --cleanup: the files go when the run does.
+        if self.cleanup && !self.base_files.is_empty() {
+            let names: Vec<String> = self
+                .base_files
+                .iter()
+                .map(|f| String::from_utf8_lossy(&shell_quote(f)).into_owned())
+                .collect();
+            let line = format!("rm -f -- {}", names.join(" "));
+            for h in (0..self.logins.len()).filter(|&h| self.masters[h]) {
+                let _ = self
+                    .ssh
+                    .query(&self.logins[h], h, &line)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status();
+            }
+        }
         for h in 0..self.logins.len() {
             if self.masters[h] {
                 self.ssh.stop_master(&self.logins[h], h);
@@ -351,6 +394,7 @@ mod tests {
             transfer: Vec::new(),
             fetch: Vec::new(),
             cleanup: false,
+            base_files: Vec::new(),
             markers: true,
             logins,
         }

@@ -220,6 +220,35 @@ impl Ssh {
         command
     }
 
+    /// --basefile: `files` sent to host `host` once, before its first job
+    /// (rsync or tar over the master, as --transferfile's). The error is
+    /// what the transfer printed.
+    pub fn send_base_files(
+        &self,
+        login: &SshLogin,
+        host: usize,
+        files: &[BString],
+    ) -> Result<(), String> {
+        let job_files = JobFiles {
+            transfer: files.to_vec(),
+            fetch: Vec::new(),
+            cleanup: false,
+            block: None,
+        };
+        let script = self.send_script(login, host, &job_files);
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(OsStr::from_bytes(&script))
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(last_line(&out.stderr).unwrap_or_else(|| "the transfer failed".to_string()))
+        }
+    }
+
     /// The local process of a job on host `host`. With files to send or
     /// fetch it is a small sh script around the ssh: rsync the inputs over
     /// the same master, run the job, rsync the results back, remove both
