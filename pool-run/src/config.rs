@@ -106,6 +106,8 @@ pub struct Remote {
     pub cleanup: bool,
     /// --basefile: files every host gets once, before its first job.
     pub base_files: Vec<BString>,
+    /// --env: variables exported to remote jobs.
+    pub env: Vec<String>,
 }
 
 /// How jobs' output reaches pool-run's stdout and stderr.
@@ -340,6 +342,7 @@ impl Config {
                 transfer: files(&cli.transferfile),
                 fetch: files(&cli.return_file),
                 cleanup: cli.cleanup || !cli.trc.is_empty(),
+                env: cli.env.clone(),
                 base_files: cli
                     .basefile
                     .iter()

@@ -293,6 +293,47 @@ fn basefile_reaches_the_host_once_and_cleanup_removes_it() {
     let _ = std::fs::remove_dir(std::path::Path::new("/root").join(&sub));
 }
 
+/// --env NAME exports this machine's value to the remote job (ssh passes
+/// no environment on its own); --wd DIR runs it there, --wd ... in a fresh
+/// directory removed after it.
+#[test]
+fn env_and_wd_reach_the_remote_job() {
+    let Some(ssh) = servers() else { return };
+    let login = ssh.host("127.0.0.3");
+    let run = |args: &[&str]| {
+        let out = tool("pool-run")
+            .env("POOL_RUN_REMOTE_VAR", "it's here")
+            .args(["--ssh", &ssh.ssh, "-S", &login])
+            .args(args)
+            .assert()
+            .get_output()
+            .clone();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let show = "echo \"[$POOL_RUN_REMOTE_VAR]\" {}";
+    assert_eq!(
+        run(&[show, ":::", "a"]),
+        "[] a\n",
+        "ssh passes no environment"
+    );
+    assert_eq!(
+        run(&["--env", "POOL_RUN_REMOTE_VAR", show, ":::", "a"]),
+        "[it's here] a\n"
+    );
+    assert_eq!(run(&["--wd", "/tmp", "pwd; : {}", ":::", "a"]), "/tmp\n");
+    let fresh = run(&["--wd", "...", "pwd; : {}", ":::", "a"]);
+    assert!(fresh.starts_with("/tmp/pool-run-wd."), "{fresh}");
+    assert!(
+        !std::path::Path::new(fresh.trim()).exists(),
+        "{fresh} left behind"
+    );
+}
+
 #[test]
 fn timeout_kills_the_remote_job() {
     let Some(ssh) = servers() else { return };

@@ -59,7 +59,9 @@ impl SshBackend {
     pub fn connect(cfg: &Config) -> Result<SshBackend, Failure> {
         let io_failure = |e: io::Error| Failure::io(Exit::Error, "connecting to the hosts", &e);
         let markers = cfg.output.captures();
-        let ssh = Ssh::new(&cfg.remote.ssh, markers).map_err(io_failure)?;
+        let ssh = Ssh::new(&cfg.remote.ssh, markers)
+            .map_err(io_failure)?
+            .with_prelude(session::prelude(&cfg.remote.env, cfg.workdir.as_ref()));
         let logins = cfg.remote.hosts.clone();
         let count = logins.len();
         let (masters, reasons) = start_masters(&ssh, &logins);

@@ -47,10 +47,17 @@ exit "$c""#;
 /// With `markers` false (-u: output goes straight out, nothing can strip
 /// them) the wrapper writes none, and an exit of 255 cannot be told from a
 /// lost connection.
-pub fn remote_line(invocation: &Invocation, markers: bool, stdin: Option<&str>) -> BString {
+pub fn remote_line(
+    invocation: &Invocation,
+    markers: bool,
+    stdin: Option<&str>,
+    prelude: &[u8],
+) -> BString {
     // The words quoted for the remote shell, or the line as it is (bytes:
-    // a value that is not UTF-8 reaches the remote job unchanged).
-    let job = invocation.display();
+    // a value that is not UTF-8 reaches the remote job unchanged), after
+    // the prelude (--env's exports, --wd's cd).
+    let mut job = BString::from(prelude);
+    job.push_str(invocation.display());
     let wrapper = if markers {
         WRAPPER.to_string()
     } else {
@@ -118,6 +125,35 @@ pub struct Ssh {
     rsync: bool,
     /// The remote wrapper writes its markers (not under -u).
     markers: bool,
+    /// Put before every job's line: --env's exports, --wd's directory.
+    prelude: BString,
+}
+
+/// The lines before a remote job: `export NAME='value'` for each --env
+/// NAME set here, then the working directory: `cd DIR` for --wd DIR, or
+/// for --wd ... a fresh directory under /tmp, removed when the job ends.
+pub fn prelude(env: &[String], workdir: Option<&crate::config::WorkDir>) -> BString {
+    let mut lines = BString::default();
+    for name in env {
+        if let Some(value) = std::env::var_os(name) {
+            lines.push_str(format!("{name}="));
+            lines.push_str(shell_quote(value.as_bytes()));
+            lines.push_str(format!("; export {name}\n"));
+        }
+    }
+    match workdir {
+        None => {}
+        Some(crate::config::WorkDir::At(dir)) => {
+            lines.push_str("cd ");
+            lines.push_str(shell_quote(dir.as_os_str().as_bytes()));
+            lines.push_str(" || exit 1\n");
+        }
+        Some(crate::config::WorkDir::Fresh) => lines.push_str(
+            "d=$(mktemp -d /tmp/pool-run-wd.XXXXXX) || exit 1\n\
+             trap 'cd /; rm -rf \"$d\"' EXIT\ncd \"$d\" || exit 1\n",
+        ),
+    }
+    lines
 }
 
 impl Ssh {
@@ -140,7 +176,14 @@ impl Ssh {
             dir,
             rsync,
             markers,
+            prelude: BString::default(),
         })
+    }
+
+    /// What every job's line starts with (see [`prelude`]).
+    pub fn with_prelude(mut self, prelude: BString) -> Ssh {
+        self.prelude = prelude;
+        self
     }
 
     /// The private directory: control sockets, --pipe blocks on their way.
@@ -267,6 +310,7 @@ impl Ssh {
                 invocation,
                 self.markers,
                 files.block.as_ref().map(|(_, remote)| remote.as_str()),
+                &self.prelude,
             )));
         if files.is_empty() {
             return job;
@@ -409,11 +453,17 @@ mod tests {
             &Invocation::Direct(vec!["echo".into(), "; rm -rf x".into()]),
             true,
             None,
+            b"",
         );
         let line = line.to_string();
         assert!(line.contains("job started"));
-        let plain =
-            remote_line(&Invocation::Direct(vec!["true".into()]), false, Some("b 1")).to_string();
+        let plain = remote_line(
+            &Invocation::Direct(vec!["true".into()]),
+            false,
+            Some("b 1"),
+            b"",
+        )
+        .to_string();
         assert!(plain.ends_with(" 'b 1'"), "{plain}");
         assert!(!plain.contains("pool-run: job"), "{plain}");
         assert!(plain.contains("setsid"), "{plain}");
@@ -450,7 +500,7 @@ mod tests {
     fn the_wrapper_writes_the_control_lines_frames_reads() {
         use crate::frames::{self, Frames};
         let job = Invocation::Shell("echo warning >&2; exit 255".into());
-        let (code, stderr) = run_here(&remote_line(&job, true, None));
+        let (code, stderr) = run_here(&remote_line(&job, true, None, b""));
         assert_eq!(code, Some(255));
         assert_eq!(
             stderr,
@@ -464,7 +514,35 @@ mod tests {
             &Invocation::Direct(vec!["false".into()]),
             false,
             None,
+            b"",
         ));
         assert_eq!((code, plain), (Some(1), Vec::new()), "-u: no control lines");
+    }
+
+    #[test]
+    fn the_prelude_exports_env_and_enters_the_workdir() {
+        // SAFETY: the test sets a variable no other test reads.
+        unsafe { std::env::set_var("POOL_RUN_PRELUDE_TEST", "a b'c") };
+        let fresh = crate::config::WorkDir::Fresh;
+        let lines = prelude(
+            &["POOL_RUN_PRELUDE_TEST".into(), "POOL_RUN_UNSET_HERE".into()],
+            Some(&fresh),
+        );
+        let job = Invocation::Shell("echo \"$POOL_RUN_PRELUDE_TEST\"; pwd".into());
+        let (code, _) = run_here(&remote_line(&job, false, None, &lines));
+        assert_eq!(code, Some(0));
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(OsStr::from_bytes(
+                &[&lines[..], b"echo \"$POOL_RUN_PRELUDE_TEST\"; pwd"].concat(),
+            ))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some("a b'c"));
+        let dir = lines.next().unwrap();
+        assert!(dir.starts_with("/tmp/pool-run-wd."), "{dir}");
+        assert!(!std::path::Path::new(dir).exists(), "removed at the end");
     }
 }
