@@ -507,6 +507,11 @@ pub struct Cli {
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub memfree: Option<usize>,
 
+    /// Start a job only while the machine is not swapping (pages both in
+    /// and out since the last look)
+    #[arg(long)]
+    pub noswap: bool,
+
     /// Start a job only while the 1-minute load average is below N
     #[arg(long, value_name = "N")]
     pub load: Option<f64>,

@@ -89,6 +89,8 @@ pub struct Config {
     pub bar: crate::progress::BarMode,
     pub memfree: Option<u64>,
     pub load: Option<f64>,
+    /// --noswap: no start while the machine swaps.
+    pub noswap: bool,
 }
 
 /// Other machines (-S), and what goes there with each job.
@@ -462,6 +464,7 @@ impl Config {
             ),
             memfree: cli.memfree.map(|n| n as u64),
             load: cli.load,
+            noswap: cli.noswap,
         })
     }
 }

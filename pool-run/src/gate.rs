@@ -38,6 +38,8 @@ pub struct Gate {
     delay: Duration,
     memfree: Option<u64>,
     load: Option<f64>,
+    /// --noswap: the swap counters at the last look.
+    noswap: Option<SwapWatch>,
     machine: Option<sysinfo::System>,
     last_start: Option<Instant>,
     recheck_at: Option<Instant>,
@@ -49,6 +51,49 @@ pub struct Gate {
     /// Jobs at once since the first shortage: what was running then.
     cap: Option<usize>,
     warned: bool,
+}
+
+/// --noswap: the machine swaps when pages went both in and out since the
+/// last look (/proc/vmstat's pswpin and pswpout, as GNU parallel reads
+/// vmstat).
+#[derive(Debug)]
+struct SwapWatch {
+    last: Option<(u64, u64)>,
+}
+
+impl SwapWatch {
+    fn new() -> SwapWatch {
+        SwapWatch {
+            last: read_swap_counts(),
+        }
+    }
+
+    /// Whether the machine swapped in and out since the last look.
+    fn swapping(&mut self) -> bool {
+        let now = read_swap_counts();
+        let was = std::mem::replace(&mut self.last, now);
+        matches!((was, now), (Some(before), Some(after)) if swapped(before, after))
+    }
+}
+
+fn read_swap_counts() -> Option<(u64, u64)> {
+    swap_counts(&std::fs::read_to_string("/proc/vmstat").ok()?)
+}
+
+/// pswpin and pswpout of /proc/vmstat's text.
+fn swap_counts(vmstat: &str) -> Option<(u64, u64)> {
+    let field = |name: &str| {
+        vmstat.lines().find_map(|line| {
+            let (key, value) = line.split_once(' ')?;
+            (key == name).then(|| value.trim().parse::<u64>().ok())?
+        })
+    };
+    Some((field("pswpin")?, field("pswpout")?))
+}
+
+/// Pages went both in and out between the two samples.
+fn swapped(before: (u64, u64), after: (u64, u64)) -> bool {
+    after.0 > before.0 && after.1 > before.1
 }
 
 /// What a start ran out of.
@@ -94,6 +139,7 @@ impl Gate {
         let mut gate = Gate::unlimited(cfg.delay);
         gate.memfree = cfg.memfree;
         gate.load = cfg.load;
+        gate.noswap = cfg.noswap.then(SwapWatch::new);
         gate.machine = machine;
         gate.file_limit = file_limit();
         gate.files_base = open_files() + FILES_SPARE;
@@ -106,6 +152,7 @@ impl Gate {
             delay,
             memfree: None,
             load: None,
+            noswap: None,
             machine: None,
             last_start: None,
             recheck_at: None,
@@ -131,20 +178,24 @@ impl Gate {
         {
             return false;
         }
-        let Some(machine) = self.machine.as_mut() else {
-            return true;
-        };
-        if running == 0 {
+        if running == 0 || (self.machine.is_none() && self.noswap.is_none()) {
             return true;
         }
-        machine.refresh_memory();
-        let memory_ok = self
-            .memfree
-            .is_none_or(|need| machine.available_memory() >= need);
-        let load_ok = self
-            .load
-            .is_none_or(|max| sysinfo::System::load_average().is_ok_and(|l| l.one < max));
-        if memory_ok && load_ok {
+        let (memory_ok, load_ok) = match self.machine.as_mut() {
+            Some(machine) => {
+                machine.refresh_memory();
+                (
+                    self.memfree
+                        .is_none_or(|need| machine.available_memory() >= need),
+                    self.load.is_none_or(|max| {
+                        sysinfo::System::load_average().is_ok_and(|l| l.one < max)
+                    }),
+                )
+            }
+            None => (true, true),
+        };
+        let swap_ok = self.noswap.as_mut().is_none_or(|watch| !watch.swapping());
+        if memory_ok && load_ok && swap_ok {
             self.recheck_at = None;
             true
         } else {
@@ -244,6 +295,16 @@ mod tests {
         gate.started();
         assert!(gate.may_start(10, 0));
         assert_eq!(gate.next_due(true), None);
+    }
+
+    #[test]
+    fn swapping_is_pages_both_in_and_out() {
+        let text = "nr_free_pages 1\npswpin 10\npswpout 20\npgfault 5\n";
+        assert_eq!(swap_counts(text), Some((10, 20)));
+        assert_eq!(swap_counts("pswpin 1\n"), None);
+        assert!(swapped((10, 20), (11, 21)));
+        assert!(!swapped((10, 20), (11, 20)), "only in: not swapping");
+        assert!(!swapped((10, 20), (10, 20)));
     }
 
     #[test]

@@ -285,6 +285,7 @@ const CASES: &[Case] = &[
     ordered(r#"-k --csv echo {2} ::: 'a,"b,c",d' '"x ""q""",y,z'"#),
     ordered(r#"-k --csv --colsep ';' echo {1}-{2} ::: 'a;"b;c"'"#),
     ordered(r#"-k --csv echo ::: 'a,"b,c"'"#),
+    ordered("-k --noswap echo ::: a b"),
 ];
 
 /// Cases pool-run answers differently today, and why (the compatibility
