@@ -530,6 +530,16 @@ pub struct Cli {
     #[arg(long = "template", alias = "tmpl", value_name = "FILE=OUT")]
     pub template: Vec<String>,
 
+    /// -S: run every job on every host (each host runs them all, one at a
+    /// time), not each job on one host
+    #[arg(long, conflicts_with_all = ["pipe", "pipe_part"])]
+    pub onall: bool,
+
+    /// -S: run the command once on every host, with no input (--onall
+    /// without arguments)
+    #[arg(long, conflicts_with_all = ["onall", "pipe", "pipe_part"])]
+    pub nonall: bool,
+
     /// -S: send FILE to every host once, before its first job (removed at
     /// the end with --cleanup); repeatable
     #[arg(long, visible_alias = "bf", value_name = "FILE")]

@@ -48,6 +48,10 @@ pub struct Config {
     pub skip_first_line: bool,
     /// --process-slot-var NAME: set to the slot number minus 1 in each job.
     pub process_slot_var: Option<String>,
+    /// --onall / --nonall: every job on every host.
+    pub onall: bool,
+    /// --nonall: no input; the command alone, once per host.
+    pub nonall: bool,
     /// --tty / --open-tty: jobs read the terminal on stdin.
     pub tty_stdin: bool,
     /// --template FILE=OUT: FILE's text and OUT's name, filled in per job.
@@ -379,6 +383,8 @@ impl Config {
                 Template::parse_full(&command, run, &strings)
             }),
             tty_stdin: cli.tty,
+            onall: cli.onall || cli.nonall,
+            nonall: cli.nonall,
             templates: cli
                 .template
                 .iter()

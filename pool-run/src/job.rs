@@ -25,6 +25,8 @@ pub struct JobSpec {
     /// --cat, --fifo: the file or named pipe its block comes through
     /// instead of stdin (`{}`).
     pub named: Option<Rc<Named>>,
+    /// --onall, --nonall: the place (host) this job must run on.
+    pub place: Option<crate::backend::PlaceId>,
 }
 
 impl JobSpec {
@@ -35,6 +37,7 @@ impl JobSpec {
             attempt: 1,
             block: None,
             named: None,
+            place: None,
         }
     }
 

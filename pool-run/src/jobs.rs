@@ -149,7 +149,7 @@ impl Jobs {
         command_line: BString,
         mut command: Command,
         feed: bool,
-    ) -> Result<(), NotStarted> {
+    ) -> Result<(), Box<NotStarted>> {
         if self.capture {
             command.stdout(Stdio::piped()).stderr(Stdio::piped());
         }
@@ -157,11 +157,11 @@ impl Jobs {
         let mut child = match proc::spawn_in_new_group(&mut command) {
             Ok(child) => child,
             Err(err) => {
-                return Err(NotStarted {
+                return Err(Box::new(NotStarted {
                     spec,
                     command_line,
                     err,
-                });
+                }));
             }
         };
         // The watchdog first: the job may already be running.
@@ -213,11 +213,11 @@ impl Jobs {
                 // a job whose pipes cannot be watched would block the loop,
                 // so it goes, and comes back whole (its block included).
                 let _ = proc::signal_group(child.id(), Signal::KILL);
-                return Err(NotStarted {
+                return Err(Box::new(NotStarted {
                     spec,
                     command_line,
                     err,
-                });
+                }));
             }
         }
         if (feeding.is_some() || fifo.is_some()) && !self.keep_blocks {

@@ -58,6 +58,18 @@ impl Slots {
         Some((slot, place))
     }
 
+    /// A free slot of `place` (--onall: the job must run there).
+    pub fn take_at(&mut self, place: PlaceId) -> Option<usize> {
+        let slot = self
+            .free
+            .iter()
+            .copied()
+            .find(|&slot| self.place_of[slot] == place)?;
+        self.free.remove(&slot);
+        self.busy[place] += 1;
+        Some(slot)
+    }
+
     /// A job on `slot` ended: the slot is free again, unless its place was dropped.
     pub fn put(&mut self, slot: usize) {
         let place = self.place_of[slot];

@@ -15,6 +15,7 @@ use common::cli::Failure;
 
 use std::os::unix::ffi::OsStrExt;
 
+use crate::backend::PlaceId;
 use crate::blocks::{Block, Budget, Named, Parts, PipeCutter};
 use crate::config::{Batch, Config, NamedBlocks};
 use crate::exit::Exit;
@@ -59,6 +60,10 @@ pub struct Source {
     fit: Fit,
     /// --csv: records are CSV lines with this separator.
     csv: Option<u8>,
+    /// --onall / --nonall: every record once per place (each host runs all
+    /// the jobs, as GNU parallel's --onall does), record by record so the
+    /// hosts work at the same time.
+    onall: Option<VecDeque<(Vec<BString>, PlaceId)>>,
 }
 
 /// -X/-m's limit on a command line.
@@ -109,7 +114,14 @@ impl Source {
                 input::stream_blocks(cutter, Budget::new(cfg.job_slots() + 1))
                     .map_err(|e| io_failure("reading stdin", &e))?,
             )
-        } else if cfg.sources.is_empty() && !(cfg.needs_total() && cfg.total_jobs.is_none()) {
+        } else if cfg.nonall {
+            // --nonall: one job of no values (the command alone) per host.
+            pending = VecDeque::from([Vec::new()]);
+            None
+        } else if cfg.sources.is_empty()
+            && !(cfg.needs_total() && cfg.total_jobs.is_none())
+            && !cfg.onall
+        {
             Some(
                 input::stream_stdin(cfg.records.clone())
                     .map_err(|e| io_failure("reading stdin", &e))?,
@@ -179,6 +191,7 @@ impl Source {
             skip_first: false,
             fit: Fit::default(),
             csv: None,
+            onall: None,
         }
     }
 
@@ -256,9 +269,31 @@ impl Source {
         }
     }
 
+    /// --onall / --nonall: the records (read up front) become one job per
+    /// record and place.
+    pub fn run_on_all(&mut self, places: &[PlaceId]) {
+        let records: Vec<Vec<BString>> = self.pending.drain(..).collect();
+        self.pending_bytes = 0;
+        let jobs = records
+            .iter()
+            .flat_map(|r| places.iter().map(move |&place| (r.clone(), place)))
+            .collect::<VecDeque<_>>();
+        self.total = Some(jobs.len() as u64);
+        self.onall = Some(jobs);
+    }
+
     /// The next job to start, or None until more input comes (or ever).
     pub fn next(&mut self) -> Result<Option<JobSpec>, Failure> {
         if let Some(spec) = self.again.pop_front() {
+            return Ok(Some(spec));
+        }
+        if let Some(jobs) = self.onall.as_mut() {
+            let Some((record, place)) = jobs.pop_front() else {
+                return Ok(None);
+            };
+            let values = split_columns(self.colsep.as_ref(), record);
+            let mut spec = self.new_spec(values);
+            spec.place = Some(place);
             return Ok(Some(spec));
         }
         if let Some(block) = self.blocks.pop_front() {
@@ -328,6 +363,7 @@ impl Source {
             && self.parts.is_empty()
             && self.pending.is_empty()
             && self.feed.is_none()
+            && self.onall.as_ref().is_none_or(VecDeque::is_empty)
     }
 
     /// The values of the next job from the pending records, or None to

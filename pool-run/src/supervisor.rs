@@ -39,6 +39,8 @@ struct Supervisor<'a> {
     job_env: JobEnv,
     /// --tty: the terminal, handed to each job while it runs.
     terminal: Option<Terminal>,
+    /// --onall: the next job waits for its host's slot to come free.
+    pinned_waiting: bool,
     signals: SignalWatcher,
     source: Source,
     slots: Slots,
@@ -99,7 +101,12 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
                 .map_err(|e| Failure::new(Exit::Error, e))?,
         )
     };
-    let source = Source::open(cfg)?;
+    let mut source = Source::open(cfg)?;
+    if cfg.onall {
+        // GNU parallel runs one job at a time on each host under --onall.
+        let places: Vec<usize> = (0..per_place.len()).filter(|&p| per_place[p] > 0).collect();
+        source.run_on_all(&places);
+    }
     out.set_total(source.total());
     let terminal = if cfg.tty_stdin {
         Terminal::controlling()
@@ -111,6 +118,7 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
         perl,
         job_env,
         terminal,
+        pinned_waiting: false,
         signals,
         slots: Slots::new(&per_place),
         gate: Gate::new(cfg),
@@ -148,6 +156,7 @@ impl Supervisor<'_> {
         loop {
             self.source.fill(self.slots.capacity())?;
             while !self.tally.stopping()
+                && !self.pinned_waiting
                 && self.slots.any_free()
                 && self.gate.may_start(self.jobs.len(), self.out.held_files())
             {
@@ -209,7 +218,13 @@ impl Supervisor<'_> {
             // Done in an earlier run; keep -k's order moving.
             return self.out.placeholder(seq, None);
         }
-        let Some((slot, place)) = self.slots.take() else {
+        let taken = match spec.place {
+            Some(place) => self.slots.take_at(place).map(|slot| (slot, place)),
+            None => self.slots.take(),
+        };
+        let Some((slot, place)) = taken else {
+            // A job bound to a busy host waits for that host (--onall).
+            self.pinned_waiting = spec.place.is_some();
             self.source.requeue(spec);
             return Ok(());
         };
@@ -297,6 +312,7 @@ impl Supervisor<'_> {
                 Ok(())
             }
             Err(not) => {
+                let not = *not;
                 if let Some(shortage) = Shortage::of(not.err.raw_os_error()) {
                     return self.short_of(shortage, not.spec, slot, &not.err.to_string());
                 }
@@ -346,6 +362,7 @@ impl Supervisor<'_> {
             mut record,
         } = finished;
         self.gate.job_ended();
+        self.pinned_waiting = false;
         if let Some(terminal) = &self.terminal {
             let _ = terminal.take_back();
         }

@@ -575,3 +575,42 @@ fn a_quoted_ssh_option_reaches_ssh_as_one_word() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// --onall: every job runs on every host; --nonall: the command alone once
+/// on every host. The two "hosts" are this machine on two addresses, told
+/// apart by the address each ssh session arrived at.
+#[test]
+fn onall_and_nonall_run_on_every_host() {
+    let Some(ssh) = servers() else { return };
+    let hosts = format!("{},{}", ssh.host("127.0.0.2"), ssh.host("127.0.0.3"));
+    let run = |args: &[&str]| {
+        let out = tool("pool-run")
+            .args(["--ssh", &ssh.ssh, "-S", &hosts])
+            .args(args)
+            .assert()
+            .get_output()
+            .clone();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut lines: Vec<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        lines.sort();
+        lines
+    };
+    // The third word of SSH_CONNECTION is the address the session reached.
+    let on = "set -- $SSH_CONNECTION; echo {} $3";
+    assert_eq!(
+        run(&["--onall", on, ":::", "a", "b"]),
+        ["a 127.0.0.2", "a 127.0.0.3", "b 127.0.0.2", "b 127.0.0.3"]
+    );
+    assert_eq!(
+        run(&["--nonall", "set -- $SSH_CONNECTION; echo here $3"]),
+        ["here 127.0.0.2", "here 127.0.0.3"]
+    );
+}
