@@ -28,7 +28,7 @@ use crate::progress::Counts;
 use crate::slots::Slots;
 use crate::source::Source;
 use crate::tally::Tally;
-use crate::template::{Fill, Spread};
+use crate::template::Fill;
 use crate::watchdog::Watchdog;
 
 struct Supervisor<'a> {
@@ -231,13 +231,9 @@ impl Supervisor<'_> {
         self.gate.started();
         let host = self.backend.places()[place].name.clone();
         let fill = Fill {
-            values: &spec.values,
-            seq,
-            slot,
-            host: &host,
-            spread: Spread::Joined,
             total: self.source.total(),
             perl: self.perl.as_ref(),
+            ..Fill::of(&spec.values, seq, slot, &host)
         };
         if !self.cfg.filters.is_empty() {
             let at = crate::perl::Context {

@@ -97,6 +97,22 @@ pub struct Fill<'a> {
     pub perl: Option<&'a Perl>,
 }
 
+impl<'a> Fill<'a> {
+    /// A job's values, numbers and host; one record per job (`Joined`), no
+    /// total known, no perl.
+    pub fn of(values: &'a [BString], seq: u64, slot: usize, host: &'a str) -> Fill<'a> {
+        Fill {
+            values,
+            seq,
+            slot,
+            host,
+            spread: Spread::Joined,
+            total: None,
+            perl: None,
+        }
+    }
+}
+
 /// How `{}` (all values) lands in the command when a job has several.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Spread {
@@ -796,15 +812,8 @@ mod tests {
     fn run(command: &[&str], values: &[&str]) -> Invocation {
         let command: Vec<BString> = command.iter().map(|s| BString::from(*s)).collect();
         let values: Vec<BString> = values.iter().map(|s| BString::from(*s)).collect();
-        Template::parse_full(&command, Run::AsNeeded, &Strings::default()).fill(Fill {
-            values: &values,
-            seq: 7,
-            slot: 2,
-            host: ":",
-            spread: Spread::Joined,
-            total: None,
-            perl: None,
-        })
+        Template::parse_full(&command, Run::AsNeeded, &Strings::default())
+            .fill(Fill::of(&values, 7, 2, ":"))
     }
 
     fn direct(words: &[&str]) -> Invocation {
@@ -894,16 +903,8 @@ mod tests {
         );
         let invocation = run(&["echo {}"], &["it's"]);
         assert_eq!(invocation, Invocation::Shell(r"echo 'it'\''s'".into()));
-        let forced =
-            Template::parse_full(&["echo".into()], Run::Shell, &Strings::default()).fill(Fill {
-                values: &["$HOME".into()],
-                seq: 1,
-                slot: 1,
-                host: ":",
-                spread: Spread::Joined,
-                total: None,
-                perl: None,
-            });
+        let forced = Template::parse_full(&["echo".into()], Run::Shell, &Strings::default())
+            .fill(Fill::of(&["$HOME".into()], 1, 1, ":"));
         assert_eq!(forced, Invocation::Shell("echo '$HOME'".into()));
     }
 
@@ -944,15 +945,12 @@ mod tests {
     fn builtins_run_through_sh_and_q_runs_words_as_they_are() {
         let parse = |words: &[&str], run| {
             let words: Vec<BString> = words.iter().map(|s| BString::from(*s)).collect();
-            Template::parse_full(&words, run, &Strings::default()).fill(Fill {
-                values: &[BString::from("1")],
-                seq: 1,
-                slot: 1,
-                host: ":",
-                spread: Spread::Joined,
-                total: None,
-                perl: None,
-            })
+            Template::parse_full(&words, run, &Strings::default()).fill(Fill::of(
+                &[BString::from("1")],
+                1,
+                1,
+                ":",
+            ))
         };
         assert_eq!(
             parse(&["exit"], Run::AsNeeded),
@@ -979,15 +977,7 @@ mod tests {
             .map(|s| BString::from(*s))
             .collect();
         let filled = Template::parse_full(&words, Run::AsNeeded, &renamed(",,", Renamed::Whole))
-            .fill(Fill {
-                values: &[BString::from("a.b")],
-                seq: 1,
-                slot: 1,
-                host: ":",
-                spread: Spread::Joined,
-                total: None,
-                perl: None,
-            });
+            .fill(Fill::of(&[BString::from("a.b")], 1, 1, ":"));
         assert_eq!(filled, direct(&["echo", "a.b", "xa.by", "{}", "a"]));
     }
 
@@ -995,15 +985,12 @@ mod tests {
     fn plus_strings_take_extensions_and_directories_as_gnu_parallel() {
         let fill = |word: &str, value: &str| {
             let words = vec![BString::from("echo"), BString::from(word)];
-            Template::parse_full(&words, Run::Direct, &plus()).fill(Fill {
-                values: &[BString::from(value)],
-                seq: 1,
-                slot: 1,
-                host: ":",
-                spread: Spread::Joined,
-                total: None,
-                perl: None,
-            })
+            Template::parse_full(&words, Run::Direct, &plus()).fill(Fill::of(
+                &[BString::from(value)],
+                1,
+                1,
+                ":",
+            ))
         };
         let value = "dir/sub/a.tar.gz.x";
         for (word, expected) in [
@@ -1044,15 +1031,12 @@ mod tests {
         let value = BString::from(&b"d\xff/f\xfe.t\x80"[..]);
         let fill = |command: &[&[u8]]| {
             let command: Vec<BString> = command.iter().map(|s| BString::from(*s)).collect();
-            Template::parse_full(&command, Run::AsNeeded, &Strings::default()).fill(Fill {
-                values: std::slice::from_ref(&value),
-                seq: 1,
-                slot: 1,
-                host: ":",
-                spread: Spread::Joined,
-                total: None,
-                perl: None,
-            })
+            Template::parse_full(&command, Run::AsNeeded, &Strings::default()).fill(Fill::of(
+                std::slice::from_ref(&value),
+                1,
+                1,
+                ":",
+            ))
         };
         let expect =
             |words: &[&[u8]]| Invocation::Direct(words.iter().map(|s| BString::from(*s)).collect());

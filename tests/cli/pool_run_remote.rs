@@ -199,19 +199,46 @@ fn without_rsync_files_go_with_tar_over_ssh() {
     round_trip(Some(bin.path()));
 }
 
+/// stdout of a pool-run on `logins` (with `env` set) that must succeed.
+fn remote_stdout(ssh: &SshSetup, logins: &str, env: &[(&str, &str)], args: &[&str]) -> String {
+    let mut cmd = tool("pool-run");
+    for (name, value) in env {
+        cmd.env(name, value);
+    }
+    let out = cmd
+        .args(["--ssh", &ssh.ssh, "-S", logins])
+        .args(args)
+        .assert()
+        .get_output()
+        .clone();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A local scratch directory holding a subdirectory whose name is unique,
+/// so the same relative path on the "remote" side (this machine's /root,
+/// the hosts' home) belongs to this test alone.
+fn scratch_for_the_host(what: &str) -> (tempfile::TempDir, String) {
+    let local = tempfile::tempdir().unwrap();
+    let sub = format!(
+        "prockit-{what}-{}-{}",
+        std::process::id(),
+        local.path().file_name().unwrap().to_string_lossy()
+    );
+    std::fs::create_dir(local.path().join(&sub)).unwrap();
+    (local, sub)
+}
+
 /// Two files go to the host, are turned upper-case there, come back, and
 /// are removed from the host.
 fn round_trip(path: Option<&std::path::Path>) {
     let Some(ssh) = servers() else { return };
     let login = ssh.host("127.0.0.2");
-    // The "remote" home is this machine's /root: a unique directory there.
-    let local = tempfile::tempdir().unwrap();
-    let sub = format!(
-        "prockit-tf-{}-{}",
-        std::process::id(),
-        local.path().file_name().unwrap().to_string_lossy()
-    );
-    std::fs::create_dir(local.path().join(&sub)).unwrap();
+    let (local, sub) = scratch_for_the_host("tf");
     for name in ["a", "b"] {
         std::fs::write(local.path().join(&sub).join(format!("{name}.txt")), name).unwrap();
     }
@@ -253,13 +280,7 @@ fn round_trip(path: Option<&std::path::Path>) {
 fn basefile_reaches_the_host_once_and_cleanup_removes_it() {
     let Some(ssh) = servers() else { return };
     let login = ssh.host("127.0.0.2");
-    let local = tempfile::tempdir().unwrap();
-    let sub = format!(
-        "prockit-bf-{}-{}",
-        std::process::id(),
-        local.path().file_name().unwrap().to_string_lossy()
-    );
-    std::fs::create_dir(local.path().join(&sub)).unwrap();
+    let (local, sub) = scratch_for_the_host("bf");
     std::fs::write(local.path().join(&sub).join("base.txt"), "shared\n").unwrap();
     let base = format!("{sub}/base.txt");
     let out = tool("pool-run")
@@ -300,21 +321,8 @@ fn basefile_reaches_the_host_once_and_cleanup_removes_it() {
 fn env_and_wd_reach_the_remote_job() {
     let Some(ssh) = servers() else { return };
     let login = ssh.host("127.0.0.3");
-    let run = |args: &[&str]| {
-        let out = tool("pool-run")
-            .env("POOL_RUN_REMOTE_VAR", "it's here")
-            .args(["--ssh", &ssh.ssh, "-S", &login])
-            .args(args)
-            .assert()
-            .get_output()
-            .clone();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let run =
+        |args: &[&str]| remote_stdout(ssh, &login, &[("POOL_RUN_REMOTE_VAR", "it's here")], args);
     let show = "echo \"[$POOL_RUN_REMOTE_VAR]\" {}";
     assert_eq!(
         run(&[show, ":::", "a"]),
@@ -584,19 +592,7 @@ fn onall_and_nonall_run_on_every_host() {
     let Some(ssh) = servers() else { return };
     let hosts = format!("{},{}", ssh.host("127.0.0.2"), ssh.host("127.0.0.3"));
     let run = |args: &[&str]| {
-        let out = tool("pool-run")
-            .args(["--ssh", &ssh.ssh, "-S", &hosts])
-            .args(args)
-            .assert()
-            .get_output()
-            .clone();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let mut lines: Vec<String> = String::from_utf8(out.stdout)
-            .unwrap()
+        let mut lines: Vec<String> = remote_stdout(ssh, &hosts, &[], args)
             .lines()
             .map(str::to_string)
             .collect();

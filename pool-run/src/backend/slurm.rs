@@ -218,7 +218,7 @@ mod tests {
     #[test]
     fn a_job_is_started_by_srun_and_says_so() {
         use crate::job::JobSpec;
-        use crate::template::{Fill, Spread};
+        use crate::template::Fill;
         let slurm = Slurm {
             cpus_per_job: 1,
             extra_args: Vec::new(),
@@ -232,15 +232,7 @@ mod tests {
             spec: &spec,
             place: 0,
             invocation: &invocation,
-            fill: Fill {
-                values: &spec.values,
-                seq: 1,
-                slot: 1,
-                host: ":",
-                spread: Spread::Joined,
-                total: None,
-                perl: None,
-            },
+            fill: Fill::of(&spec.values, 1, 1, ":"),
         };
         let spawn = backend.prepare(&launch).unwrap();
         assert_eq!(spawn.program, "srun", "a spawn error names srun, not echo");
