@@ -191,6 +191,48 @@ impl Capture {
         Ok(all)
     }
 
+    /// Writes the capture to `out`, each line between `color`'s start and
+    /// end (the tag inside), as GNU parallel's --color-failed draws a
+    /// failed job's lines; an unterminated last line gets its newline.
+    pub fn write_colored_to(
+        &mut self,
+        out: &mut (impl Write + ?Sized),
+        tag: Option<&[u8]>,
+        (start, end): (&[u8], &[u8]),
+    ) -> io::Result<()> {
+        let mut at_line_start = true;
+        self.for_each_chunk(|chunk| {
+            for piece in chunk.split_inclusive(|&b| b == b'\n') {
+                if at_line_start {
+                    out.write_all(start)?;
+                    if let Some(tag) = tag {
+                        out.write_all(tag)?;
+                        out.write_all(b"\t")?;
+                    }
+                }
+                match piece.strip_suffix(b"\n") {
+                    Some(line) => {
+                        out.write_all(line)?;
+                        out.write_all(end)?;
+                        out.write_all(b"\n")?;
+                        at_line_start = true;
+                    }
+                    None => {
+                        out.write_all(piece)?;
+                        at_line_start = false;
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        if !at_line_start {
+            // GNU parallel ends a coloured last line too.
+            out.write_all(end)?;
+            out.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+
     /// Writes the capture to `out`, each line prefixed with `tag` + TAB when
     /// given.
     pub fn write_to(
@@ -273,6 +315,12 @@ mod tests {
         capture.push(b"c\nd").unwrap();
         let mut out = Vec::new();
         capture.write_to(&mut out, Some(b"x")).unwrap();
+        let mut colored = Vec::new();
+        let mut again = Capture::from_bytes(b"a\nb".to_vec());
+        again
+            .write_colored_to(&mut colored, Some(b"t"), (b"<", b">"))
+            .unwrap();
+        assert_eq!(colored, b"<t\ta>\n<t\tb>\n");
         assert_eq!(out, b"x\ta\nx\tbc\nx\td");
     }
 }

@@ -555,6 +555,11 @@ pub struct Cli {
     #[arg(long)]
     pub shebang_wrap: bool,
 
+    /// Draw a failed job's output lines white on red, as GNU parallel
+    /// (grouped output; also --cf)
+    #[arg(long, alias = "cf")]
+    pub color_failed: bool,
+
     /// Read each input record as CSV: --colsep's one character (default ,)
     /// separates fields, "quoted" fields may hold it, "" is a quote
     #[arg(long)]

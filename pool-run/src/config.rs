@@ -48,6 +48,8 @@ pub struct Config {
     pub skip_first_line: bool,
     /// --process-slot-var NAME: set to the slot number minus 1 in each job.
     pub process_slot_var: Option<String>,
+    /// --color-failed: a failed job's lines in red.
+    pub color_failed: bool,
     /// --onall / --nonall: every job on every host.
     pub onall: bool,
     /// --nonall: no input; the command alone, once per host.
@@ -383,6 +385,7 @@ impl Config {
                 Template::parse_full(&command, run, &strings)
             }),
             tty_stdin: cli.tty,
+            color_failed: cli.color_failed,
             onall: cli.onall || cli.nonall,
             nonall: cli.nonall,
             templates: cli

@@ -286,6 +286,8 @@ const CASES: &[Case] = &[
     ordered(r#"-k --csv --colsep ';' echo {1}-{2} ::: 'a;"b;c"'"#),
     ordered(r#"-k --csv echo ::: 'a,"b,c"'"#),
     ordered("-k --noswap echo ::: a b"),
+    ordered("-k --color-failed 'echo {}; exit {}' ::: 0 1"),
+    ordered("-k --tag --cf 'printf \"a\\nb\"; exit {}' ::: 1"),
 ];
 
 /// Cases pool-run answers differently today, and why (the compatibility

@@ -93,7 +93,12 @@ struct Held {
     out: Capture,
     err: Capture,
     tag: Option<BString>,
+    /// --color-failed: the job failed; its lines are drawn red.
+    failed: bool,
 }
+
+/// --color-failed's colours, GNU parallel's: white on red, to the line's end.
+const FAILED_COLOR: (&[u8], &[u8]) = (b"\x1b[48;5;196;38;5;231m\x1b[K", b"\x1b[m");
 
 #[derive(Debug)]
 pub struct Output<O: Write = io::Stdout, E: Write = io::Stderr> {
@@ -119,6 +124,8 @@ pub struct Output<O: Write = io::Stdout, E: Write = io::Stderr> {
     /// --files: stdout goes to a kept file in this directory; its name is
     /// what is printed.
     files_in: Option<PathBuf>,
+    /// --color-failed: a failed job's lines in red.
+    color_failed: bool,
 }
 
 impl Output {
@@ -136,6 +143,7 @@ impl Output {
         output.timeline = cfg.timeline.clone().map(timeline::Timeline::new);
         output.show_command = cfg.show_command_stdout;
         output.files_in = cfg.files_in.clone();
+        output.color_failed = cfg.color_failed;
         output.progress = Progress::new(cfg.bar, None);
         if cfg.joblog_on_stdout() {
             // GNU parallel's `--joblog -`: no file named `-`, and nothing
@@ -173,6 +181,7 @@ impl<O: Write, E: Write> Output<O, E> {
             timeline: None,
             show_command: false,
             files_in: None,
+            color_failed: false,
         }
     }
 
@@ -376,6 +385,7 @@ impl<O: Write, E: Write> Output<O, E> {
                 out: Capture::from_bytes(line),
                 err: Capture::new(),
                 tag: None,
+                failed: false,
             }
         } else {
             let out = if self.show_command {
@@ -396,6 +406,7 @@ impl<O: Write, E: Write> Output<O, E> {
                 out,
                 err: captured.err,
                 tag: captured.tag,
+                failed: self.color_failed && !record.succeeded(),
             }
         };
         self.print_or_hold(record.spec.seq, held)?;
@@ -427,6 +438,7 @@ impl<O: Write, E: Write> Output<O, E> {
                 out,
                 err: Capture::new(),
                 tag: None,
+                failed: false,
             },
         )
     }
@@ -498,17 +510,19 @@ impl<O: Write, E: Write> Output<O, E> {
             return Ok(());
         }
         self.bar_hide();
+        let tag = held.tag.as_deref().map(Vec::as_slice);
+        let color = held.failed.then_some(FAILED_COLOR);
+        let write = |capture: &mut Capture, to: &mut dyn Write| match color {
+            Some(color) => capture.write_colored_to(to, tag, color),
+            None => capture.write_to(to, tag),
+        };
         if !held.out.is_empty() {
-            held.out
-                .write_to(&mut self.stdout, held.tag.as_deref().map(Vec::as_slice))
+            write(&mut held.out, &mut self.stdout)
                 .and_then(|()| self.stdout.flush())
                 .map_err(|e| Failure::io(Exit::Error, "writing output", &e))?;
         }
         if !held.err.is_empty() {
-            let _ = held
-                .err
-                .write_to(&mut self.stderr, held.tag.as_deref().map(Vec::as_slice))
-                .and_then(|()| self.stderr.flush());
+            let _ = write(&mut held.err, &mut self.stderr).and_then(|()| self.stderr.flush());
         }
         self.bar_show();
         Ok(())
