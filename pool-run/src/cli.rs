@@ -555,6 +555,11 @@ pub struct Cli {
     #[arg(long)]
     pub shebang_wrap: bool,
 
+    /// Ask on the terminal before each job (`COMMAND ?...`); run it only if
+    /// the answer starts with y or Y
+    #[arg(short = 'p', long)]
+    pub interactive: bool,
+
     /// Draw a failed job's output lines white on red, as GNU parallel
     /// (grouped output; also --cf)
     #[arg(long, alias = "cf")]

@@ -48,6 +48,8 @@ pub struct Config {
     pub skip_first_line: bool,
     /// --process-slot-var NAME: set to the slot number minus 1 in each job.
     pub process_slot_var: Option<String>,
+    /// -p: ask on the terminal before each job.
+    pub interactive: bool,
     /// --color-failed: a failed job's lines in red.
     pub color_failed: bool,
     /// --onall / --nonall: every job on every host.
@@ -385,6 +387,7 @@ impl Config {
                 Template::parse_full(&command, run, &strings)
             }),
             tty_stdin: cli.tty,
+            interactive: cli.interactive,
             color_failed: cli.color_failed,
             onall: cli.onall || cli.nonall,
             nonall: cli.nonall,

@@ -41,6 +41,8 @@ struct Supervisor<'a> {
     terminal: Option<Terminal>,
     /// --onall: the next job waits for its host's slot to come free.
     pinned_waiting: bool,
+    /// -p: the terminal the questions go to and the answers come from.
+    prompt: Option<io::BufReader<std::fs::File>>,
     signals: SignalWatcher,
     source: Source,
     slots: Slots,
@@ -57,6 +59,33 @@ enum End {
     Code(u8),
     /// Ctrl-C or SIGTERM: the jobs are stopped; die of the same signal.
     Signal(Signal),
+}
+
+/// -p: `COMMAND ?...` on the terminal (opened on the first question), and
+/// whether the answer starts with y or Y (GNU parallel's prompt).
+fn confirmed(
+    prompt: &mut Option<io::BufReader<std::fs::File>>,
+    command_line: &[u8],
+) -> Result<bool, Failure> {
+    use std::io::BufRead;
+    let failed = |e: io::Error| Failure::io(Exit::Error, "--interactive: the terminal", &e);
+    if prompt.is_none() {
+        let tty = std::fs::File::options()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .map_err(failed)?;
+        *prompt = Some(io::BufReader::new(tty));
+    }
+    let Some(prompt) = prompt.as_mut() else {
+        return Ok(false);
+    };
+    let mut question = command_line.to_vec();
+    question.extend_from_slice(b" ?...");
+    prompt.get_mut().write_all(&question).map_err(failed)?;
+    let mut answer = String::new();
+    prompt.read_line(&mut answer).map_err(failed)?;
+    Ok(answer.starts_with(['y', 'Y']))
 }
 
 /// Whether a spawn failed for want of descriptors.
@@ -119,6 +148,7 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
         job_env,
         terminal,
         pinned_waiting: false,
+        prompt: None,
         signals,
         slots: Slots::new(&per_place),
         gate: Gate::new(cfg),
@@ -270,6 +300,11 @@ impl Supervisor<'_> {
             let mut line = Vec::from(command_line);
             line.push(b'\n');
             return self.out.placeholder(seq, Some(line));
+        }
+        if self.cfg.interactive && !confirmed(&mut self.prompt, &command_line)? {
+            // Declined: no job, but its turn passes (-k's order).
+            self.slots.put(slot);
+            return self.out.placeholder(seq, None);
         }
         let launch = Launch {
             spec: &spec,

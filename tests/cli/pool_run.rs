@@ -1436,3 +1436,31 @@ fn tty_jobs_read_the_terminal_one_at_a_time() {
     assert!(detached.status.success());
     assert_eq!(String::from_utf8_lossy(&detached.stdout), "end a\n");
 }
+
+/// -p asks on the terminal before each job (`COMMAND ?...`) and runs only
+/// the ones answered y; without a terminal it stops with one line.
+#[test]
+fn interactive_runs_only_the_jobs_answered_yes() {
+    use crate::support::pty::Pty;
+    use std::time::Duration;
+    let mut command = std::process::Command::new(crate::support::bin_path("pool-run"));
+    command.args(["-p", "-j1", "-k", "echo", "ran-{}", ":::", "a", "b"]);
+    let mut pty = Pty::spawn(command);
+    pty.wait_for("echo ran-a ?...", Duration::from_secs(10));
+    pty.type_keys(b"y\n");
+    pty.wait_for("echo ran-b ?...", Duration::from_secs(10));
+    pty.type_keys(b"n\n");
+    assert!(pty.wait_and_keep(Duration::from_secs(10)).success());
+    let screen = pty.screen();
+    assert!(screen.contains("ran-a\r\n"), "{screen:?}");
+    assert!(!screen.contains("ran-b\r\n"), "{screen:?}");
+    let detached = std::process::Command::new("setsid")
+        .arg(crate::support::bin_path("pool-run"))
+        .args(["-p", "echo", ":::", "a"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(detached.status.code(), Some(255));
+    assert_eq!(String::from_utf8_lossy(&detached.stderr).lines().count(), 1);
+    assert!(detached.stdout.is_empty());
+}
