@@ -175,6 +175,18 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub trc: Vec<String>,
 
+    /// Copy each job's input to its host: --transferfile {}
+    #[arg(long)]
+    pub transfer: bool,
+
+    /// rsync's options for -S file transfers (default -rlDR)
+    #[arg(long, value_name = "OPTS", allow_hyphen_values = true)]
+    pub rsync_opts: Option<String>,
+
+    /// -S: start no ssh within DUR of the last one (sshd's MaxStartups)
+    #[arg(long, value_name = "DUR", value_parser = common::time::parse_duration)]
+    pub ssh_delay: Option<std::time::Duration>,
+
     /// Run each job as a Slurm step (srun -N1 -n1); -j defaults to the allocation's tasks
     #[arg(long, conflicts_with_all = ["sshlogin", "sshloginfile"])]
     pub slurm: bool,

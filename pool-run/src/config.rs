@@ -118,6 +118,10 @@ pub struct Remote {
     pub base_files: Vec<BString>,
     /// --env: variables exported to remote jobs.
     pub env: Vec<String>,
+    /// --rsync-opts: rsync's options for transfers (split as sh would).
+    pub rsync_opts: String,
+    /// --ssh-delay: at least this long between two ssh starts.
+    pub ssh_delay: Option<std::time::Duration>,
 }
 
 /// How jobs' output reaches pool-run's stdout and stderr.
@@ -331,8 +335,12 @@ impl Config {
         }
         let strings = strings_of(&cli).map_err(usage)?;
         let csv = csv_of(&cli).map_err(usage)?;
-        let files = |list: &[String]| -> Vec<Template> {
+        // --transfer is --transferfile {}.
+        let transfer_all = [String::from("{}")];
+        let transfer_all: &[String] = if cli.transfer { &transfer_all } else { &[] };
+        let files = |list: &[String], extra: &[String]| -> Vec<Template> {
             list.iter()
+                .chain(extra)
                 .chain(&cli.trc)
                 .map(|f| Template::text(f.as_bytes()))
                 .collect()
@@ -349,8 +357,13 @@ impl Config {
             },
             remote: Remote {
                 hosts,
-                transfer: files(&cli.transferfile),
-                fetch: files(&cli.return_file),
+                transfer: files(&cli.transferfile, transfer_all),
+                fetch: files(&cli.return_file, &[]),
+                rsync_opts: cli
+                    .rsync_opts
+                    .clone()
+                    .unwrap_or_else(|| "-rlDR".to_string()),
+                ssh_delay: cli.ssh_delay,
                 cleanup: cli.cleanup || !cli.trc.is_empty(),
                 env: cli.env.clone(),
                 base_files: cli

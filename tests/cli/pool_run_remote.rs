@@ -610,3 +610,63 @@ fn onall_and_nonall_run_on_every_host() {
         ["here 127.0.0.2", "here 127.0.0.3"]
     );
 }
+
+/// --transfer sends each job's input file ({}) to the host; --rsync-opts
+/// are rsync's options for it (here: the copy's mode); --cleanup removes it.
+#[test]
+fn transfer_sends_the_input_file_with_the_rsync_options_given() {
+    let Some(ssh) = servers() else { return };
+    let login = ssh.host("127.0.0.2");
+    let (local, sub) = scratch_for_the_host("tr");
+    std::fs::write(local.path().join(&sub).join("in.txt"), "payload\n").unwrap();
+    let input = format!("{sub}/in.txt");
+    let out = tool("pool-run")
+        .current_dir(local.path())
+        .args(["--ssh", &ssh.ssh, "-S", &login, "--transfer", "--cleanup"])
+        .args(["--rsync-opts", "-rlDR --chmod=F600"])
+        .args(["cat {}; stat -c %a {}", ":::", &input])
+        .assert()
+        .get_output()
+        .clone();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "payload\n600\n");
+    let remote = std::path::Path::new("/root").join(&input);
+    assert!(!remote.exists(), "--cleanup left {}", remote.display());
+    let _ = std::fs::remove_dir(std::path::Path::new("/root").join(&sub));
+}
+
+/// --ssh-delay: no two ssh starts closer than the delay, so three jobs on
+/// one host take at least two delays to start (a lower bound: never a
+/// speed test).
+#[test]
+fn ssh_delay_spaces_the_ssh_starts() {
+    let Some(ssh) = servers() else { return };
+    let login = ssh.host("127.0.0.3");
+    let started = Instant::now();
+    let out = remote_stdout(
+        ssh,
+        &login,
+        &[],
+        &[
+            "-j3",
+            "-k",
+            "--ssh-delay",
+            "300ms",
+            "echo",
+            ":::",
+            "a",
+            "b",
+            "c",
+        ],
+    );
+    assert_eq!(out, "a\nb\nc\n");
+    assert!(
+        started.elapsed() >= Duration::from_millis(600),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -48,6 +48,9 @@ pub struct SshBackend {
     cleanup: bool,
     /// --basefile: sent to every host once, before its first job.
     base_files: Vec<bstr::BString>,
+    /// --ssh-delay, and when the last job's ssh started.
+    ssh_delay: Option<std::time::Duration>,
+    last_ssh: Option<std::time::Instant>,
     /// The wrapper writes control lines (not under -u).
     markers: bool,
 }
@@ -61,10 +64,11 @@ impl SshBackend {
         let markers = cfg.output.captures();
         let ssh = Ssh::new(&cfg.remote.ssh, markers)
             .map_err(io_failure)?
-            .with_prelude(session::prelude(&cfg.remote.env, cfg.workdir.as_ref()));
+            .with_prelude(session::prelude(&cfg.remote.env, cfg.workdir.as_ref()))
+            .with_rsync_opts(&cfg.remote.rsync_opts);
         let logins = cfg.remote.hosts.clone();
         let count = logins.len();
-        let (masters, reasons) = start_masters(&ssh, &logins);
+        let (masters, reasons) = start_masters(&ssh, &logins, cfg.remote.ssh_delay);
         let mut backend = SshBackend {
             ssh,
             places: logins
@@ -85,6 +89,8 @@ impl SshBackend {
             fetch: cfg.remote.fetch.clone(),
             cleanup: cfg.remote.cleanup,
             base_files: cfg.remote.base_files.clone(),
+            ssh_delay: cfg.remote.ssh_delay,
+            last_ssh: None,
             markers,
         };
         let jobs = cfg.jobs_given.then_some(cfg.jobs);
@@ -265,14 +271,24 @@ impl SshBackend {
 
 /// Starts the master of every remote host, all at once, up to
 /// `MAX_FAILURES` tries each: which ones run, and why the others do not.
-fn start_masters(ssh: &Ssh, logins: &[SshLogin]) -> (Vec<bool>, Vec<String>) {
+/// With --ssh-delay the masters start that far apart (sshd's MaxStartups
+/// refuses connections that come too many at once).
+fn start_masters(
+    ssh: &Ssh,
+    logins: &[SshLogin],
+    delay: Option<std::time::Duration>,
+) -> (Vec<bool>, Vec<String>) {
     let count = logins.len();
     let mut masters = vec![false; count];
     let mut reasons = vec![String::new(); count];
     for _ in 0..MAX_FAILURES {
         let attempts: Vec<(usize, io::Result<std::process::Child>)> = (0..count)
             .filter(|&h| !logins[h].is_local() && !masters[h])
-            .map(|h| {
+            .enumerate()
+            .map(|(n, h)| {
+                if let (Some(delay), true) = (delay, n > 0) {
+                    std::thread::sleep(delay);
+                }
                 let mut command = ssh.master(&logins[h], h);
                 command.stdout(Stdio::null()).stderr(Stdio::piped());
                 (h, command.spawn())
@@ -306,6 +322,11 @@ impl Backend for SshBackend {
             return self.local.prepare(launch);
         }
         let files = self.job_files(launch)?;
+        // --ssh-delay: no ssh within the delay of the last one.
+        if let (Some(delay), Some(last)) = (self.ssh_delay, self.last_ssh) {
+            std::thread::sleep(delay.saturating_sub(last.elapsed()));
+        }
+        self.last_ssh = Some(std::time::Instant::now());
         let mut command = self.ssh.job(&self.logins[h], h, launch.invocation, &files);
         let stdin = match &self.keepalive {
             Some((reader, _)) => reader
@@ -397,6 +418,8 @@ mod tests {
             fetch: Vec::new(),
             cleanup: false,
             base_files: Vec::new(),
+            ssh_delay: None,
+            last_ssh: None,
             markers: true,
             logins,
         }

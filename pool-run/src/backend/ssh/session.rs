@@ -127,6 +127,8 @@ pub struct Ssh {
     markers: bool,
     /// Put before every job's line: --env's exports, --wd's directory.
     prelude: BString,
+    /// --rsync-opts (default -rlDR), as the user wrote them for sh.
+    rsync_opts: String,
 }
 
 /// The lines before a remote job: `export NAME='value'` for each --env
@@ -177,7 +179,14 @@ impl Ssh {
             rsync,
             markers,
             prelude: BString::default(),
+            rsync_opts: "-rlDR".to_string(),
         })
+    }
+
+    /// --rsync-opts: rsync's options (sh reads them, as GNU parallel's).
+    pub fn with_rsync_opts(mut self, opts: &str) -> Ssh {
+        self.rsync_opts = opts.to_string();
+        self
     }
 
     /// What every job's line starts with (see [`prelude`]).
@@ -362,7 +371,9 @@ impl Ssh {
         if !files.transfer.is_empty() {
             script.push_str("out=$(");
             if self.rsync {
-                script.push_str("rsync -rlDR -e ");
+                script.push_str("rsync ");
+                script.push_str(&self.rsync_opts);
+                script.push_str(" -e ");
                 script.push_str(self.rsync_shell(login, host));
                 script.push_str(" -- ");
                 script.push_str(quoted(&files.transfer));
@@ -396,7 +407,9 @@ impl Ssh {
                         source
                     })
                     .collect();
-                script.push_str("rsync -rlDR -e ");
+                script.push_str("rsync ");
+                script.push_str(&self.rsync_opts);
+                script.push_str(" -e ");
                 script.push_str(self.rsync_shell(login, host));
                 script.push_str(" -- ");
                 script.push_str(quoted(&sources));
