@@ -9,6 +9,11 @@
 //! their spill files open. A start that would pass `ulimit -n` waits for a
 //! job to end instead of failing.
 //!
+//! `--limit` asks the user's command before each start, and
+//! `--memsuspend` stops the youngest jobs while memory is short: both are
+//! also asked every little while as jobs run (`watch`), since their answer
+//! can be about the running jobs (kill the youngest, suspend, resume).
+//!
 //! And a start that fails for want of a resource (EMFILE, ENFILE from a
 //! pipe or a file; EAGAIN, ENOMEM from fork: `ulimit -u`, memory) is no
 //! failure of the job: it waits for a running job to end and runs then, and
@@ -19,6 +24,7 @@ use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
+use crate::limit::{Limit, Verdict};
 
 /// How long a start held back by memory or load waits before a new look.
 const RECHECK: Duration = Duration::from_millis(250);
@@ -40,6 +46,13 @@ pub struct Gate {
     load: Option<f64>,
     /// --noswap: the swap counters at the last look.
     noswap: Option<SwapWatch>,
+    /// --memsuspend SIZE.
+    memsuspend: Option<u64>,
+    limit: Option<Limit>,
+    /// --limit said "way over" at a start: the youngest job is to go.
+    kill_youngest: bool,
+    /// When the running jobs are next looked at for --limit/--memsuspend.
+    watch_at: Option<Instant>,
     machine: Option<sysinfo::System>,
     last_start: Option<Instant>,
     recheck_at: Option<Instant>,
@@ -133,11 +146,17 @@ impl Shortage {
 
 impl Gate {
     pub fn new(cfg: &Config) -> Gate {
-        let machine = (cfg.memfree.is_some() || cfg.load.is_some())
+        let machine = (cfg.memfree.is_some() || cfg.load.is_some() || cfg.memsuspend.is_some())
             .then(|| sysinfo::System::new().ok())
             .flatten();
         let mut gate = Gate::unlimited(cfg.delay);
-        gate.memfree = cfg.memfree;
+        // GNU parallel: no start below --memfree plus --memsuspend.
+        gate.memfree = match (cfg.memfree, cfg.memsuspend) {
+            (None, None) => None,
+            (free, suspend) => Some(free.unwrap_or(0) + suspend.unwrap_or(0)),
+        };
+        gate.memsuspend = cfg.memsuspend;
+        gate.limit = cfg.limit.clone().map(Limit::new);
         gate.load = cfg.load;
         gate.noswap = cfg.noswap.then(SwapWatch::new);
         gate.machine = machine;
@@ -153,6 +172,10 @@ impl Gate {
             memfree: None,
             load: None,
             noswap: None,
+            memsuspend: None,
+            limit: None,
+            kill_youngest: false,
+            watch_at: None,
             machine: None,
             last_start: None,
             recheck_at: None,
@@ -204,6 +227,52 @@ impl Gate {
         }
     }
 
+    /// --limit, asked as a job is about to start: whether it may. Unlike
+    /// the other limits it holds back the only job too: the command is the
+    /// user's own condition (GNU parallel waits the same way).
+    pub fn limit_allows(&mut self) -> bool {
+        let Some(limit) = self.limit.as_mut() else {
+            return true;
+        };
+        match limit.ask(":") {
+            Verdict::Below => {
+                self.recheck_at = None;
+                true
+            }
+            verdict => {
+                self.kill_youngest |= verdict == Verdict::WayOver;
+                self.recheck_at = Some(Instant::now() + RECHECK);
+                false
+            }
+        }
+    }
+
+    /// --limit and --memsuspend about the `running` jobs, every RECHECK
+    /// while any run: what is to happen to them.
+    pub fn watch(&mut self, running: usize) -> Watch {
+        let mut watch = Watch {
+            kill_youngest: std::mem::take(&mut self.kill_youngest),
+            memory: None,
+        };
+        if running == 0 || (self.limit.is_none() && self.memsuspend.is_none()) {
+            self.watch_at = None;
+            return watch;
+        }
+        let now = Instant::now();
+        if self.watch_at.is_some_and(|at| at > now) {
+            return watch;
+        }
+        self.watch_at = Some(now + RECHECK);
+        if let Some(limit) = self.limit.as_mut() {
+            watch.kill_youngest |= limit.ask(":") == Verdict::WayOver;
+        }
+        if let (Some(size), Some(machine)) = (self.memsuspend, self.machine.as_mut()) {
+            machine.refresh_memory();
+            watch.memory = Some(Memory::of(machine.available_memory(), size, running));
+        }
+        watch
+    }
+
     /// Whether one more job fits `ulimit -n`.
     fn files_allow(&mut self, running: usize, held_files: usize) -> bool {
         let need = self.files_base + held_files + running * FILES_PER_JOB + FILES_TO_START;
@@ -241,7 +310,14 @@ impl Gate {
 
     /// A job started now.
     pub fn started(&mut self) {
-        self.last_start = Some(Instant::now());
+        let now = Instant::now();
+        self.last_start = Some(now);
+        // --memsuspend looks at the new job at once (--limit was just asked).
+        if self.memsuspend.is_some() {
+            self.watch_at = Some(now);
+        } else if self.limit.is_some() && self.watch_at.is_none() {
+            self.watch_at = Some(now + RECHECK);
+        }
     }
 
     /// When a start held back now may go ahead without any event.
@@ -250,7 +326,47 @@ impl Gate {
             .last_start
             .filter(|_| !self.delay.is_zero() && any_free)
             .map(|at| at + self.delay);
-        delay.into_iter().chain(self.recheck_at).min()
+        delay
+            .into_iter()
+            .chain(self.recheck_at)
+            .chain(self.watch_at)
+            .min()
+    }
+}
+
+/// What --limit and --memsuspend want done to the running jobs.
+#[derive(Debug, PartialEq)]
+pub struct Watch {
+    /// --limit said "way over": kill the youngest job.
+    pub kill_youngest: bool,
+    pub memory: Option<Memory>,
+}
+
+/// --memsuspend's answer.
+#[derive(Debug, PartialEq)]
+pub enum Memory {
+    /// Short: only the N oldest jobs run, the others are stopped.
+    RunOldest(usize),
+    /// Enough: one stopped job may go on.
+    ResumeOne,
+}
+
+impl Memory {
+    /// GNU parallel's rule: below twice SIZE free, the oldest jobs run,
+    /// one at SIZE and more as memory nears twice SIZE (1/(2 - free/SIZE),
+    /// plus one); at twice SIZE and above, a stopped job resumes per look.
+    fn of(free: u64, size: u64, running: usize) -> Memory {
+        let size = size.max(1);
+        if free >= size.saturating_mul(2) {
+            return Memory::ResumeOne;
+        }
+        let share = free as f64 / size as f64;
+        let more = if share < 1.0 {
+            0
+        } else {
+            (1.0 / (2.0 - share)) as usize
+        };
+        Memory::RunOldest((more + 1).min(running.max(1)))
     }
 }
 
@@ -295,6 +411,43 @@ mod tests {
         gate.started();
         assert!(gate.may_start(10, 0));
         assert_eq!(gate.next_due(true), None);
+    }
+
+    #[test]
+    fn memsuspend_runs_the_oldest_jobs_as_gnu_parallel_counts_them() {
+        let gib = 1 << 30;
+        assert_eq!(Memory::of(0, gib, 8), Memory::RunOldest(1));
+        assert_eq!(Memory::of(gib / 2, gib, 8), Memory::RunOldest(1));
+        assert_eq!(Memory::of(gib, gib, 8), Memory::RunOldest(2));
+        assert_eq!(Memory::of(gib + gib / 2, gib, 8), Memory::RunOldest(3));
+        assert_eq!(Memory::of(gib + gib * 3 / 4, gib, 8), Memory::RunOldest(5));
+        assert_eq!(Memory::of(gib + gib * 3 / 4, gib, 2), Memory::RunOldest(2));
+        assert_eq!(Memory::of(2 * gib, gib, 8), Memory::ResumeOne);
+    }
+
+    #[test]
+    fn limit_way_over_at_a_start_kills_the_youngest_and_holds_the_start() {
+        let mut gate = gate(0);
+        gate.limit = Some(Limit::new(crate::limit::LimitSpec::Command(
+            "exit 2".into(),
+        )));
+        assert!(!gate.limit_allows(), "no start, not even the only job");
+        assert!(gate.next_due(true).is_some(), "asked again later");
+        let watch = gate.watch(3);
+        assert!(watch.kill_youngest);
+        assert!(
+            !gate.watch(3).kill_youngest,
+            "once per answer, then every look"
+        );
+        assert!(
+            gate.next_due(false).is_some(),
+            "running jobs are looked at again"
+        );
+        gate.limit = Some(Limit::new(crate::limit::LimitSpec::Command(
+            "exit 0".into(),
+        )));
+        assert!(gate.limit_allows());
+        assert_eq!(gate.watch(0).memory, None);
     }
 
     #[test]

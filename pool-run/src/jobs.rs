@@ -60,6 +60,8 @@ struct Running {
     started: Instant,
     started_wall: SystemTime,
     clock: Clock,
+    /// --memsuspend stopped its group (SIGSTOP).
+    suspended: bool,
 }
 
 /// A job whose command could not be spawned, handed back whole.
@@ -240,6 +242,7 @@ impl Jobs {
             started,
             started_wall: SystemTime::now(),
             clock: self.timeouts.clock(started),
+            suspended: false,
         });
         // The handle is not needed: the job is reaped by pid.
         drop(child);
@@ -417,6 +420,48 @@ impl Jobs {
         }
     }
 
+    /// --limit said "way over": the youngest job still running (the
+    /// highest sequence number, not already being stopped) gets --termseq
+    /// now, as at a timeout (its joblog exit value is -1, as in GNU
+    /// parallel).
+    pub fn kill_youngest(&mut self) {
+        let now = Instant::now();
+        let youngest = self
+            .running
+            .iter_mut()
+            .filter(|j| j.exit.is_none() && !j.clock.timed_out)
+            .max_by_key(|j| j.spec.seq);
+        if let Some(job) = youngest {
+            job.clock.expire(now);
+            self.timeouts.enforce(job.pid, &mut job.clock, now);
+        }
+    }
+
+    /// --memsuspend: the `oldest` jobs run, the younger ones are stopped.
+    pub fn run_oldest(&mut self, oldest: usize) {
+        let mut by_age: Vec<&mut Running> = self
+            .running
+            .iter_mut()
+            .filter(|j| j.exit.is_none())
+            .collect();
+        by_age.sort_by_key(|j| j.spec.seq);
+        for (i, job) in by_age.into_iter().enumerate() {
+            job.set_suspended(i >= oldest);
+        }
+    }
+
+    /// --memsuspend: memory came back; the oldest stopped job goes on.
+    pub fn resume_one(&mut self) {
+        let oldest = self
+            .running
+            .iter_mut()
+            .filter(|j| j.suspended)
+            .min_by_key(|j| j.spec.seq);
+        if let Some(job) = oldest {
+            job.set_suspended(false);
+        }
+    }
+
     /// A job that is complete: exited, and its pipes closed (or its
     /// leftovers killed after the grace).
     pub fn next_finished(&mut self, out: &mut Output) -> Result<Option<Finished>, Failure> {
@@ -540,6 +585,19 @@ impl Jobs {
 }
 
 impl Running {
+    /// Stops or continues the job's whole group, when that changes.
+    fn set_suspended(&mut self, suspended: bool) {
+        if self.suspended != suspended {
+            let signal = if suspended {
+                Signal::STOP
+            } else {
+                Signal::CONT
+            };
+            let _ = proc::signal_group(self.pid, signal);
+            self.suspended = suspended;
+        }
+    }
+
     /// Reads what one of the job's pipes has now into the sink; closes
     /// it at its end.
     fn pump(&mut self, pipe: Pipe, out: &mut Output, epoll: &Epoll) -> Result<(), Failure> {

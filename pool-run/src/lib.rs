@@ -18,6 +18,7 @@ mod job;
 mod job_env;
 mod job_pipes;
 mod jobs;
+mod limit;
 mod machine;
 mod output;
 mod perl;

@@ -15,7 +15,7 @@ use common::signal::{Signal, SignalWatcher};
 use crate::backend::{self, Backend, Ended, Launch, Verdict};
 use crate::config::Config;
 use crate::exit::Exit;
-use crate::gate::{Gate, Shortage};
+use crate::gate::{Gate, Memory, Shortage};
 use crate::job::{JobSpec, Record};
 use common::terminal::Terminal;
 
@@ -193,6 +193,10 @@ impl Supervisor<'_> {
                 let Some(spec) = self.source.next()? else {
                     break;
                 };
+                if !self.gate.limit_allows() {
+                    self.source.requeue(spec);
+                    break;
+                }
                 self.start(spec)?;
             }
             if self.jobs.is_empty() && (self.tally.stopping() || self.source.is_done()) {
@@ -226,6 +230,15 @@ impl Supervisor<'_> {
                 }
             }
             self.jobs.reap(&mut self.out)?;
+            let watch = self.gate.watch(self.jobs.len());
+            if watch.kill_youngest {
+                self.jobs.kill_youngest();
+            }
+            match watch.memory {
+                Some(Memory::RunOldest(n)) => self.jobs.run_oldest(n),
+                Some(Memory::ResumeOne) => self.jobs.resume_one(),
+                None => {}
+            }
             self.jobs.enforce_timeouts();
             while let Some(finished) = self.jobs.next_finished(&mut self.out)? {
                 self.finish(finished)?;

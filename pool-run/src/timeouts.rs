@@ -96,6 +96,13 @@ impl Timeouts {
 }
 
 impl Clock {
+    /// The job is to be stopped now (--limit), as if its time were up.
+    pub fn expire(&mut self, now: Instant) {
+        if self.step == 0 {
+            self.deadline = Some(now);
+        }
+    }
+
     /// The limit moved: a job not signalled yet gets the new deadline.
     pub fn reset(&mut self, started: Instant, limit: Option<Duration>) {
         if self.step == 0 {

@@ -288,6 +288,17 @@ const CASES: &[Case] = &[
     ordered("-k --noswap echo ::: a b"),
     ordered("-k --color-failed 'echo {}; exit {}' ::: 0 1"),
     ordered("-k --tag --cf 'printf \"a\\nb\"; exit {}' ::: 1"),
+    // --limit: the command's exit code holds starts back (1), lets them go
+    // (0), or kills the youngest job (2: joblog -1, signal 15).
+    ordered("-k -j2 --limit 'exit 0' echo ::: a b c"),
+    ordered("-k -j2 --limit 'echo x >> calls; [ $(wc -l < calls) -gt 3 ]' echo ::: a b c"),
+    // (One job left when the limit says 2: GNU parallel asks once per
+    // running job, so with two the one it kills depends on timing.)
+    ordered(
+        "--joblog log -j2 --limit 'if [ -e go ]; then rm go; exit 2; fi; exit 0' ::: 'echo first' 'sleep 1; touch go; sleep 5; echo second'; echo $?; cut -f1,7,8 log",
+    ),
+    ordered("-k --limit 'mem 1k' echo ::: a b"),
+    ordered("-k --limit 'load 1000000' echo ::: a b"),
 ];
 
 /// Cases pool-run answers differently today, and why (the compatibility

@@ -123,7 +123,11 @@ fn the_table_lists_every_gnu_parallel_option() {
     let text = String::from_utf8_lossy(&out.stdout);
     let mut options: Vec<String> = text
         .lines()
-        .filter_map(|l| l.strip_prefix(".IP \"\\fB"))
+        // An option with a quoted argument is an `.ie n .IP` line.
+        .filter_map(|l| {
+            l.strip_prefix(".IP \"\\fB")
+                .or_else(|| l.strip_prefix(".ie n .IP \"\\fB"))
+        })
         .map(|l| {
             l.replace("\\fR", "")
                 .replace("\\fI", "")

@@ -1464,3 +1464,154 @@ fn interactive_runs_only_the_jobs_answered_yes() {
     assert_eq!(String::from_utf8_lossy(&detached.stderr).lines().count(), 1);
     assert!(detached.stdout.is_empty());
 }
+
+/// The state letter (R, S, T, ...) of each child of `parent` whose command
+/// line holds `marker`, by that marker's job number.
+fn job_states(parent: u32, markers: &[&str]) -> Vec<Option<char>> {
+    let mut states = vec![None; markers.len()];
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let dir = entry.path();
+        let (Ok(stat), Ok(cmdline)) = (
+            std::fs::read_to_string(dir.join("stat")),
+            std::fs::read(dir.join("cmdline")),
+        ) else {
+            continue;
+        };
+        let Some((_, after)) = stat.rsplit_once(") ") else {
+            continue;
+        };
+        let fields: Vec<&str> = after.split(' ').collect();
+        if fields.get(1) != Some(&parent.to_string().as_str()) {
+            continue;
+        }
+        let cmdline = String::from_utf8_lossy(&cmdline);
+        for (i, marker) in markers.iter().enumerate() {
+            if cmdline.contains(marker) {
+                states[i] = fields[0].chars().next();
+            }
+        }
+    }
+    states
+}
+
+/// MemAvailable, in bytes.
+fn available_memory() -> u64 {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap();
+    let kib: u64 = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemAvailable:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kib * 1024
+}
+
+/// GNU parallel's --memsuspend: below twice SIZE available, only the oldest
+/// jobs run (one at SIZE, two from 1 to 1.5 x SIZE) and the younger ones
+/// are stopped; every job still finishes. Other tests running at the same
+/// time move the machine's free memory: a run during which it left the
+/// band where exactly the youngest is stopped proves nothing and is run
+/// again (at most 5 times).
+#[test]
+fn memsuspend_stops_the_youngest_job_and_it_finishes_later() {
+    for _ in 0..5 {
+        // Available is 1.25 x SIZE: the two oldest run, the third is stopped.
+        let size = available_memory() / 5 * 4;
+        let in_band = |available: u64| available >= size && available < size / 2 * 3;
+        let running = Running::start(
+            "pool-run",
+            &[
+                "-k",
+                "-j3",
+                "--memsuspend",
+                &size.to_string(),
+                "sleep 2; echo done {}",
+                ":::",
+                "1",
+                "2",
+                "3",
+            ],
+        );
+        let markers = ["done 1", "done 2", "done 3"];
+        let mut states = Vec::new();
+        let mut steady = true;
+        let seen = crate::support::wait_while(std::time::Duration::from_secs(5), || {
+            steady &= in_band(available_memory());
+            states = job_states(running.pid(), &markers);
+            states[2] != Some('T')
+        });
+        let (status, stdout, _) = running.finish();
+        if !steady {
+            continue;
+        }
+        assert!(seen, "the youngest job was never stopped: {states:?}");
+        assert_ne!(states[0], Some('T'), "the oldest job runs: {states:?}");
+        assert!(status.success());
+        assert_eq!(stdout, "done 1\ndone 2\ndone 3\n", "every job finished");
+        return;
+    }
+    panic!("the machine's free memory moved too much in all 5 runs");
+}
+
+#[test]
+fn memsuspend_beyond_the_machine_runs_one_job_at_a_time() {
+    // GNU parallel 20221122 starts nothing here and waits forever; as with
+    // --memfree, pool-run never holds back the only job.
+    let text = stdout_of(&[
+        "-j4",
+        "--memsuspend",
+        "1000000G",
+        "echo {}; sleep 0.1",
+        ":::",
+        "a",
+        "b",
+        "c",
+    ]);
+    assert_eq!(text, "a\nb\nc\n", "one after another, in order");
+}
+
+/// --limit's exit 2 ("way over") kills the youngest running job, once per
+/// answer; the older one finishes. The kill is a timeout's: exit value -1
+/// and signal 15 in the joblog, and the run fails.
+#[test]
+fn limit_way_over_kills_the_youngest_running_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let go = dir.path().join("go");
+    let log = dir.path().join("log");
+    let limit = format!(
+        "if [ -e {go} ]; then rm {go}; exit 2; fi; exit 0",
+        go = go.display()
+    );
+    let older = format!("sleep 1; touch {}; sleep 1; echo older", go.display());
+    let out = pool_run()
+        .args(["-j2", "--joblog", log.to_str().unwrap(), "--limit", &limit])
+        .args([":::", &older, "sleep 30; echo younger"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "older\n");
+    assert_eq!(out.status.code(), Some(1), "one job failed");
+    let joblog = std::fs::read_to_string(&log).unwrap();
+    let killed: Vec<(&str, &str, &str)> = joblog
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f[0], f[6], f[7])
+        })
+        .collect();
+    assert!(killed.contains(&("2", "-1", "15")), "{joblog}");
+    assert!(killed.contains(&("1", "0", "0")), "{joblog}");
+}
+
+#[test]
+fn limit_over_holds_even_the_only_job_until_it_says_below() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = dir.path().join("calls");
+    let limit = format!(
+        "echo x >> {c}; [ $(wc -l < {c}) -gt 3 ]",
+        c = calls.display()
+    );
+    let text = stdout_of(&["-k", "--limit", &limit, "echo", ":::", "a", "b"]);
+    assert_eq!(text, "a\nb\n");
+    let asked = std::fs::read_to_string(&calls).unwrap().lines().count();
+    assert!(asked >= 5, "3 refusals, then once per start: {asked}");
+}

@@ -519,6 +519,16 @@ pub struct Cli {
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub memfree: Option<usize>,
 
+    /// Suspend the youngest jobs (SIGSTOP) while less than twice SIZE of
+    /// memory is available, resume them as it comes back; no start below SIZE
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub memsuspend: Option<usize>,
+
+    /// Ask CMD before each start and as jobs run: exit 0 start another job,
+    /// 1 start none, 2 kill the youngest; or `io N`, `load N`, `mem SIZE`
+    #[arg(long, value_name = "CMD")]
+    pub limit: Option<String>,
+
     /// Start a job only while the machine is not swapping (pages both in
     /// and out since the last look)
     #[arg(long)]
@@ -635,7 +645,7 @@ pub struct Cli {
 mod values;
 
 pub use values::*;
-use values::{parse_halt, parse_jobs, parse_regex, parse_size, parse_termseq, parse_timeout};
+use values::{parse_halt, parse_jobs, parse_regex, parse_termseq, parse_timeout};
 
 #[cfg(test)]
 mod tests {

@@ -93,7 +93,7 @@ pub(super) fn parse_regex(text: &str) -> Result<regex::bytes::Regex, String> {
         .map_err(|e| format!("'{text}' is not a regular expression ({e})"))
 }
 
-pub(super) fn parse_size(text: &str) -> Result<usize, String> {
+pub fn parse_size(text: &str) -> Result<usize, String> {
     let bad = || format!("'{text}' is not a size (like 1M, 10k, 1.5G or 10000)");
     // GNU parallel's multipliers: K M G T P (and Ki, mi, ...) are powers
     // of 1024, k m g t p powers of 1000.

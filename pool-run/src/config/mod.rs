@@ -106,6 +106,10 @@ pub struct Config {
     pub load: Option<f64>,
     /// --noswap: no start while the machine swaps.
     pub noswap: bool,
+    /// --memsuspend: jobs stop while memory is short.
+    pub memsuspend: Option<u64>,
+    /// --limit: a command (or GNU's io/load/mem) asked before each start.
+    pub limit: Option<crate::limit::LimitSpec>,
 }
 
 /// Other machines (-S), and what goes there with each job.
@@ -497,6 +501,12 @@ impl Config {
             memfree: cli.memfree.map(|n| n as u64),
             load: cli.load,
             noswap: cli.noswap,
+            memsuspend: cli.memsuspend.map(|n| n as u64),
+            limit: cli.limit.as_deref().map(|text| {
+                crate::limit::LimitSpec::parse(text, |n| {
+                    crate::cli::parse_size(n).ok().map(|n| n as u64)
+                })
+            }),
         })
     }
 }
