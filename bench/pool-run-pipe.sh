@@ -5,6 +5,8 @@
 # run with the commands taking turns. Tables:
 #   --pipe       floor: `cat FILE | wc -l` (every byte crosses one pipe)
 #                goals: <= 1.2x the floor, >= 3x faster than GNU --pipe
+#   --round-robin  floor as --pipe: -j jobs share the blocks
+#                goal: >= 3x faster than GNU --pipe --round-robin
 #   --pipe-part  floor: `wc -l FILE` (one process reads the page cache)
 #                goals: <= 2x the floor, >= 3x faster than GNU --pipepart
 #   peak RSS     goals: --pipe <= (jobs + 1) x block + 8 MiB = 38 MiB,
@@ -53,6 +55,13 @@ table=$(bench "--pipe (floor: cat FILE | wc -l)" "${rows[@]}")
 echo "$table"
 vs_gnu "$table" "pool-run -j2 --pipe" "parallel --will-cite -j2 --pipe"
 
+table=$(bench "--pipe --round-robin (floor: cat FILE | wc -l)" \
+  "sh -c 'cat $FILE | wc -l'" \
+  "sh -c '$POOL -j2 --pipe --round-robin --block $BLOCK wc -l < $FILE'" \
+  "sh -c '$GNU -j2 --pipe --round-robin --block $BLOCK wc -l < $FILE'")
+echo "$table"
+vs_gnu "$table" "pool-run -j2 --pipe --round-robin" "parallel --will-cite -j2 --pipe --round-robin"
+
 table=$(bench "--pipe-part (floor: wc -l FILE)" \
   "wc -l $FILE" \
   "$POOL -j2 --pipe-part --block $BLOCK -a $FILE wc -l" \
@@ -69,5 +78,7 @@ printf '  %-44s %8s KiB\n' "pool-run -k --pipe" "$(rss "$POOL -k -j2 --pipe --bl
 printf '  %-44s %8s KiB\n' "cat FILE | pool-run --pipe" "$(rss "cat $FILE | $POOL -j2 --pipe --block $BLOCK wc -l")"
 [ -n "$BASELINE" ] && printf '  %-44s %8s KiB\n' "pool-run(before) --pipe" "$(rss "$BASELINE -j2 --pipe --block $BLOCK wc -l < $FILE")"
 printf '  %-44s %8s KiB\n' "GNU parallel --pipe" "$(rss "$GNU -j2 --pipe --block $BLOCK wc -l < $FILE")"
+printf '  %-44s %8s KiB\n' "pool-run --pipe --round-robin" "$(rss "$POOL -j2 --pipe --round-robin --block $BLOCK wc -l < $FILE")"
+printf '  %-44s %8s KiB\n' "GNU parallel --pipe --round-robin" "$(rss "$GNU -j2 --pipe --round-robin --block $BLOCK wc -l < $FILE")"
 printf '  %-44s %8s KiB\n' "pool-run --pipe-part" "$(rss "$POOL -j2 --pipe-part --block $BLOCK -a $FILE wc -l")"
 printf '  %-44s %8s KiB\n' "GNU parallel --pipepart" "$(rss "$GNU -j2 --pipepart --block $BLOCK -a $FILE wc -l")"

@@ -4,9 +4,16 @@
 //! memory stays bounded whatever a job prints and however long `-k` keeps
 //! finished outputs waiting for a slow early job. Out of descriptors for
 //! the file, it keeps the bytes in memory: never lost.
+//!
+//! `--compress`: what spills goes through the compress program into the
+//! file, and comes back through the decompress program (into a plain
+//! temporary file) when it is first read, to be printed. Output that fits
+//! in memory never runs either program.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::rc::Rc;
 
 /// Bytes kept in memory per stream before spilling to disk.
 pub const MEMORY_LIMIT: usize = 256 * 1024;
@@ -16,6 +23,61 @@ pub struct Capture {
     memory: Vec<u8>,
     spill: Option<File>,
     len: u64,
+    /// --compress: the programs a spill goes through.
+    compression: Option<Rc<Compression>>,
+    /// --compress: the spill, on its way through the compress program.
+    compressing: Option<Compressing>,
+}
+
+/// --compress's two shell commands: stdin to stdout each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Compression {
+    pub compress: String,
+    pub decompress: String,
+}
+
+impl Compression {
+    /// GNU parallel's choice without --compress-program: the first of its
+    /// programs on PATH, fastest first, run as `P -c -1` and `P -dc`;
+    /// `cat` when none is.
+    pub fn found_on_path() -> Compression {
+        Compression::found_in(&std::env::var_os("PATH").unwrap_or_default())
+    }
+
+    /// The same choice in the directories of `path` (a PATH value).
+    fn found_in(path: &std::ffi::OsStr) -> Compression {
+        const PROGRAMS: &[&str] = &[
+            "pzstd", "lbzip2", "pbzip2", "zstd", "pixz", "lz4", "pigz", "lzop", "plzip", "lzip",
+            "gzip", "lrz", "pxz", "bzip2", "lzma", "xz", "clzip",
+        ];
+        let found = PROGRAMS.iter().find(|program| {
+            std::env::split_paths(path).any(|dir| is_executable(&dir.join(program)))
+        });
+        match found {
+            Some(program) => Compression {
+                compress: format!("{program} -c -1"),
+                decompress: format!("{program} -dc"),
+            },
+            None => Compression {
+                compress: "cat".into(),
+                decompress: "cat".into(),
+            },
+        }
+    }
+}
+
+fn is_executable(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// A spill being written through the compress program into `file`.
+#[derive(Debug)]
+struct Compressing {
+    child: Child,
+    stdin: ChildStdin,
+    file: File,
+    compression: Rc<Compression>,
 }
 
 impl Capture {
@@ -23,12 +85,20 @@ impl Capture {
         Capture::default()
     }
 
+    /// A capture whose spill goes through `compression`'s programs.
+    pub fn compressed(compression: Option<Rc<Compression>>) -> Capture {
+        Capture {
+            compression,
+            ..Capture::default()
+        }
+    }
+
     /// A capture holding `bytes` (for messages pool-run writes itself).
     pub fn from_bytes(bytes: Vec<u8>) -> Capture {
         Capture {
             len: bytes.len() as u64,
             memory: bytes,
-            spill: None,
+            ..Capture::default()
         }
     }
 
@@ -40,13 +110,17 @@ impl Capture {
         self.len == 0
     }
 
-    /// Descriptors it holds open: 1 once spilled to a file.
+    /// Descriptors it holds open: 1 once spilled to a file, 2 while the
+    /// spill is being compressed (the file and the program's stdin).
     pub fn files(&self) -> usize {
-        usize::from(self.spill.is_some())
+        usize::from(self.spill.is_some()) + 2 * usize::from(self.compressing.is_some())
     }
 
     pub fn push(&mut self, data: &[u8]) -> io::Result<()> {
         self.len += data.len() as u64;
+        if let Some(compressing) = self.compressing.as_mut() {
+            return compressing.write_all(data);
+        }
         if let Some(file) = self.spill.as_mut() {
             return file.write_all(data);
         }
@@ -64,6 +138,28 @@ impl Capture {
             }
             Err(err) => return Err(err),
         };
+        if let Some(compression) = self.compression.as_ref() {
+            let mut child = Command::new("sh")
+                .args(["-c", &compression.compress])
+                .stdin(Stdio::piped())
+                .stdout(file.try_clone()?)
+                .spawn()
+                .map_err(|e| program_failed("--compress-program", &compression.compress, e))?;
+            let Some(stdin) = child.stdin.take() else {
+                return Err(io::Error::other("the --compress-program has no stdin"));
+            };
+            let mut compressing = Compressing {
+                child,
+                stdin,
+                file,
+                compression: Rc::clone(compression),
+            };
+            compressing.write_all(&self.memory)?;
+            compressing.write_all(data)?;
+            self.memory = Vec::new();
+            self.compressing = Some(compressing);
+            return Ok(());
+        }
         file.write_all(&self.memory)?;
         file.write_all(data)?;
         self.memory = Vec::new();
@@ -71,8 +167,46 @@ impl Capture {
         Ok(())
     }
 
+    /// --compress: the compressed spill, once complete, decompressed into a
+    /// plain spill file, so it reads like any other. Checked by its length:
+    /// a program that failed or lost bytes is an error, never a short
+    /// output printed as if whole.
+    fn settle(&mut self) -> io::Result<()> {
+        let Some(Compressing {
+            mut child,
+            stdin,
+            file,
+            compression,
+        }) = self.compressing.take()
+        else {
+            return Ok(());
+        };
+        drop(stdin);
+        // The poll loop may have reaped it already (it reaps any child).
+        let _ = child.wait();
+        let mut compressed = file;
+        compressed.seek(SeekFrom::Start(0))?;
+        let mut plain = tempfile::tempfile()?;
+        let status = Command::new("sh")
+            .args(["-c", &compression.decompress])
+            .stdin(compressed)
+            .stdout(plain.try_clone()?)
+            .status()
+            .map_err(|e| program_failed("--decompress-program", &compression.decompress, e))?;
+        let got = plain.seek(SeekFrom::End(0))?;
+        if !status.success() || got != self.len {
+            return Err(io::Error::other(format!(
+                "--compress-program `{}` / --decompress-program `{}` gave back {got} of {} bytes ({status})",
+                compression.compress, compression.decompress, self.len
+            )));
+        }
+        self.spill = Some(plain);
+        Ok(())
+    }
+
     /// Up to `n` first bytes.
     pub fn head(&mut self, n: usize) -> io::Result<Vec<u8>> {
+        self.settle()?;
         let n = n.min(usize::try_from(self.len).unwrap_or(usize::MAX));
         let mut head = vec![0u8; n];
         match self.spill.as_mut() {
@@ -92,6 +226,7 @@ impl Capture {
         if self.len < prefix.len() as u64 || prefix.is_empty() {
             return Ok(false);
         }
+        self.settle()?;
         let mut head = vec![0u8; prefix.len()];
         match self.spill.as_mut() {
             None => head.copy_from_slice(&self.memory[..prefix.len()]),
@@ -133,6 +268,7 @@ impl Capture {
         if self.len < n || suffix.is_empty() {
             return Ok(false);
         }
+        self.settle()?;
         let mut tail = vec![0u8; suffix.len()];
         match self.spill.as_mut() {
             None => tail.copy_from_slice(&self.memory[self.memory.len() - suffix.len()..]),
@@ -160,6 +296,7 @@ impl Capture {
         &mut self,
         mut each: impl FnMut(&[u8]) -> io::Result<()>,
     ) -> io::Result<()> {
+        self.settle()?;
         match self.spill.as_mut() {
             None => {
                 if !self.memory.is_empty() {
@@ -258,9 +395,51 @@ impl Capture {
     }
 }
 
+impl Compressing {
+    /// Into the compress program. Its failure is named, and is never a
+    /// broken pipe (which would read as pool-run's own stdout closed).
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        self.stdin.write_all(data).map_err(|e| {
+            io::Error::other(format!(
+                "--compress-program `{}`: {e}",
+                self.compression.compress
+            ))
+        })
+    }
+}
+
+/// A --compress program that could not start, named.
+fn program_failed(flag: &str, command: &str, err: io::Error) -> io::Error {
+    io::Error::new(err.kind(), format!("{flag} `{command}`: {err}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compression_takes_gnu_parallels_fastest_program_found() {
+        let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+        let install = |dir: &tempfile::TempDir, name: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, "").unwrap();
+            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+                .unwrap();
+        };
+        let path = std::env::join_paths(dirs.iter().map(|d| d.path())).unwrap();
+        assert_eq!(Compression::found_in(&path).compress, "cat", "none: cat");
+        install(&dirs[1], "gzip");
+        std::fs::write(dirs[0].path().join("zstd"), "").unwrap();
+        let found = Compression::found_in(&path);
+        assert_eq!(found.compress, "gzip -c -1", "zstd is not executable");
+        assert_eq!(found.decompress, "gzip -dc");
+        install(&dirs[0], "lz4");
+        assert_eq!(
+            Compression::found_in(&path).compress,
+            "lz4 -c -1",
+            "lz4 before gzip"
+        );
+    }
 
     #[test]
     fn small_output_stays_in_memory_large_spills_and_reads_back_whole() {

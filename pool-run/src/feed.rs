@@ -2,7 +2,12 @@
 //! `--fifo`) by the poll loop as the pipe takes it, never by a thread per
 //! job, so a slow job holds up no other. Bytes from stdin are written; a
 //! `--pipe-part` range moves by `splice(2)` from the page cache.
+//!
+//! Under `--round-robin` a job's stdin stays open after its first block:
+//! later blocks queue up behind it, and the pipe closes only once stdin has
+//! ended and the queue is through.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, ErrorKind};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -20,13 +25,35 @@ const FEED_PIPE_SIZE: libc::c_int = 1024 * 1024;
 /// How often a --fifo not opened yet is tried again.
 pub const FIFO_RETRY: Duration = Duration::from_millis(10);
 
-/// A block being written into a job's pipe; the pipe's end closes once the
-/// block is through.
+/// Blocks being written into a job's pipe; the pipe's end closes once
+/// they are through and no more can come.
 #[derive(Debug)]
 pub struct Feeding {
     pub pipe: OwnedFd,
-    block: Block,
+    /// The block being written, `done` bytes of it so far.
+    block: Option<Block>,
     done: u64,
+    /// --round-robin: the blocks handed over after it.
+    queue: VecDeque<Block>,
+    /// --round-robin: more blocks may come (stdin has not ended).
+    open: bool,
+    /// Blocks handed over in all, the first one included.
+    pub given: u64,
+    /// Everything handed over is written and the pipe is kept: the poll
+    /// loop stops asking whether it is writable.
+    pub idle: bool,
+}
+
+/// Where a feed stands after a pump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fed {
+    /// The pipe is full: more when it drains.
+    Full,
+    /// All written; more blocks may come (--round-robin).
+    Idle,
+    /// All written and no more to come, or the job closed its stdin: the
+    /// pipe's end closes and the job sees the end of its input.
+    Done,
 }
 
 impl Feeding {
@@ -38,25 +65,73 @@ impl Feeding {
         unsafe { libc::fcntl(pipe.as_raw_fd(), libc::F_SETPIPE_SZ, FEED_PIPE_SIZE) };
         Feeding {
             pipe,
-            block,
+            block: Some(block),
             done: 0,
+            queue: VecDeque::new(),
+            open: false,
+            given: 1,
+            idle: false,
         }
     }
 
-    /// Writes what the pipe takes now; true once the block is all written
-    /// or the job closed its stdin (it does not want the rest).
-    pub fn pump(&mut self) -> bool {
+    /// --round-robin: the pipe stays open for more blocks.
+    pub fn keep_open(mut self) -> Feeding {
+        self.open = true;
+        self
+    }
+
+    /// Whether more blocks may be handed over.
+    pub fn is_open(&self) -> bool {
+        self.open
+    }
+
+    /// Blocks handed over and not yet all written.
+    pub fn waiting(&self) -> usize {
+        self.queue.len() + usize::from(self.block.is_some())
+    }
+
+    /// --round-robin: one more block, after the ones waiting.
+    pub fn give(&mut self, block: Block) {
+        self.queue.push_back(block);
+        self.given += 1;
+        self.idle = false;
+    }
+
+    /// Stdin has ended: the pipe closes once what is waiting is written.
+    /// True if that is now.
+    pub fn close_when_written(&mut self) -> bool {
+        self.open = false;
+        self.waiting() == 0
+    }
+
+    /// Writes what the pipe takes now, block after block.
+    pub fn pump(&mut self) -> Fed {
         loop {
+            let Some(len) = self.block.as_ref().map(Block::len) else {
+                match self.queue.pop_front() {
+                    Some(next) => {
+                        self.block = Some(next);
+                        self.done = 0;
+                        continue;
+                    }
+                    None if self.open => {
+                        self.idle = true;
+                        return Fed::Idle;
+                    }
+                    None => return Fed::Done,
+                }
+            };
             match self.write_some() {
-                Ok(0) => return false,
+                Ok(0) => return Fed::Full,
                 Ok(n) => {
                     self.done += n;
-                    if self.done >= self.block.len() {
-                        return true;
+                    if self.done >= len {
+                        // Written: its memory goes back to the budget now.
+                        self.block = None;
                     }
                 }
                 Err(err) if err.kind() == ErrorKind::Interrupted => {}
-                Err(_) => return true,
+                Err(_) => return Fed::Done,
             }
         }
     }
@@ -67,7 +142,10 @@ impl Feeding {
     /// the pipe without pool-run copying them.
     fn write_some(&self) -> io::Result<u64> {
         let would_block = |e: &io::Error| e.kind() == io::ErrorKind::WouldBlock;
-        match &self.block {
+        let Some(block) = &self.block else {
+            return Ok(0);
+        };
+        match block {
             Block::Bytes(bytes) => {
                 let rest = &bytes.data[self.done as usize..];
                 // SAFETY: writes from a live slice to a descriptor we own.

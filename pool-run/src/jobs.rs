@@ -23,9 +23,10 @@ use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTime
 
 use crate::backend::PlaceId;
 
+use crate::blocks::Block;
 use crate::cli::{TermSeq, Timeout};
 use crate::exit::Exit;
-use crate::feed::{FIFO_RETRY, Feeding, PendingFifo};
+use crate::feed::{FIFO_RETRY, Fed, Feeding, PendingFifo};
 use crate::job::{JobSpec, Record};
 use crate::job_pipes::{Pipe, drain, set_nonblocking, token};
 use crate::output::{Output, Stream};
@@ -102,6 +103,8 @@ pub struct Jobs {
     next_key: u64,
     /// Where each running job's key is in `running`.
     index_of: HashMap<u64, usize>,
+    /// --round-robin: a job's stdin stays open for more blocks.
+    round_robin: bool,
 }
 
 impl Jobs {
@@ -119,6 +122,7 @@ impl Jobs {
             epoll,
             next_key: 0,
             index_of: HashMap::new(),
+            round_robin: false,
             keep_blocks,
             nice,
             running: Vec::new(),
@@ -127,6 +131,51 @@ impl Jobs {
             watchdog,
             killed_groups: Vec::new(),
         })
+    }
+
+    /// --round-robin: every job's stdin stays open for the blocks after
+    /// its first.
+    pub fn with_round_robin(mut self, round_robin: bool) -> Jobs {
+        self.round_robin = round_robin;
+        self
+    }
+
+    /// --round-robin: `block` goes to the running job with the fewest
+    /// blocks waiting to be written, and among those to the one given the
+    /// fewest so far: turn by turn while the jobs keep up, to the faster
+    /// ones when some lag (GNU parallel gives it to whichever job's pipe
+    /// takes it first). Handed back if no job takes blocks.
+    pub fn give_block(&mut self, block: Block) -> Result<(), Block> {
+        let Some(job) = self
+            .running
+            .iter_mut()
+            .filter(|j| j.feeding.as_ref().is_some_and(Feeding::is_open))
+            .min_by_key(|j| j.feeding.as_ref().map(|f| (f.waiting(), f.given)))
+        else {
+            return Err(block);
+        };
+        if let Some(feeding) = job.feeding.as_mut() {
+            let was_idle = feeding.idle;
+            feeding.give(block);
+            if was_idle {
+                job.watch_feed(EpollFlags::EPOLLOUT, &self.epoll);
+            }
+        }
+        Ok(())
+    }
+
+    /// --round-robin: stdin has ended; each job's stdin closes once its
+    /// blocks are written.
+    pub fn end_of_blocks(&mut self) {
+        for job in &mut self.running {
+            if job
+                .feeding
+                .as_mut()
+                .is_some_and(|f| f.is_open() && f.close_when_written())
+            {
+                job.close(Pipe::Feed, &self.epoll);
+            }
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -183,7 +232,15 @@ impl Jobs {
         let stdin = child.stdin.take().filter(|_| feed);
         let block = if feed { spec.block.clone() } else { None };
         let (feeding, fifo) = match (stdin, block) {
-            (Some(pipe), Some(block)) => (Some(Feeding::new(OwnedFd::from(pipe), block)), None),
+            (Some(pipe), Some(block)) => {
+                let feeding = Feeding::new(OwnedFd::from(pipe), block);
+                let feeding = if self.round_robin {
+                    feeding.keep_open()
+                } else {
+                    feeding
+                };
+                (Some(feeding), None)
+            }
             (None, Some(block)) => (None, PendingFifo::of(spec.named.as_ref(), block)),
             _ => (None, None),
         };
@@ -335,13 +392,15 @@ impl Jobs {
                 let flags = event.events();
                 let job = &mut self.running[i];
                 match pipe {
-                    Pipe::Feed => {
-                        if job.feeding.as_mut().is_some_and(Feeding::pump) {
-                            // All written (or unwanted): the job sees the
-                            // end of its input.
-                            job.close(Pipe::Feed, &self.epoll);
-                        }
-                    }
+                    Pipe::Feed => match job.feeding.as_mut().map(Feeding::pump) {
+                        // All written (or unwanted): the job sees the end
+                        // of its input.
+                        Some(Fed::Done) => job.close(Pipe::Feed, &self.epoll),
+                        // --round-robin, nothing to write until the next
+                        // block: stop asking if the pipe is writable.
+                        Some(Fed::Idle) => job.watch_feed(EpollFlags::empty(), &self.epoll),
+                        Some(Fed::Full) | None => {}
+                    },
                     Pipe::Out | Pipe::Err => {
                         let hung_up = flags.contains(EpollFlags::EPOLLHUP)
                             && !flags.contains(EpollFlags::EPOLLIN);
@@ -617,6 +676,15 @@ impl Running {
             self.close(pipe, epoll);
         }
         Ok(())
+    }
+
+    /// What the poll loop watches the job's stdin feed for: writable, or
+    /// (idle) nothing but errors.
+    fn watch_feed(&mut self, events: EpollFlags, epoll: &Epoll) {
+        if let Some(feeding) = self.feeding.as_ref() {
+            let mut event = EpollEvent::new(events, token(self.key, Pipe::Feed));
+            let _ = epoll.modify(&feeding.pipe, &mut event);
+        }
     }
 
     /// Closes one of the job's pipes, out of the epoll set first (a

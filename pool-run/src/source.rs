@@ -346,6 +346,16 @@ impl Source {
         spec
     }
 
+    /// --round-robin: the next block, for a job already running.
+    pub fn take_block(&mut self) -> Option<Block> {
+        self.blocks.pop_front()
+    }
+
+    /// --round-robin: a block no running job took, first again.
+    pub fn put_back_block(&mut self, block: Block) {
+        self.blocks.push_front(block);
+    }
+
     /// A job whose host was lost: it runs next, on any host.
     pub fn requeue(&mut self, spec: JobSpec) {
         self.again.push_front(spec);

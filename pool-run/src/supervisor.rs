@@ -160,7 +160,8 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
             watchdog,
             cfg.nice,
             cfg.max_runs != Some(1),
-        )?,
+        )?
+        .with_round_robin(cfg.pipe.as_ref().is_some_and(|p| p.round_robin)),
         source,
         out,
         backend,
@@ -198,6 +199,9 @@ impl Supervisor<'_> {
                     break;
                 }
                 self.start(spec)?;
+            }
+            if self.cfg.pipe.as_ref().is_some_and(|p| p.round_robin) {
+                self.hand_out_blocks();
             }
             if self.jobs.is_empty() && (self.tally.stopping() || self.source.is_done()) {
                 break;
@@ -251,6 +255,23 @@ impl Supervisor<'_> {
         self.backend.stopped();
         self.out.progress(self.counts(), true);
         Ok(End::Code(self.tally.exit_code()))
+    }
+
+    /// --round-robin: once every slot runs a job, the blocks go to the
+    /// running jobs; at the end of stdin their pipes close.
+    fn hand_out_blocks(&mut self) {
+        while !self.slots.any_free() && !self.tally.stopping() {
+            let Some(block) = self.source.take_block() else {
+                break;
+            };
+            if let Err(block) = self.jobs.give_block(block) {
+                self.source.put_back_block(block);
+                break;
+            }
+        }
+        if self.source.is_done() || self.tally.stopping() {
+            self.jobs.end_of_blocks();
+        }
     }
 
     /// Starts one job: a placeholder for --resume and --dry-run, else the

@@ -298,6 +298,31 @@ const CASES: &[Case] = &[
         "--joblog log -j2 --limit 'if [ -e go ]; then rm go; exit 2; fi; exit 0' ::: 'echo first' 'sleep 1; touch go; sleep 5; echo second'; echo $?; cut -f1,7,8 log",
     ),
     ordered("-k --limit 'mem 1k' echo ::: a b"),
+    // --round-robin: -j jobs share the blocks (which job gets which varies
+    // in GNU parallel: the sums and the job count are what is promised).
+    piped(
+        "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n",
+        "--pipe -N1 --round-robin -j4 wc -l | awk '{s+=$1} END {print s, NR}'",
+    ),
+    piped(
+        "1\n2\n3\n",
+        "-k --pipe -N1 --round-robin -j4 'cat; echo end'",
+    ),
+    piped(
+        "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n",
+        "--round --pipe --block 3 -j2 'cat' | sort -n",
+    ),
+    // (GNU parallel runs one job or two here, as its timing goes.)
+    ordered(
+        "--pipe-part -a in.txt --block 1 --round-robin -j2 wc -l | awk '{s+=$1} END {print s}'",
+    ),
+    piped("1\n2\n", "-k --round-robin echo x"),
+    // --compress: the output is the same, through whichever program.
+    ordered("-k --compress 'seq {}' ::: 100000 3 | cksum"),
+    ordered("-k --compress-program gzip 'seq {}; seq {} >&2' ::: 100000 5 2>/dev/null | cksum"),
+    ordered(
+        "-k --compress-program 'gzip -1' --decompress-program 'gzip -dc' 'seq {}' ::: 200000 | tail -2",
+    ),
     ordered("-k --limit 'load 1000000' echo ::: a b"),
 ];
 

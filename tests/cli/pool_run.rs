@@ -1615,3 +1615,71 @@ fn limit_over_holds_even_the_only_job_until_it_says_below() {
     let asked = std::fs::read_to_string(&calls).unwrap().lines().count();
     assert!(asked >= 5, "3 refusals, then once per start: {asked}");
 }
+
+/// --compress-program: output over the memory bound goes through the
+/// program and comes back whole; output that fits in memory never runs it.
+#[test]
+fn compress_program_carries_spilled_output_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = dir.path().join("calls");
+    let program = dir.path().join("zz");
+    std::fs::write(
+        &program,
+        format!(
+            "#!/bin/sh\necho \"c$*\" >> {}\nif [ \"$1\" = -dc ]; then exec gzip -dc; else exec gzip -c; fi\n",
+            calls.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &program,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let text = stdout_of(&[
+        "-k",
+        "--compress-program",
+        program.to_str().unwrap(),
+        "seq {}",
+        ":::",
+        "100000",
+        "3",
+    ]);
+    let expected: String = (1..=100_000)
+        .chain(1..=3)
+        .map(|n| format!("{n}\n"))
+        .collect();
+    assert!(text == expected, "the output came back whole");
+    let calls = std::fs::read_to_string(&calls).unwrap();
+    assert_eq!(
+        calls, "c\nc-dc\n",
+        "once each way, for the one spilled stream"
+    );
+}
+
+/// A compress program that fails is one clear error, never output cut
+/// short as if whole.
+#[test]
+fn a_failing_compress_program_is_an_error_not_short_output() {
+    for program in ["false", "head -c 1000 | gzip -c; cat > /dev/null"] {
+        let out = pool_run()
+            .args(["-k", "--compress-program", program])
+            .args([
+                "--decompress-program",
+                "gzip -dc",
+                "seq {}",
+                ":::",
+                "100000",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(255), "{program}");
+        assert!(
+            out.stdout.is_empty(),
+            "{program}: nothing printed as if whole"
+        );
+        let lines = stderr_lines(&out);
+        assert_eq!(lines.len(), 1, "{program}: {lines:?}");
+        assert!(lines[0].contains("compress-program"), "{lines:?}");
+    }
+}

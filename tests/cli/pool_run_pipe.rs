@@ -386,3 +386,47 @@ fn fifo_feeds_each_block_through_a_named_pipe_the_job_opens() {
         );
     }
 }
+
+/// --round-robin: exactly -j jobs, each fed blocks until stdin ends, and
+/// every record reaches exactly one of them.
+#[test]
+fn round_robin_gives_every_block_to_one_of_j_jobs() {
+    let input: String = (1..=100_000).map(|n| format!("{n}\n")).collect();
+    let out = tool("pool-run")
+        .args(["--pipe", "--block", "10k", "--round-robin", "-j3"])
+        .args(["--joblog", "-", "wc -l"])
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let counts: Vec<u64> = text.lines().filter_map(|l| l.trim().parse().ok()).collect();
+    let jobs = text.lines().filter(|l| l.ends_with("\twc -l")).count();
+    assert_eq!(jobs, 3, "three jobs for about 60 blocks: {text}");
+    assert_eq!(counts.len(), 3, "{text}");
+    assert_eq!(counts.iter().sum::<u64>(), 100_000, "{text}");
+    // Each job got blocks to count.
+    assert!(counts.iter().all(|&n| n > 0), "{counts:?}");
+}
+
+/// A round-robin job that stops reading ends; the blocks after go to the
+/// others or to new jobs, and the run ends.
+#[test]
+fn round_robin_goes_on_when_a_job_stops_reading() {
+    let input: String = (1..=100_000).map(|n| format!("{n}\n")).collect();
+    let out = tool("pool-run")
+        .args([
+            "--pipe",
+            "--block",
+            "10k",
+            "--round-robin",
+            "-j2",
+            "head -1",
+        ])
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let firsts = String::from_utf8_lossy(&out.stdout).lines().count();
+    assert!(firsts >= 2, "both jobs ran: {firsts}");
+}

@@ -131,6 +131,20 @@ pub struct Cli {
           conflicts_with_all = ["ungroup", "line_buffer", "json"])]
     pub files: bool,
 
+    /// Compress output that spills to disk (over 256 KiB a stream) with the
+    /// first of GNU parallel's programs found (pzstd, zstd, lz4, pigz,
+    /// gzip, ...; `cat` if none)
+    #[arg(long)]
+    pub compress: bool,
+
+    /// Compress spilled output with CMD (stdin to stdout); implies --compress
+    #[arg(long, value_name = "CMD")]
+    pub compress_program: Option<String>,
+
+    /// Decompress it with CMD (default: the compress program with -dc)
+    #[arg(long, value_name = "CMD")]
+    pub decompress_program: Option<String>,
+
     /// Where --files puts its files (default: $TMPDIR, else /tmp)
     #[arg(long, value_name = "DIR")]
     pub tmpdir: Option<std::path::PathBuf>,
@@ -617,6 +631,11 @@ pub struct Cli {
     /// --pipe record end (default: newline, or nothing with --recstart)
     #[arg(long, value_name = "STR")]
     pub recend: Option<String>,
+
+    /// --pipe/--pipe-part: start -j jobs and give each block to one of them
+    /// (the one with the fewest blocks waiting), not a job per block
+    #[arg(long, alias = "round", conflicts_with_all = ["cat", "fifo", "tee", "retries"])]
+    pub round_robin: bool,
 
     /// --pipe/--pipe-part: each block in a temporary file whose name is {}
     /// (removed after the job), instead of on the job's stdin

@@ -44,6 +44,8 @@ pub struct Config {
     pub template: Option<Template>,
     /// --files: the directory each job's stdout is saved in, its name printed.
     pub files_in: Option<std::path::PathBuf>,
+    /// --compress: the programs output spilled to disk goes through.
+    pub compression: Option<crate::capture::Compression>,
     /// -X/-m spread input known up front over the job slots; --xargs
     /// does not (each job takes as many records as fit).
     pub spread_fit: bool,
@@ -212,6 +214,8 @@ pub struct PipeSpec {
     /// --cat, --fifo: each block through a file or a named pipe named by
     /// `{}`, not on stdin.
     pub named: NamedBlocks,
+    /// --round-robin: -j jobs take every block between them.
+    pub round_robin: bool,
 }
 
 /// How a block reaches its job when not on stdin.
@@ -394,6 +398,7 @@ impl Config {
             total_jobs: cli.total_jobs,
             spread_fit: !cli.xargs_all,
             fit: fit_of(&cli, &command),
+            compression: compression_of(&cli),
             files_in: cli
                 .files
                 .then(|| cli.tmpdir.clone().unwrap_or_else(std::env::temp_dir)),
@@ -476,6 +481,7 @@ impl Config {
                     (false, true) => NamedBlocks::Fifo,
                     (false, false) => NamedBlocks::No,
                 },
+                round_robin: cli.round_robin,
             }),
             trim: Trim::of(cli.trim.as_deref()),
             workdir: cli.wd.as_ref().map(|dir| {
@@ -509,6 +515,26 @@ impl Config {
             }),
         })
     }
+}
+
+/// --compress, --compress-program, --decompress-program, as GNU parallel
+/// puts them together.
+fn compression_of(cli: &Cli) -> Option<crate::capture::Compression> {
+    use crate::capture::Compression;
+    if !cli.compress && cli.compress_program.is_none() {
+        return None;
+    }
+    let chosen = match &cli.compress_program {
+        Some(program) => Compression {
+            compress: program.clone(),
+            decompress: format!("{program} -dc"),
+        },
+        None => Compression::found_on_path(),
+    };
+    Some(Compression {
+        decompress: cli.decompress_program.clone().unwrap_or(chosen.decompress),
+        compress: chosen.compress,
+    })
 }
 
 impl Config {

@@ -126,6 +126,8 @@ pub struct Output<O: Write = io::Stdout, E: Write = io::Stderr> {
     files_in: Option<PathBuf>,
     /// --color-failed: a failed job's lines in red.
     color_failed: bool,
+    /// --compress: what spills goes through these programs.
+    compression: Option<std::rc::Rc<crate::capture::Compression>>,
 }
 
 impl Output {
@@ -144,6 +146,7 @@ impl Output {
         output.show_command = cfg.show_command_stdout;
         output.files_in = cfg.files_in.clone();
         output.color_failed = cfg.color_failed;
+        output.compression = cfg.compression.clone().map(std::rc::Rc::new);
         output.progress = Progress::new(cfg.bar, None);
         if cfg.joblog_on_stdout() {
             // GNU parallel's `--joblog -`: no file named `-`, and nothing
@@ -182,6 +185,7 @@ impl<O: Write, E: Write> Output<O, E> {
             show_command: false,
             files_in: None,
             color_failed: false,
+            compression: None,
         }
     }
 
@@ -283,6 +287,7 @@ impl<O: Write, E: Write> Output<O, E> {
         let streaming = line_buffer && (!self.keep_order || seq == self.next_to_print);
         // --results must get the lines printed as they came too.
         let flow = || Flow {
+            held: Capture::compressed(self.compression.clone()),
             saved: (line_buffer && self.results.is_some()).then(Capture::new),
             ..Flow::default()
         };
