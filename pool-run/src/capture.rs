@@ -347,18 +347,29 @@ impl Capture {
                         out.write_all(b"\t")?;
                     }
                 }
-                match piece.strip_suffix(b"\n") {
-                    Some(line) => {
-                        out.write_all(line)?;
+                let (text, whole) = match piece.strip_suffix(b"\n") {
+                    Some(line) => (line, true),
+                    None => (piece, false),
+                };
+                // A carriage return starts the line over on a terminal:
+                // the colour and tag start over after it, as in GNU parallel.
+                for (i, part) in text.split(|&b| b == b'\r').enumerate() {
+                    if i > 0 {
                         out.write_all(end)?;
-                        out.write_all(b"\n")?;
-                        at_line_start = true;
+                        out.write_all(b"\r")?;
+                        out.write_all(start)?;
+                        if let Some(tag) = tag {
+                            out.write_all(tag)?;
+                            out.write_all(b"\t")?;
+                        }
                     }
-                    None => {
-                        out.write_all(piece)?;
-                        at_line_start = false;
-                    }
+                    out.write_all(part)?;
                 }
+                if whole {
+                    out.write_all(end)?;
+                    out.write_all(b"\n")?;
+                }
+                at_line_start = whole;
             }
             Ok(())
         })?;

@@ -317,6 +317,16 @@ const CASES: &[Case] = &[
         "--pipe-part -a in.txt --block 1 --round-robin -j2 wc -l | awk '{s+=$1} END {print s}'",
     ),
     piped("1\n2\n", "-k --round-robin echo x"),
+    // --color, --ctag, --ctagstring: GNU parallel's colour for each job
+    // number (307 of them, then round again), a carriage return restarting
+    // the colour and the tag.
+    ordered("-k --color echo x ::: $(seq 400)"),
+    ordered("-k --ctag echo x ::: a b c"),
+    ordered("-k --ctagstring T{} echo x ::: a b"),
+    ordered("-k --colour 'printf \"a\\nb\"' ::: 1 2"),
+    ordered("-k --ctag --cf 'echo a; exit {}' ::: 0 1 0"),
+    ordered("-k --lb --ctag echo ::: a b"),
+    ordered("-k --ctag 'printf \"a\\rb\\r\\n\"' ::: 1"),
     // --compress: the output is the same, through whichever program.
     ordered("-k --compress 'seq {}' ::: 100000 3 | cksum"),
     ordered("-k --compress-program gzip 'seq {}; seq {} >&2' ::: 100000 5 2>/dev/null | cksum"),

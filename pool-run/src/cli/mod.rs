@@ -161,6 +161,19 @@ pub struct Cli {
     #[arg(long, value_name = "STR")]
     pub tagstring: Option<String>,
 
+    /// Draw each job's output lines in a colour of its own (GNU parallel's
+    /// colour for the same job number); also --colour
+    #[arg(long, alias = "colour", conflicts_with_all = ["ungroup", "json"])]
+    pub color: bool,
+
+    /// --tag in colour (--tag --color)
+    #[arg(long, conflicts_with_all = ["ungroup", "json"])]
+    pub ctag: bool,
+
+    /// --tagstring STR in colour (--tagstring STR --color)
+    #[arg(long, alias = "ctag-string", value_name = "STR", conflicts_with_all = ["tagstring", "ungroup", "json"])]
+    pub ctagstring: Option<String>,
+
     /// Run jobs on [N/][user@]host[:port] over ssh (repeatable, comma-separated; ':' is this machine)
     #[arg(short = 'S', long = "sshlogin", value_name = "LOGINS")]
     pub sshlogin: Vec<String>,

@@ -61,6 +61,8 @@ pub struct Config {
     pub interactive: bool,
     /// --color-failed: a failed job's lines in red.
     pub color_failed: bool,
+    /// --color, --ctag, --ctagstring: each job's lines in its colour.
+    pub color: bool,
     /// --onall / --nonall: every job on every host.
     pub onall: bool,
     /// --nonall: no input; the command alone, once per host.
@@ -332,6 +334,7 @@ impl Config {
         let tagstring = cli
             .tagstring
             .as_deref()
+            .or(cli.ctagstring.as_deref())
             .map(|t| crate::header::rename(t.as_bytes(), &names));
         if cli.link {
             // --link: every source paired with the one before it.
@@ -365,7 +368,7 @@ impl Config {
             jobs_given: cli.jobs.is_some(),
             keep_order: cli.keep_order && !cli.no_keep_order,
             output: output_mode_of(&cli),
-            tag: match (&tagstring, cli.tag) {
+            tag: match (&tagstring, cli.tag || cli.ctag) {
                 (Some(text), _) => Some(Tag::Text(Template::text_with(text, &strings))),
                 (None, true) => Some(Tag::Values),
                 (None, false) => None,
@@ -418,6 +421,7 @@ impl Config {
             tty_stdin: cli.tty,
             interactive: cli.interactive,
             color_failed: cli.color_failed,
+            color: cli.color || cli.ctag || cli.ctagstring.is_some(),
             onall: cli.onall || cli.nonall,
             nonall: cli.nonall,
             templates: cli

@@ -8,6 +8,7 @@
 //! Per-job state is keyed by slot (dense and unique among running jobs), so
 //! the hot path, `data`, is a vector index.
 
+pub mod color;
 pub mod report;
 pub mod timeline;
 
@@ -93,12 +94,9 @@ struct Held {
     out: Capture,
     err: Capture,
     tag: Option<BString>,
-    /// --color-failed: the job failed; its lines are drawn red.
-    failed: bool,
+    /// --color, --color-failed: the colour its lines are drawn in.
+    color: Option<Vec<u8>>,
 }
-
-/// --color-failed's colours, GNU parallel's: white on red, to the line's end.
-const FAILED_COLOR: (&[u8], &[u8]) = (b"\x1b[48;5;196;38;5;231m\x1b[K", b"\x1b[m");
 
 #[derive(Debug)]
 pub struct Output<O: Write = io::Stdout, E: Write = io::Stderr> {
@@ -126,6 +124,8 @@ pub struct Output<O: Write = io::Stdout, E: Write = io::Stderr> {
     files_in: Option<PathBuf>,
     /// --color-failed: a failed job's lines in red.
     color_failed: bool,
+    /// --color, --ctag: each job's lines in its colour.
+    palette: Option<color::Palette>,
     /// --compress: what spills goes through these programs.
     compression: Option<std::rc::Rc<crate::capture::Compression>>,
 }
@@ -146,6 +146,7 @@ impl Output {
         output.show_command = cfg.show_command_stdout;
         output.files_in = cfg.files_in.clone();
         output.color_failed = cfg.color_failed;
+        output.palette = cfg.color.then(color::Palette::new);
         output.compression = cfg.compression.clone().map(std::rc::Rc::new);
         output.progress = Progress::new(cfg.bar, None);
         if cfg.joblog_on_stdout() {
@@ -185,6 +186,7 @@ impl<O: Write, E: Write> Output<O, E> {
             show_command: false,
             files_in: None,
             color_failed: false,
+            palette: None,
             compression: None,
         }
     }
@@ -324,12 +326,16 @@ impl<O: Write, E: Write> Output<O, E> {
             live.frames.take_from_lines(&mut lines);
         }
         let tag = live.tag.as_deref().map(Vec::as_slice);
+        let color = self
+            .palette
+            .as_ref()
+            .map(|p| (p.of(live.seq), color::RESET));
         if let Some(erase) = self.progress.hide() {
             let _ = self.stderr.write_all(erase.as_bytes());
         }
         let written = match stream {
-            Stream::Out => write_lines(&mut self.stdout, lines, tag, &mut live.out, true),
-            Stream::Err => write_lines(&mut self.stderr, lines, tag, &mut live.err, false),
+            Stream::Out => write_lines(&mut self.stdout, lines, (tag, color), &mut live.out, true),
+            Stream::Err => write_lines(&mut self.stderr, lines, (tag, color), &mut live.err, false),
         };
         self.bar_show();
         written
@@ -390,7 +396,7 @@ impl<O: Write, E: Write> Output<O, E> {
                 out: Capture::from_bytes(line),
                 err: Capture::new(),
                 tag: None,
-                failed: false,
+                color: None,
             }
         } else {
             let out = if self.show_command {
@@ -411,7 +417,11 @@ impl<O: Write, E: Write> Output<O, E> {
                 out,
                 err: captured.err,
                 tag: captured.tag,
-                failed: self.color_failed && !record.succeeded(),
+                color: if self.color_failed && !record.succeeded() {
+                    Some(color::FAILED.to_vec())
+                } else {
+                    self.color_of(record.spec.seq)
+                },
             }
         };
         self.print_or_hold(record.spec.seq, held)?;
@@ -443,7 +453,7 @@ impl<O: Write, E: Write> Output<O, E> {
                 out,
                 err: Capture::new(),
                 tag: None,
-                failed: false,
+                color: None,
             },
         )
     }
@@ -479,6 +489,11 @@ impl<O: Write, E: Write> Output<O, E> {
         promoted
     }
 
+    /// --color: job `seq`'s colour.
+    fn color_of(&self, seq: u64) -> Option<Vec<u8>> {
+        self.palette.as_ref().map(|p| p.of(seq).to_vec())
+    }
+
     fn stream_held_lines(&mut self) -> Result<(), Failure> {
         let next = self.next_to_print;
         let Some(live) = self.live.iter_mut().flatten().find(|l| l.seq == next) else {
@@ -486,6 +501,10 @@ impl<O: Write, E: Write> Output<O, E> {
         };
         live.streaming = true;
         let tag = live.tag.as_deref().map(Vec::as_slice);
+        let color = self
+            .palette
+            .as_ref()
+            .map(|p| (p.of(live.seq), color::RESET));
         for stream in [Stream::Out, Stream::Err] {
             let flow = match stream {
                 Stream::Out => &mut live.out,
@@ -501,8 +520,8 @@ impl<O: Write, E: Write> Output<O, E> {
                 live.frames.take_from_lines(&mut bytes);
             }
             match stream {
-                Stream::Out => write_lines(&mut self.stdout, bytes, tag, flow, true)?,
-                Stream::Err => write_lines(&mut self.stderr, bytes, tag, flow, false)?,
+                Stream::Out => write_lines(&mut self.stdout, bytes, (tag, color), flow, true)?,
+                Stream::Err => write_lines(&mut self.stderr, bytes, (tag, color), flow, false)?,
             }
         }
         Ok(())
@@ -516,7 +535,7 @@ impl<O: Write, E: Write> Output<O, E> {
         }
         self.bar_hide();
         let tag = held.tag.as_deref().map(Vec::as_slice);
-        let color = held.failed.then_some(FAILED_COLOR);
+        let color = held.color.as_deref().map(|start| (start, color::RESET));
         let write = |capture: &mut Capture, to: &mut dyn Write| match color {
             Some(color) => capture.write_colored_to(to, tag, color),
             None => capture.write_to(to, tag),
@@ -570,7 +589,7 @@ fn save_in_file(dir: &std::path::Path, mut out: Capture) -> Result<Capture, Fail
 fn write_lines(
     to: &mut impl Write,
     lines: Vec<u8>,
-    tag: Option<&[u8]>,
+    (tag, color): (Option<&[u8]>, Option<color::LineColor<'_>>),
     flow: &mut Flow,
     fatal: bool,
 ) -> Result<(), Failure> {
@@ -581,9 +600,12 @@ fn write_lines(
     if let Some(saved) = flow.saved.as_mut() {
         saved.push(&lines).map_err(capture_failure)?;
     }
-    let written = Capture::from_bytes(lines)
-        .write_to(to, tag)
-        .and_then(|()| to.flush());
+    let mut lines = Capture::from_bytes(lines);
+    let written = match color {
+        Some(color) => lines.write_colored_to(to, tag, color),
+        None => lines.write_to(to, tag),
+    }
+    .and_then(|()| to.flush());
     match written {
         Err(e) if fatal => Err(Failure::io(Exit::Error, "writing output", &e)),
         _ => Ok(()),
