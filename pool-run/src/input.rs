@@ -205,7 +205,12 @@ pub fn combine(sources: &[SourceSpec], syntax: &RecordSyntax) -> io::Result<Vec<
     let mut groups: Vec<Vec<Vec<BString>>> = Vec::new();
     for spec in sources {
         let values = match &spec.source {
-            Source::Args(values) => values.clone(),
+            // GNU parallel: -E ends a ::: list too.
+            Source::Args(values) => values
+                .iter()
+                .take_while(|v| syntax.eof.as_ref() != Some(*v))
+                .cloned()
+                .collect(),
             Source::File(path) => {
                 let mut records = read_records(path, syntax)?;
                 if spec.skip_header && !records.is_empty() {

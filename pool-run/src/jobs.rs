@@ -186,9 +186,13 @@ impl Jobs {
         self.running.is_empty()
     }
 
-    /// The pid (and process group) of the job spawned last.
-    pub fn last_pid(&self) -> Option<u32> {
-        self.running.last().map(|job| job.pid)
+    /// The pid (and process group) of the oldest job still running.
+    pub fn oldest_running_pid(&self) -> Option<u32> {
+        self.running
+            .iter()
+            .filter(|job| job.exit.is_none())
+            .min_by_key(|job| job.spec.seq)
+            .map(|job| job.pid)
     }
 
     /// Starts a job's command in a new process group; `feed`: its stdin

@@ -319,7 +319,7 @@ impl Source {
             return Ok(Some(spec));
         }
         if let (Some(max), Some(first)) = (self.fit.exit_past, self.pending.front())
-            && matches!(self.batch, Batch::Fit { .. })
+            && matches!(self.batch, Batch::Fit { .. } | Batch::One)
             && record_size(first) > self.fit.budget
         {
             // -x: GNU parallel's words, with the line's length as it counts it.

@@ -37,8 +37,10 @@ struct Supervisor<'a> {
     perl: Option<Perl>,
     /// PARALLEL_SEQ and the other per-job variables.
     job_env: JobEnv,
-    /// --tty: the terminal, handed to each job while it runs.
+    /// --tty, -o: the terminal, handed to the oldest running job.
     terminal: Option<Terminal>,
+    /// The job whose group has the terminal now.
+    terminal_holder: Option<u32>,
     /// --onall: the next job waits for its host's slot to come free.
     pinned_waiting: bool,
     /// -p: the terminal the questions go to and the answers come from.
@@ -147,6 +149,7 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
         perl,
         job_env,
         terminal,
+        terminal_holder: None,
         pinned_waiting: false,
         prompt: None,
         signals,
@@ -274,6 +277,20 @@ impl Supervisor<'_> {
         }
     }
 
+    /// --tty, -o: the oldest running job's group gets the terminal: it
+    /// reads it, so it must be the foreground group (a job in another
+    /// group that reads it is stopped by SIGTTIN until its turn). A job
+    /// that read before its turn was stopped: continued, it reads again,
+    /// now in the foreground.
+    fn hand_terminal_on(&mut self) {
+        let (Some(terminal), Some(pid)) = (&self.terminal, self.jobs.oldest_running_pid()) else {
+            return;
+        };
+        let _ = terminal.give_to(pid);
+        let _ = proc::signal_group(pid, Signal::CONT);
+        self.terminal_holder = Some(pid);
+    }
+
     /// Starts one job: a placeholder for --resume and --dry-run, else the
     /// back-end's command, spawned.
     fn start(&mut self, spec: JobSpec) -> Result<(), Failure> {
@@ -332,6 +349,9 @@ impl Supervisor<'_> {
         if self.cfg.dry_run {
             self.slots.put(slot);
             let mut line = Vec::from(command_line);
+            for _ in 0..self.cfg.shell_quote {
+                line = crate::template::gnu_shell_quote(&line).into();
+            }
             line.push(b'\n');
             return self.out.placeholder(seq, Some(line));
         }
@@ -366,13 +386,8 @@ impl Supervisor<'_> {
         {
             Ok(()) => {
                 self.out.open(slot, seq, tag, framed);
-                // --tty: the job's group reads the terminal, so it must be
-                // the foreground group (else SIGTTIN stops it).
-                // A job that read before the handover was stopped (SIGTTIN):
-                // continued, it reads again, now in the foreground.
-                if let (Some(terminal), Some(pid)) = (&self.terminal, self.jobs.last_pid()) {
-                    let _ = terminal.give_to(pid);
-                    let _ = proc::signal_group(pid, Signal::CONT);
+                if self.terminal_holder.is_none() {
+                    self.hand_terminal_on();
                 }
                 Ok(())
             }
@@ -430,6 +445,8 @@ impl Supervisor<'_> {
         self.pinned_waiting = false;
         if let Some(terminal) = &self.terminal {
             let _ = terminal.take_back();
+            self.terminal_holder = None;
+            self.hand_terminal_on();
         }
         let mut captured = self.out.close(slot, record.exit)?;
         let verdict = self.backend.conclude(Ended {

@@ -327,6 +327,17 @@ const CASES: &[Case] = &[
     ordered("-k --ctag --cf 'echo a; exit {}' ::: 0 1 0"),
     ordered("-k --lb --ctag echo ::: a b"),
     ordered("-k --ctag 'printf \"a\\rb\\r\\n\"' ::: 1"),
+    // --shell-quote: the command lines, quoted GNU parallel's way, not run.
+    ordered("-k --shell-quote ::: abc 'a\"b' '' 'x*' \"c'd\" 'a,b' '~u'"),
+    ordered("-k --shell-quote echo {} {.} ::: 'a b.c'"),
+    ordered("-k --shell-quote --shell-quote ::: 'a b'"),
+    ordered("-k --shell-quote -q echo ::: 'a b'"),
+    // xargs' old spellings: -e is -E (also on ::: lists), -i is -I.
+    ordered("-k -eEND echo ::: 1 2 END 3"),
+    piped("1\n2\nEND\n3\n", "-k -eEND echo"),
+    ordered("-k -E END echo ::: a END b ::: c"),
+    ordered("-k -iXX echo XX ::: b"),
+    ordered("-k -s 20 --exit echo ::: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa b"),
     // --compress: the output is the same, through whichever program.
     ordered("-k --compress 'seq {}' ::: 100000 3 | cksum"),
     ordered("-k --compress-program gzip 'seq {}; seq {} >&2' ::: 100000 5 2>/dev/null | cksum"),

@@ -1683,3 +1683,22 @@ fn a_failing_compress_program_is_an_error_not_short_output() {
         assert!(lines[0].contains("compress-program"), "{lines:?}");
     }
 }
+
+/// -o/--open-tty: the jobs read the terminal as under --tty, but -j stays:
+/// a job that does not read it runs at once, and the readers take turns,
+/// oldest first.
+#[test]
+fn open_tty_keeps_the_job_count_and_readers_take_turns() {
+    use crate::support::pty::Pty;
+    use std::time::Duration;
+    let mut command = std::process::Command::new(crate::support::bin_path("pool-run"));
+    command.args(["-o", "-j3", ":::", "read x; echo got-a-$x", "echo other"]);
+    command.arg("read x; echo got-b-$x");
+    let mut pty = Pty::spawn(command);
+    pty.wait_for("other", Duration::from_secs(10));
+    pty.type_keys(b"one\n");
+    pty.wait_for("got-a-one", Duration::from_secs(10));
+    pty.type_keys(b"two\n");
+    pty.wait_for("got-b-two", Duration::from_secs(10));
+    assert!(pty.wait(Duration::from_secs(10)).success());
+}

@@ -72,7 +72,7 @@ pub struct Cli {
     pub max_chars: Option<u64>,
 
     /// With -s: stop (exit 255) if one input does not fit the command line
-    #[arg(short = 'x', requires = "max_chars")]
+    #[arg(short = 'x', long = "exit", requires = "max_chars")]
     pub exit_if_too_long: bool,
 
     /// Print outputs in input order (jobs still run in parallel)
@@ -243,6 +243,11 @@ pub struct Cli {
     #[arg(long, alias = "dryrun")]
     pub dry_run: bool,
 
+    /// Print each command shell-quoted (once per --shell-quote given)
+    /// instead of running it, for composing commands
+    #[arg(long, action = clap::ArgAction::Count)]
+    pub shell_quote: u8,
+
     /// Print each job's command on stdout before its output (grouped with it)
     #[arg(short = 'v')]
     pub verbose_stdout: bool,
@@ -264,6 +269,11 @@ pub struct Cli {
     #[arg(short = 'E', long = "eof", value_name = "EOF")]
     pub eof: Option<String>,
 
+    /// -E EOF, xargs' old spelling: -eEOF, or -e alone for no EOF string
+    #[arg(short = 'e', value_name = "EOF", num_args = 0..=1, default_missing_value = "",
+          conflicts_with = "eof")]
+    pub eof_old: Option<String>,
+
     /// GNU parallel's --plus strings too: {..} {...} {/..} {/...} (2 or 3
     /// extensions off), {+.} {+..} {+...} (the extensions), {+/} (the
     /// directory), {##} (jobs in all), {0#} {0%} (zero-padded), and bash's
@@ -280,6 +290,11 @@ pub struct Cli {
     /// Use STR in the command instead of {} for the values
     #[arg(short = 'I', long = "replace", value_name = "STR")]
     pub replace: Option<String>,
+
+    /// -I STR, xargs' old spelling: -iSTR, or -i alone for -I {}
+    #[arg(short = 'i', value_name = "STR", num_args = 0..=1, default_missing_value = "{}",
+          conflicts_with = "replace")]
+    pub replace_old: Option<String>,
 
     /// What encloses a perl expression: the two halves of STR (default {==},
     /// that is {= and =})
@@ -573,6 +588,12 @@ pub struct Cli {
     /// straight to it (-j1 -u); without a terminal, stdin is empty
     #[arg(long)]
     pub tty: bool,
+
+    /// Jobs read the terminal (/dev/tty) on stdin, as --tty but with -j
+    /// and the output as they are: the oldest running job has the
+    /// terminal, the others wait for their turn if they read it
+    #[arg(short = 'o', long, conflicts_with = "tty")]
+    pub open_tty: bool,
 
     /// Before each job, write FILE with its replacement strings filled in
     /// to OUT (a name with replacement strings too); repeatable

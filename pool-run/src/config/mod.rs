@@ -35,6 +35,8 @@ pub struct Config {
     /// --slurm: each job an srun step.
     pub slurm: Option<Slurm>,
     pub dry_run: bool,
+    /// --shell-quote: the printed commands are quoted this many times.
+    pub shell_quote: u8,
     /// -0, -d, -E: how input records are read.
     pub records: RecordSyntax,
     /// -v: each job's command on stdout before its output.
@@ -274,7 +276,8 @@ impl Config {
             .is_some_and(|j| j.path.as_os_str() == "-")
     }
 
-    pub fn from_cli(cli: Cli) -> Result<Config, Failure> {
+    pub fn from_cli(mut cli: Cli) -> Result<Config, Failure> {
+        fold_old_spellings(&mut cli);
         let usage = |e: String| Failure::new(Exit::Error, format!("{e} (see --help)"));
         let words: Vec<BString> = cli
             .command
@@ -392,7 +395,8 @@ impl Config {
                 ssh: shell_words("--ssh", &cli.ssh)?,
             },
             slurm,
-            dry_run: cli.dry_run,
+            dry_run: cli.dry_run || cli.shell_quote > 0,
+            shell_quote: cli.shell_quote,
             records: RecordSyntax {
                 delimiter,
                 eof: cli.eof.as_deref().map(BString::from),
@@ -418,7 +422,7 @@ impl Config {
                 };
                 Template::parse_full(&command, run, &strings)
             }),
-            tty_stdin: cli.tty,
+            tty_stdin: cli.tty || cli.open_tty,
             interactive: cli.interactive,
             color_failed: cli.color_failed,
             color: cli.color || cli.ctag || cli.ctagstring.is_some(),
@@ -518,6 +522,17 @@ impl Config {
                 })
             }),
         })
+    }
+}
+
+/// xargs' old spellings GNU parallel keeps, as their new ones: -e is -E
+/// (an empty EOF string is none), -i is -I.
+fn fold_old_spellings(cli: &mut Cli) {
+    if let Some(eof) = cli.eof_old.take().filter(|e| !e.is_empty()) {
+        cli.eof = Some(eof);
+    }
+    if let Some(replace) = cli.replace_old.take() {
+        cli.replace = Some(replace);
     }
 }
 

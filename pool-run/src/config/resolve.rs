@@ -213,7 +213,9 @@ pub(super) fn fit_of(cli: &Cli, command: &[BString]) -> crate::source::Fit {
     crate::source::Fit {
         budget: max.saturating_sub(command_len + 1).max(1),
         command_len,
-        exit_past: cli.exit_if_too_long.then_some(max),
+        // GNU parallel: one value per job that does not fit -s is an error
+        // even without -x; -X/-m/--xargs only with it.
+        exit_past: (cli.exit_if_too_long || matches!(batch_of(cli), Batch::One)).then_some(max),
     }
 }
 

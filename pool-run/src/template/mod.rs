@@ -478,9 +478,45 @@ pub fn shell_quote(text: &[u8]) -> BString {
     quoted
 }
 
+/// GNU parallel's own quoting (its `--shell-quote` output): as is when
+/// only `-_.+/`, letters and digits, else in single quotes, a quote inside
+/// as '"'"', the empty '' dropped from either end.
+pub fn gnu_shell_quote(text: &[u8]) -> BString {
+    let plain = |b: &u8| b.is_ascii_alphanumeric() || b"-_.+/".contains(b);
+    if text.is_empty() {
+        return BString::from("''");
+    }
+    if text.iter().all(plain) {
+        return BString::from(text);
+    }
+    let mut quoted = BString::from("'");
+    quoted.push_str(text.replace("'", r#"'"'"'"#));
+    quoted.push_byte(b'\'');
+    let quoted = quoted.strip_prefix(b"''").unwrap_or(&quoted);
+    let quoted = quoted.strip_suffix(b"''").unwrap_or(quoted);
+    BString::from(quoted)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gnu_quoting_is_gnu_parallels_shell_quote() {
+        let cases: &[(&str, &str)] = &[
+            ("abc", "abc"),
+            ("a-b_c/d.e+f", "a-b_c/d.e+f"),
+            ("a b", "'a b'"),
+            ("a,b", "'a,b'"),
+            ("", "''"),
+            ("c'd", r#"'c'"'"'d'"#),
+            ("'x'", r#""'"'x'"'""#),
+            ("e$f", "'e$f'"),
+        ];
+        for (text, quoted) in cases {
+            assert_eq!(gnu_shell_quote(text.as_bytes()), *quoted, "{text}");
+        }
+    }
 
     fn plus() -> Strings {
         Strings {
