@@ -50,7 +50,7 @@ pub fn main() -> ExitCode {
 }
 
 fn run_cli(cli: Cli) -> Result<u8, Failure> {
-    if cli.semaphore || started_as("sem") {
+    if cli.sem.semaphore || started_as("sem") {
         return semaphore::run(&semaphore_of(cli));
     }
     if let Some(code) = machine::answer(&cli)? {
@@ -71,13 +71,13 @@ fn started_as(name: &str) -> bool {
 /// The semaphore call the command line asks for (sem's -j defaults to 1).
 fn semaphore_of(cli: Cli) -> semaphore::Semaphore {
     semaphore::Semaphore {
-        id: cli.id,
+        id: cli.sem.id,
         slots: cli.jobs.map_or(1, |spec| {
             spec.resolve(std::thread::available_parallelism().map_or(1, |n| n.get()))
         }),
-        foreground: cli.fg,
-        timeout: cli.semaphore_timeout,
-        wait: cli.wait,
+        foreground: cli.sem.fg,
+        timeout: cli.sem.semaphore_timeout,
+        wait: cli.sem.wait,
         command: cli
             .command
             .iter()

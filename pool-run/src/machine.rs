@@ -71,19 +71,19 @@ fn arg_max() -> usize {
 pub fn answer(cli: &Cli) -> Result<Option<u8>, Failure> {
     let say = |text: String| print(Exit::Error, &format!("{text}\n"));
     let counts = || cpus();
-    if cli.number_of_threads {
+    if cli.machine.number_of_threads {
         say(counts().threads.to_string())?;
-    } else if cli.number_of_cores {
+    } else if cli.machine.number_of_cores {
         say(counts().cores.to_string())?;
-    } else if cli.number_of_sockets {
+    } else if cli.machine.number_of_sockets {
         say(counts().sockets.to_string())?;
-    } else if let Some(wanted) = cli.minversion {
+    } else if let Some(wanted) = cli.machine.minversion {
         say(GNU_VERSION.to_string())?;
         return Ok(Some(if wanted <= GNU_VERSION { 0 } else { 255 }));
-    } else if cli.max_line_length_allowed {
+    } else if cli.machine.max_line_length_allowed {
         say(crate::source::FIT_BUDGET.to_string())?;
     } else {
-        if cli.show_limits {
+        if cli.machine.show_limits {
             say(format!(
                 "Maximal size of command: {}\nMaximal usable size of command: {}\n\n\
                  Execution will continue now, and it will try to read its input\n\

@@ -1509,10 +1509,12 @@ fn available_memory() -> u64 {
 /// jobs run (one at SIZE, two from 1 to 1.5 x SIZE) and the younger ones
 /// are stopped; every job still finishes. Other tests running at the same
 /// time move the machine's free memory: a run during which it left the
-/// band where exactly the youngest is stopped proves nothing and is run
-/// again (at most 5 times).
+/// band where exactly the youngest is stopped, or in which the youngest
+/// was not seen stopped, is run again (at most 5 times); one run must show
+/// it.
 #[test]
 fn memsuspend_stops_the_youngest_job_and_it_finishes_later() {
+    let mut tries = Vec::new();
     for _ in 0..5 {
         // Available is 1.25 x SIZE: the two oldest run, the third is stopped.
         let size = available_memory() / 5 * 4;
@@ -1533,23 +1535,29 @@ fn memsuspend_stops_the_youngest_job_and_it_finishes_later() {
         );
         let markers = ["done 1", "done 2", "done 3"];
         let mut states = Vec::new();
+        let mut history: Vec<Vec<Option<char>>> = Vec::new();
         let mut steady = true;
         let seen = crate::support::wait_while(std::time::Duration::from_secs(5), || {
             steady &= in_band(available_memory());
             states = job_states(running.pid(), &markers);
+            if history.last() != Some(&states) {
+                history.push(states.clone());
+            }
             states[2] != Some('T')
         });
         let (status, stdout, _) = running.finish();
-        if !steady {
+        if !steady || !seen {
+            // Memory moved under it (or pool-run looked at another moment
+            // than the test did): this run proves nothing either way.
+            tries.push(history);
             continue;
         }
-        assert!(seen, "the youngest job was never stopped: {states:?}");
         assert_ne!(states[0], Some('T'), "the oldest job runs: {states:?}");
         assert!(status.success());
         assert_eq!(stdout, "done 1\ndone 2\ndone 3\n", "every job finished");
         return;
     }
-    panic!("the machine's free memory moved too much in all 5 runs");
+    panic!("in none of 5 runs was the youngest job stopped while memory held still: {tries:?}");
 }
 
 #[test]

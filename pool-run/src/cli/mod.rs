@@ -53,18 +53,8 @@ pub struct Cli {
           value_parser = parse_jobs, allow_negative_numbers = true)]
     pub jobs: Option<JobsSpec>,
 
-    /// -j N%, +N, -N and the default count CPU cores, not threads
-    #[arg(long)]
-    pub use_cores_instead_of_threads: bool,
-
-    /// -j N%, +N, -N and the default count CPU sockets, not threads
-    #[arg(long)]
-    pub use_sockets_instead_of_threads: bool,
-
-    /// -j N%, +N, -N and the default count CPU sockets, not cores (GNU
-    /// parallel's name for sockets is CPUs)
-    #[arg(long)]
-    pub use_cpus_instead_of_cores: bool,
+    #[command(flatten)]
+    pub machine: MachineArgs,
 
     /// -m/-X put at most N bytes on a command line (its words, spaces
     /// included, stay under N)
@@ -83,9 +73,8 @@ pub struct Cli {
     #[arg(long, overrides_with = "keep_order")]
     pub no_keep_order: bool,
 
-    /// Do not print the commands (the default; wins over -v, as in GNU parallel)
-    #[arg(long)]
-    pub silent: bool,
+    #[command(flatten)]
+    pub display: DisplayArgs,
 
     /// Jobs in all, for {##}, total_jobs() and --bar when the input is read
     /// as it comes (GNU parallel's --total-jobs)
@@ -99,6 +88,276 @@ pub struct Cli {
     /// Set the environment variable NAME to the job's slot number minus 1
     #[arg(long, value_name = "NAME")]
     pub process_slot_var: Option<String>,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+
+    /// Print the commands instead of running them
+    #[arg(long, alias = "dryrun")]
+    pub dry_run: bool,
+
+    /// Print each command shell-quoted (once per --shell-quote given)
+    /// instead of running it, for composing commands
+    #[arg(long, action = clap::ArgAction::Count)]
+    pub shell_quote: u8,
+
+    /// Run the command's words as they are, never through sh -c (GNU's -q:
+    /// shell syntax in the command is then data)
+    #[arg(short = 'q', long)]
+    pub quote: bool,
+
+    /// Input records end with DELIM (\n, \t, \0 and other escapes allowed)
+    #[arg(short = 'd', long, value_name = "DELIM", conflicts_with = "null")]
+    pub delimiter: Option<String>,
+
+    /// Stop reading input at a record equal to EOF (GNU parallel's -E)
+    #[arg(short = 'E', long = "eof", value_name = "EOF")]
+    pub eof: Option<String>,
+
+    /// -E EOF, xargs' old spelling: -eEOF, or -e alone for no EOF string
+    #[arg(short = 'e', value_name = "EOF", num_args = 0..=1, default_missing_value = "",
+          conflicts_with = "eof")]
+    pub eof_old: Option<String>,
+
+    #[command(flatten)]
+    pub strings: StringArgs,
+
+    /// Exactly N input records per job, {1}..{N} each one; with --pipe, N
+    /// records per block
+    #[arg(short = 'N', long = "max-replace-args", value_name = "N", value_parser = clap::value_parser!(u32).range(1..),
+          conflicts_with_all = ["max_args", "xargs_context", "xargs_words"])]
+    pub max_records: Option<u32>,
+
+    /// Remove spaces and tabs around each value: n (none), l, r, lr or rl
+    #[arg(long, value_name = "SIDES", value_parser = ["n", "l", "r", "lr", "rl"])]
+    pub trim: Option<String>,
+
+    /// The first value of each input source (a file's first line, split at
+    /// --colsep) is its name: {name} in the command (GNU's --header; REGEX is
+    /// accepted, the first record is always the header, as with ':')
+    #[arg(long, value_name = "REGEX")]
+    pub header: Option<String>,
+
+    /// Run each job in DIR ('...': a new temporary directory per job,
+    /// removed after it); on this machine
+    #[arg(long, alias = "workdir", value_name = "DIR")]
+    pub wd: Option<std::path::PathBuf>,
+
+    /// Run the jobs at niceness N (their whole process group)
+    #[arg(long, value_name = "N", allow_negative_numbers = true,
+          value_parser = clap::value_parser!(i32).range(-20..=19))]
+    pub nice: Option<i32>,
+
+    /// Run the jobs in a random order (input known up front)
+    #[arg(long)]
+    pub shuf: bool,
+
+    /// Export NAME to remote jobs (GNU's --env); jobs here get the whole
+    /// environment anyway
+    #[arg(long, value_name = "NAME")]
+    pub env: Vec<String>,
+
+    #[command(flatten)]
+    pub sem: SemaphoreArgs,
+
+    /// Pair the input sources by position instead of combining every value
+    /// of one with every value of the next (as :::+ does for one source)
+    #[arg(long, alias = "xapply")]
+    pub link: bool,
+
+    /// Use SEP instead of ::: to start a source of arguments
+    #[arg(long, value_name = "SEP", default_value = ":::")]
+    pub arg_sep: String,
+
+    /// Use SEP instead of :::: to start a source of files
+    #[arg(long, value_name = "SEP", default_value = "::::")]
+    pub arg_file_sep: String,
+
+    /// Accepted for GNU parallel compatibility; pool-run never asks for a citation
+    #[arg(
+        long,
+        alias = "no-notice",
+        help_heading = "Accepted for GNU parallel compatibility"
+    )]
+    pub will_cite: bool,
+
+    /// Accepted for GNU parallel compatibility: grouped output is the default
+    #[arg(long, help_heading = "Accepted for GNU parallel compatibility")]
+    pub group: bool,
+
+    /// Accepted for GNU parallel compatibility: pool-run has no ~/.parallel
+    /// profiles to ignore
+    #[arg(long, help_heading = "Accepted for GNU parallel compatibility")]
+    pub plain: bool,
+
+    /// Accepted for GNU parallel compatibility: empty input runs no job anyway
+    #[arg(
+        short = 'r',
+        long,
+        help_heading = "Accepted for GNU parallel compatibility"
+    )]
+    pub no_run_if_empty: bool,
+
+    /// Input records end with NUL, not newline
+    #[arg(short = '0', long)]
+    pub null: bool,
+
+    /// Read input records from FILE (like :::: FILE)
+    #[arg(short = 'a', long = "arg-file", value_name = "FILE")]
+    pub arg_file: Vec<std::path::PathBuf>,
+
+    /// Run every command through sh -c
+    #[arg(long)]
+    pub shell: bool,
+
+    /// Kill a job (its whole process group, with the signals of --termseq)
+    /// after DUR, or after N% of the median runtime of the jobs finished so
+    /// far (N%: from the third finished job on)
+    #[arg(long, value_name = "DUR|N%", value_parser = parse_timeout)]
+    pub timeout: Option<Timeout>,
+
+    /// Run a failed job up to N times in all; 0: until it succeeds (GNU parallel's meaning)
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
+
+    /// Wait DUR between job starts
+    #[arg(long, value_name = "DUR", value_parser = common::time::parse_duration)]
+    pub delay: Option<std::time::Duration>,
+
+    /// Stop early: now|soon,fail=N|fail=N%|success=N|done=N (now kills running jobs)
+    #[arg(long, alias = "halt-on-error", value_name = "WHEN,COND", value_parser = parse_halt)]
+    pub halt: Option<Halt>,
+
+    /// Log finished jobs to FILE in GNU parallel's format (+FILE appends)
+    #[arg(long, alias = "jl", value_name = "FILE")]
+    pub joblog: Option<String>,
+
+    /// Skip jobs the joblog lists as finished
+    #[arg(long, requires = "joblog")]
+    pub resume: bool,
+
+    /// Skip jobs the joblog lists as succeeded; run the failed ones again
+    #[arg(long, requires = "joblog", conflicts_with = "resume")]
+    pub resume_failed: bool,
+
+    /// Run the jobs the joblog lists as failed again, with the commands it
+    /// logged (the command line's command and input are not used)
+    #[arg(long, requires = "joblog", conflicts_with = "resume")]
+    pub retry_failed: bool,
+
+    /// Signals and waits (ms) for --timeout: SIG,MS,SIG,MS,...
+    #[arg(long, alias = "term-seq", value_name = "SEQ", default_value = "TERM,200,TERM,100,TERM,50,KILL,25", value_parser = parse_termseq)]
+    pub termseq: TermSeq,
+
+    /// Split each input record into columns {1} {2} ... at REGEX
+    #[arg(short = 'C', long, value_name = "REGEX", value_parser = parse_regex)]
+    pub colsep: Option<regex::bytes::Regex>,
+
+    /// At most N input records per job ({} stands for all of them)
+    #[arg(short = 'n', long = "max-args", value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..), conflicts_with_all = ["xargs_context", "xargs_words"])]
+    pub max_args: Option<u32>,
+
+    /// As many records per job as fit the command line; a word with {} is
+    /// repeated for each (context replace)
+    #[arg(short = 'X', conflicts_with = "xargs_words")]
+    pub xargs_context: bool,
+
+    /// As many records per job as fit the command line; {} stands for all of them
+    #[arg(short = 'm')]
+    pub xargs_words: bool,
+
+    /// As -m, but never spread over the job slots: each job takes as many
+    /// records as fit (GNU parallel's --xargs)
+    #[arg(long = "xargs", conflicts_with_all = ["xargs_context", "xargs_words", "max_args"])]
+    pub xargs_all: bool,
+
+    /// N input lines per job, as xargs -L (not with --pipe yet)
+    #[arg(short = 'L', long = "max-lines", value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..),
+          conflicts_with_all = ["max_args", "max_records", "xargs_context", "xargs_words", "xargs_all", "pipe", "pipe_part"])]
+    pub max_lines: Option<u32>,
+
+    /// One input line per job (-L 1; GNU parallel's -l without a number)
+    #[arg(short = 'l', conflicts_with_all = ["max_lines", "pipe", "pipe_part"])]
+    pub one_line: bool,
+
+    #[command(flatten)]
+    pub admission: AdmissionArgs,
+
+    /// Options from ~/.parallel/NAME, in this place (shell words; # comments)
+    #[arg(short = 'J', long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Jobs read the terminal (/dev/tty) on stdin, one at a time, writing
+    /// straight to it (-j1 -u); without a terminal, stdin is empty
+    #[arg(long)]
+    pub tty: bool,
+
+    /// Jobs read the terminal (/dev/tty) on stdin, as --tty but with -j
+    /// and the output as they are: the oldest running job has the
+    /// terminal, the others wait for their turn if they read it
+    #[arg(short = 'o', long, conflicts_with = "tty")]
+    pub open_tty: bool,
+
+    /// Before each job, write FILE with its replacement strings filled in
+    /// to OUT (a name with replacement strings too); repeatable
+    #[arg(long = "template", alias = "tmpl", value_name = "FILE=OUT")]
+    pub template: Vec<String>,
+
+    /// In a script's #! line: the script's lines are the input
+    /// (`#!/usr/bin/pool-run --shebang -k echo`); also --hashbang
+    #[arg(long, alias = "hashbang")]
+    pub shebang: bool,
+
+    /// In a script's #! line: run the script under the program named after
+    /// it, once per argument (`#!/usr/bin/pool-run --shebang-wrap python3`)
+    #[arg(long)]
+    pub shebang_wrap: bool,
+
+    /// Ask on the terminal before each job (`COMMAND ?...`); run it only if
+    /// the answer starts with y or Y
+    #[arg(short = 'p', long)]
+    pub interactive: bool,
+
+    /// Read each input record as CSV: --colsep's one character (default ,)
+    /// separates fields, "quoted" fields may hold it, "" is a quote
+    #[arg(long)]
+    pub csv: bool,
+
+    /// Run only the jobs for which PERL is true, after its replacement
+    /// strings are filled in (`--filter '{1} < {2}'`); repeatable (all must hold)
+    #[arg(long, value_name = "PERL")]
+    pub filter: Vec<String>,
+
+    #[command(flatten)]
+    pub pipes: PipeArgs,
+
+    /// The command and its arguments, then any ::: / :::: sources
+    #[arg(
+        value_name = "COMMAND",
+        trailing_var_arg = true,
+        allow_hyphen_values = false,
+        value_parser = clap::value_parser!(std::ffi::OsString)
+    )]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+/// CPU counts and GNU parallel's machine questions (--number-of-*, --show-limits...).
+#[derive(clap::Args, Debug)]
+pub struct MachineArgs {
+    /// -j N%, +N, -N and the default count CPU cores, not threads
+    #[arg(long)]
+    pub use_cores_instead_of_threads: bool,
+
+    /// -j N%, +N, -N and the default count CPU sockets, not threads
+    #[arg(long)]
+    pub use_sockets_instead_of_threads: bool,
+
+    /// -j N%, +N, -N and the default count CPU sockets, not cores (GNU
+    /// parallel's name for sockets is CPUs)
+    #[arg(long)]
+    pub use_cpus_instead_of_cores: bool,
 
     /// Print the number of CPU threads (logical CPUs) and exit
     #[arg(long)]
@@ -124,6 +383,14 @@ pub struct Cli {
     /// Print the command-line limits first, then run as usual
     #[arg(long)]
     pub show_limits: bool,
+}
+
+/// How output is shown: grouping, tags, colours, files, compression.
+#[derive(clap::Args, Debug)]
+pub struct DisplayArgs {
+    /// Do not print the commands (the default; wins over -v, as in GNU parallel)
+    #[arg(long)]
+    pub silent: bool,
 
     /// Save each job's stdout in a file (DIR/parXXXXX.par, kept) and print
     /// the file's name instead of the output; also --output-as-files
@@ -174,6 +441,46 @@ pub struct Cli {
     #[arg(long, alias = "ctag-string", value_name = "STR", conflicts_with_all = ["tagstring", "ungroup", "json"])]
     pub ctagstring: Option<String>,
 
+    /// Print each job's command on stdout before its output (grouped with it)
+    #[arg(short = 'v')]
+    pub verbose_stdout: bool,
+
+    /// Print each job's command on stderr as it starts
+    #[arg(short = 't', long = "verbose")]
+    pub verbose: bool,
+
+    /// Print one JSON object per finished job instead of its output
+    #[arg(long, conflicts_with_all = ["ungroup", "tag", "tagstring"])]
+    pub json: bool,
+
+    /// Also save each job's stdout, stderr and seq under DIR/1/<value>/...
+    #[arg(long, alias = "res", value_name = "DIR")]
+    pub results: Option<std::path::PathBuf>,
+
+    /// Draw the run as an SVG picture: a lane per slot, a bar per job, coloured by outcome
+    #[arg(long, value_name = "FILE.svg")]
+    pub timeline: Option<std::path::PathBuf>,
+
+    /// Print whole lines as jobs write them (with -k: only the job whose turn it is)
+    #[arg(long, aliases = ["linebuffer", "lb"], conflicts_with_all = ["ungroup", "json"])]
+    pub line_buffer: bool,
+
+    /// A progress bar on stderr (done, running, failed, ETA), on a terminal only
+    /// unless WHEN is always; also --progress, --eta
+    #[arg(long, aliases = ["progress", "eta"], value_name = "WHEN", num_args = 0..=1,
+          require_equals = true, default_missing_value = "auto",
+          value_parser = ["auto", "always", "never"])]
+    pub bar: Option<String>,
+
+    /// Draw a failed job's output lines white on red, as GNU parallel
+    /// (grouped output; also --cf)
+    #[arg(long, alias = "cf")]
+    pub color_failed: bool,
+}
+
+/// Other machines: ssh hosts, what goes with each job, Slurm.
+#[derive(clap::Args, Debug)]
+pub struct RemoteArgs {
     /// Run jobs on [N/][user@]host[:port] over ssh (repeatable, comma-separated; ':' is this machine)
     #[arg(short = 'S', long = "sshlogin", value_name = "LOGINS")]
     pub sshlogin: Vec<String>,
@@ -239,41 +546,34 @@ pub struct Cli {
           value_parser = ["one", "per-job"])]
     pub slurm_allocation: String,
 
-    /// Print the commands instead of running them
-    #[arg(long, alias = "dryrun")]
-    pub dry_run: bool,
+    /// Accepted for GNU parallel compatibility: pool-run always shares one
+    /// ssh master connection per host
+    #[arg(
+        short = 'M',
+        long,
+        help_heading = "Accepted for GNU parallel compatibility"
+    )]
+    pub controlmaster: bool,
 
-    /// Print each command shell-quoted (once per --shell-quote given)
-    /// instead of running it, for composing commands
-    #[arg(long, action = clap::ArgAction::Count)]
-    pub shell_quote: u8,
+    /// -S: run every job on every host (each host runs them all, one at a
+    /// time), not each job on one host
+    #[arg(long, conflicts_with_all = ["pipe", "pipe_part"])]
+    pub onall: bool,
 
-    /// Print each job's command on stdout before its output (grouped with it)
-    #[arg(short = 'v')]
-    pub verbose_stdout: bool,
+    /// -S: run the command once on every host, with no input (--onall
+    /// without arguments)
+    #[arg(long, conflicts_with_all = ["onall", "pipe", "pipe_part"])]
+    pub nonall: bool,
 
-    /// Print each job's command on stderr as it starts
-    #[arg(short = 't', long = "verbose")]
-    pub verbose: bool,
+    /// -S: send FILE to every host once, before its first job (removed at
+    /// the end with --cleanup); repeatable
+    #[arg(long, visible_alias = "bf", value_name = "FILE")]
+    pub basefile: Vec<String>,
+}
 
-    /// Run the command's words as they are, never through sh -c (GNU's -q:
-    /// shell syntax in the command is then data)
-    #[arg(short = 'q', long)]
-    pub quote: bool,
-
-    /// Input records end with DELIM (\n, \t, \0 and other escapes allowed)
-    #[arg(short = 'd', long, value_name = "DELIM", conflicts_with = "null")]
-    pub delimiter: Option<String>,
-
-    /// Stop reading input at a record equal to EOF (GNU parallel's -E)
-    #[arg(short = 'E', long = "eof", value_name = "EOF")]
-    pub eof: Option<String>,
-
-    /// -E EOF, xargs' old spelling: -eEOF, or -e alone for no EOF string
-    #[arg(short = 'e', value_name = "EOF", num_args = 0..=1, default_missing_value = "",
-          conflicts_with = "eof")]
-    pub eof_old: Option<String>,
-
+/// Replacement strings: their names, --plus, --rpl, perl's delimiters.
+#[derive(clap::Args, Debug)]
+pub struct StringArgs {
     /// GNU parallel's --plus strings too: {..} {...} {/..} {/...} (2 or 3
     /// extensions off), {+.} {+..} {+...} (the extensions), {+/} (the
     /// directory), {##} (jobs in all), {0#} {0%} (zero-padded), and bash's
@@ -328,42 +628,11 @@ pub struct Cli {
     /// Use STR instead of {%} (the job's slot number)
     #[arg(long = "slotreplace", value_name = "STR")]
     pub slot_replace: Option<String>,
+}
 
-    /// Exactly N input records per job, {1}..{N} each one; with --pipe, N
-    /// records per block
-    #[arg(short = 'N', long = "max-replace-args", value_name = "N", value_parser = clap::value_parser!(u32).range(1..),
-          conflicts_with_all = ["max_args", "xargs_context", "xargs_words"])]
-    pub max_records: Option<u32>,
-
-    /// Remove spaces and tabs around each value: n (none), l, r, lr or rl
-    #[arg(long, value_name = "SIDES", value_parser = ["n", "l", "r", "lr", "rl"])]
-    pub trim: Option<String>,
-
-    /// The first value of each input source (a file's first line, split at
-    /// --colsep) is its name: {name} in the command (GNU's --header; REGEX is
-    /// accepted, the first record is always the header, as with ':')
-    #[arg(long, value_name = "REGEX")]
-    pub header: Option<String>,
-
-    /// Run each job in DIR ('...': a new temporary directory per job,
-    /// removed after it); on this machine
-    #[arg(long, alias = "workdir", value_name = "DIR")]
-    pub wd: Option<std::path::PathBuf>,
-
-    /// Run the jobs at niceness N (their whole process group)
-    #[arg(long, value_name = "N", allow_negative_numbers = true,
-          value_parser = clap::value_parser!(i32).range(-20..=19))]
-    pub nice: Option<i32>,
-
-    /// Run the jobs in a random order (input known up front)
-    #[arg(long)]
-    pub shuf: bool,
-
-    /// Export NAME to remote jobs (GNU's --env); jobs here get the whole
-    /// environment anyway
-    #[arg(long, value_name = "NAME")]
-    pub env: Vec<String>,
-
+/// sem: GNU parallel's counting semaphore across invocations.
+#[derive(clap::Args, Debug)]
+pub struct SemaphoreArgs {
     /// Work as GNU parallel's sem: run the command once a slot of the
     /// semaphore is free (-j slots, default 1), in the background (also:
     /// pool-run started as `sem`)
@@ -402,161 +671,11 @@ pub struct Cli {
     /// Semaphore: wait until no command of this id runs any more
     #[arg(long, help_heading = "Semaphore (sem)")]
     pub wait: bool,
+}
 
-    /// Pair the input sources by position instead of combining every value
-    /// of one with every value of the next (as :::+ does for one source)
-    #[arg(long, alias = "xapply")]
-    pub link: bool,
-
-    /// Use SEP instead of ::: to start a source of arguments
-    #[arg(long, value_name = "SEP", default_value = ":::")]
-    pub arg_sep: String,
-
-    /// Use SEP instead of :::: to start a source of files
-    #[arg(long, value_name = "SEP", default_value = "::::")]
-    pub arg_file_sep: String,
-
-    /// Accepted for GNU parallel compatibility; pool-run never asks for a citation
-    #[arg(
-        long,
-        alias = "no-notice",
-        help_heading = "Accepted for GNU parallel compatibility"
-    )]
-    pub will_cite: bool,
-
-    /// Accepted for GNU parallel compatibility: grouped output is the default
-    #[arg(long, help_heading = "Accepted for GNU parallel compatibility")]
-    pub group: bool,
-
-    /// Accepted for GNU parallel compatibility: pool-run always shares one
-    /// ssh master connection per host
-    #[arg(
-        short = 'M',
-        long,
-        help_heading = "Accepted for GNU parallel compatibility"
-    )]
-    pub controlmaster: bool,
-
-    /// Accepted for GNU parallel compatibility: pool-run has no ~/.parallel
-    /// profiles to ignore
-    #[arg(long, help_heading = "Accepted for GNU parallel compatibility")]
-    pub plain: bool,
-
-    /// Accepted for GNU parallel compatibility: empty input runs no job anyway
-    #[arg(
-        short = 'r',
-        long,
-        help_heading = "Accepted for GNU parallel compatibility"
-    )]
-    pub no_run_if_empty: bool,
-
-    /// Input records end with NUL, not newline
-    #[arg(short = '0', long)]
-    pub null: bool,
-
-    /// Read input records from FILE (like :::: FILE)
-    #[arg(short = 'a', long = "arg-file", value_name = "FILE")]
-    pub arg_file: Vec<std::path::PathBuf>,
-
-    /// Run every command through sh -c
-    #[arg(long)]
-    pub shell: bool,
-
-    /// Kill a job (its whole process group, with the signals of --termseq)
-    /// after DUR, or after N% of the median runtime of the jobs finished so
-    /// far (N%: from the third finished job on)
-    #[arg(long, value_name = "DUR|N%", value_parser = parse_timeout)]
-    pub timeout: Option<Timeout>,
-
-    /// Run a failed job up to N times in all; 0: until it succeeds (GNU parallel's meaning)
-    #[arg(long, value_name = "N")]
-    pub retries: Option<u32>,
-
-    /// Wait DUR between job starts
-    #[arg(long, value_name = "DUR", value_parser = common::time::parse_duration)]
-    pub delay: Option<std::time::Duration>,
-
-    /// Stop early: now|soon,fail=N|fail=N%|success=N|done=N (now kills running jobs)
-    #[arg(long, alias = "halt-on-error", value_name = "WHEN,COND", value_parser = parse_halt)]
-    pub halt: Option<Halt>,
-
-    /// Log finished jobs to FILE in GNU parallel's format (+FILE appends)
-    #[arg(long, alias = "jl", value_name = "FILE")]
-    pub joblog: Option<String>,
-
-    /// Skip jobs the joblog lists as finished
-    #[arg(long, requires = "joblog")]
-    pub resume: bool,
-
-    /// Skip jobs the joblog lists as succeeded; run the failed ones again
-    #[arg(long, requires = "joblog", conflicts_with = "resume")]
-    pub resume_failed: bool,
-
-    /// Run the jobs the joblog lists as failed again, with the commands it
-    /// logged (the command line's command and input are not used)
-    #[arg(long, requires = "joblog", conflicts_with = "resume")]
-    pub retry_failed: bool,
-
-    /// Print one JSON object per finished job instead of its output
-    #[arg(long, conflicts_with_all = ["ungroup", "tag", "tagstring"])]
-    pub json: bool,
-
-    /// Signals and waits (ms) for --timeout: SIG,MS,SIG,MS,...
-    #[arg(long, alias = "term-seq", value_name = "SEQ", default_value = "TERM,200,TERM,100,TERM,50,KILL,25", value_parser = parse_termseq)]
-    pub termseq: TermSeq,
-
-    /// Also save each job's stdout, stderr and seq under DIR/1/<value>/...
-    #[arg(long, alias = "res", value_name = "DIR")]
-    pub results: Option<std::path::PathBuf>,
-
-    /// Draw the run as an SVG picture: a lane per slot, a bar per job, coloured by outcome
-    #[arg(long, value_name = "FILE.svg")]
-    pub timeline: Option<std::path::PathBuf>,
-
-    /// Split each input record into columns {1} {2} ... at REGEX
-    #[arg(short = 'C', long, value_name = "REGEX", value_parser = parse_regex)]
-    pub colsep: Option<regex::bytes::Regex>,
-
-    /// At most N input records per job ({} stands for all of them)
-    #[arg(short = 'n', long = "max-args", value_name = "N",
-          value_parser = clap::value_parser!(u32).range(1..), conflicts_with_all = ["xargs_context", "xargs_words"])]
-    pub max_args: Option<u32>,
-
-    /// As many records per job as fit the command line; a word with {} is
-    /// repeated for each (context replace)
-    #[arg(short = 'X', conflicts_with = "xargs_words")]
-    pub xargs_context: bool,
-
-    /// As many records per job as fit the command line; {} stands for all of them
-    #[arg(short = 'm')]
-    pub xargs_words: bool,
-
-    /// As -m, but never spread over the job slots: each job takes as many
-    /// records as fit (GNU parallel's --xargs)
-    #[arg(long = "xargs", conflicts_with_all = ["xargs_context", "xargs_words", "max_args"])]
-    pub xargs_all: bool,
-
-    /// N input lines per job, as xargs -L (not with --pipe yet)
-    #[arg(short = 'L', long = "max-lines", value_name = "N",
-          value_parser = clap::value_parser!(u32).range(1..),
-          conflicts_with_all = ["max_args", "max_records", "xargs_context", "xargs_words", "xargs_all", "pipe", "pipe_part"])]
-    pub max_lines: Option<u32>,
-
-    /// One input line per job (-L 1; GNU parallel's -l without a number)
-    #[arg(short = 'l', conflicts_with_all = ["max_lines", "pipe", "pipe_part"])]
-    pub one_line: bool,
-
-    /// Print whole lines as jobs write them (with -k: only the job whose turn it is)
-    #[arg(long, aliases = ["linebuffer", "lb"], conflicts_with_all = ["ungroup", "json"])]
-    pub line_buffer: bool,
-
-    /// A progress bar on stderr (done, running, failed, ETA), on a terminal only
-    /// unless WHEN is always; also --progress, --eta
-    #[arg(long, aliases = ["progress", "eta"], value_name = "WHEN", num_args = 0..=1,
-          require_equals = true, default_missing_value = "auto",
-          value_parser = ["auto", "always", "never"])]
-    pub bar: Option<String>,
-
+/// When a job may start: machine load, memory, --limit.
+#[derive(clap::Args, Debug)]
+pub struct AdmissionArgs {
     /// Start a job only while at least SIZE of memory is available (1G, 512M)
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub memfree: Option<usize>,
@@ -579,72 +698,11 @@ pub struct Cli {
     /// Start a job only while the 1-minute load average is below N
     #[arg(long, value_name = "N")]
     pub load: Option<f64>,
+}
 
-    /// Options from ~/.parallel/NAME, in this place (shell words; # comments)
-    #[arg(short = 'J', long, value_name = "NAME")]
-    pub profile: Option<String>,
-
-    /// Jobs read the terminal (/dev/tty) on stdin, one at a time, writing
-    /// straight to it (-j1 -u); without a terminal, stdin is empty
-    #[arg(long)]
-    pub tty: bool,
-
-    /// Jobs read the terminal (/dev/tty) on stdin, as --tty but with -j
-    /// and the output as they are: the oldest running job has the
-    /// terminal, the others wait for their turn if they read it
-    #[arg(short = 'o', long, conflicts_with = "tty")]
-    pub open_tty: bool,
-
-    /// Before each job, write FILE with its replacement strings filled in
-    /// to OUT (a name with replacement strings too); repeatable
-    #[arg(long = "template", alias = "tmpl", value_name = "FILE=OUT")]
-    pub template: Vec<String>,
-
-    /// -S: run every job on every host (each host runs them all, one at a
-    /// time), not each job on one host
-    #[arg(long, conflicts_with_all = ["pipe", "pipe_part"])]
-    pub onall: bool,
-
-    /// -S: run the command once on every host, with no input (--onall
-    /// without arguments)
-    #[arg(long, conflicts_with_all = ["onall", "pipe", "pipe_part"])]
-    pub nonall: bool,
-
-    /// -S: send FILE to every host once, before its first job (removed at
-    /// the end with --cleanup); repeatable
-    #[arg(long, visible_alias = "bf", value_name = "FILE")]
-    pub basefile: Vec<String>,
-
-    /// In a script's #! line: the script's lines are the input
-    /// (`#!/usr/bin/pool-run --shebang -k echo`); also --hashbang
-    #[arg(long, alias = "hashbang")]
-    pub shebang: bool,
-
-    /// In a script's #! line: run the script under the program named after
-    /// it, once per argument (`#!/usr/bin/pool-run --shebang-wrap python3`)
-    #[arg(long)]
-    pub shebang_wrap: bool,
-
-    /// Ask on the terminal before each job (`COMMAND ?...`); run it only if
-    /// the answer starts with y or Y
-    #[arg(short = 'p', long)]
-    pub interactive: bool,
-
-    /// Draw a failed job's output lines white on red, as GNU parallel
-    /// (grouped output; also --cf)
-    #[arg(long, alias = "cf")]
-    pub color_failed: bool,
-
-    /// Read each input record as CSV: --colsep's one character (default ,)
-    /// separates fields, "quoted" fields may hold it, "" is a quote
-    #[arg(long)]
-    pub csv: bool,
-
-    /// Run only the jobs for which PERL is true, after its replacement
-    /// strings are filled in (`--filter '{1} < {2}'`); repeatable (all must hold)
-    #[arg(long, value_name = "PERL")]
-    pub filter: Vec<String>,
-
+/// --pipe and --pipe-part: stdin or files cut into blocks.
+#[derive(clap::Args, Debug)]
+pub struct PipeArgs {
     /// With --pipe: every job gets all of stdin (one job per ::: value)
     #[arg(long, requires = "pipe")]
     pub tee: bool,
@@ -684,15 +742,6 @@ pub struct Cli {
     /// --pipe record start: blocks are cut only before it (after --recend)
     #[arg(long, value_name = "STR")]
     pub recstart: Option<String>,
-
-    /// The command and its arguments, then any ::: / :::: sources
-    #[arg(
-        value_name = "COMMAND",
-        trailing_var_arg = true,
-        allow_hyphen_values = false,
-        value_parser = clap::value_parser!(std::ffi::OsString)
-    )]
-    pub command: Vec<std::ffi::OsString>,
 }
 
 mod values;

@@ -335,9 +335,10 @@ impl Config {
             .map(|w| crate::header::rename(w, &names))
             .collect();
         let tagstring = cli
+            .display
             .tagstring
             .as_deref()
-            .or(cli.ctagstring.as_deref())
+            .or(cli.display.ctagstring.as_deref())
             .map(|t| crate::header::rename(t.as_bytes(), &names));
         if cli.link {
             // --link: every source paired with the one before it.
@@ -346,9 +347,9 @@ impl Config {
             }
         }
         check_pipe_flags(&cli, &sources).map_err(usage)?;
-        let hosts = parse_logins(&cli.sshlogin, &cli.sshloginfile).map_err(usage)?;
+        let hosts = parse_logins(&cli.remote.sshlogin, &cli.remote.sshloginfile).map_err(usage)?;
         let slurm = slurm_of(&cli)?;
-        if slurm.is_some() && (cli.ungroup || cli.line_buffer) {
+        if slurm.is_some() && (cli.display.ungroup || cli.display.line_buffer) {
             return Err(Failure::new(
                 Exit::Error,
                 "-u and --line-buffer do not work with --slurm yet (see --help)",
@@ -358,11 +359,15 @@ impl Config {
         let csv = csv_of(&cli).map_err(usage)?;
         // --transfer is --transferfile {}.
         let transfer_all = [String::from("{}")];
-        let transfer_all: &[String] = if cli.transfer { &transfer_all } else { &[] };
+        let transfer_all: &[String] = if cli.remote.transfer {
+            &transfer_all
+        } else {
+            &[]
+        };
         let files = |list: &[String], extra: &[String]| -> Vec<Template> {
             list.iter()
                 .chain(extra)
-                .chain(&cli.trc)
+                .chain(&cli.remote.trc)
                 .map(|f| Template::text(f.as_bytes()))
                 .collect()
         };
@@ -371,28 +376,30 @@ impl Config {
             jobs_given: cli.jobs.is_some(),
             keep_order: cli.keep_order && !cli.no_keep_order,
             output: output_mode_of(&cli),
-            tag: match (&tagstring, cli.tag || cli.ctag) {
+            tag: match (&tagstring, cli.display.tag || cli.display.ctag) {
                 (Some(text), _) => Some(Tag::Text(Template::text_with(text, &strings))),
                 (None, true) => Some(Tag::Values),
                 (None, false) => None,
             },
             remote: Remote {
                 hosts,
-                transfer: files(&cli.transferfile, transfer_all),
-                fetch: files(&cli.return_file, &[]),
+                transfer: files(&cli.remote.transferfile, transfer_all),
+                fetch: files(&cli.remote.return_file, &[]),
                 rsync_opts: cli
+                    .remote
                     .rsync_opts
                     .clone()
                     .unwrap_or_else(|| "-rlDR".to_string()),
-                ssh_delay: cli.ssh_delay,
-                cleanup: cli.cleanup || !cli.trc.is_empty(),
+                ssh_delay: cli.remote.ssh_delay,
+                cleanup: cli.remote.cleanup || !cli.remote.trc.is_empty(),
                 env: cli.env.clone(),
                 base_files: cli
+                    .remote
                     .basefile
                     .iter()
                     .map(|f| BString::from(f.as_str()))
                     .collect(),
-                ssh: shell_words("--ssh", &cli.ssh)?,
+                ssh: shell_words("--ssh", &cli.remote.ssh)?,
             },
             slurm,
             dry_run: cli.dry_run || cli.shell_quote > 0,
@@ -401,17 +408,20 @@ impl Config {
                 delimiter,
                 eof: cli.eof.as_deref().map(BString::from),
             },
-            show_command_stdout: cli.verbose_stdout && !cli.silent,
+            show_command_stdout: cli.display.verbose_stdout && !cli.display.silent,
             total_jobs: cli.total_jobs,
             spread_fit: !cli.xargs_all,
             fit: fit_of(&cli, &command),
             compression: compression_of(&cli),
-            files_in: cli
-                .files
-                .then(|| cli.tmpdir.clone().unwrap_or_else(std::env::temp_dir)),
+            files_in: cli.display.files.then(|| {
+                cli.display
+                    .tmpdir
+                    .clone()
+                    .unwrap_or_else(std::env::temp_dir)
+            }),
             skip_first_line: cli.skip_first_line,
             process_slot_var: cli.process_slot_var.clone(),
-            show_command_stderr: cli.verbose,
+            show_command_stderr: cli.display.verbose,
             template: (!command.is_empty()).then(|| {
                 let run = if cli.quote {
                     crate::template::Run::Direct
@@ -424,10 +434,10 @@ impl Config {
             }),
             tty_stdin: cli.tty || cli.open_tty,
             interactive: cli.interactive,
-            color_failed: cli.color_failed,
-            color: cli.color || cli.ctag || cli.ctagstring.is_some(),
-            onall: cli.onall || cli.nonall,
-            nonall: cli.nonall,
+            color_failed: cli.display.color_failed,
+            color: cli.display.color || cli.display.ctag || cli.display.ctagstring.is_some(),
+            onall: cli.remote.onall || cli.remote.nonall,
+            nonall: cli.remote.nonall,
             templates: cli
                 .template
                 .iter()
@@ -471,25 +481,25 @@ impl Config {
                 (false, false) => Resume::No,
             },
             batch: batch_of(&cli),
-            tee: if cli.tee {
+            tee: if cli.pipes.tee {
                 Some(std::sync::Arc::new(spool_stdin()?))
             } else {
                 None
             },
-            pipe: (cli.pipe && !cli.tee || cli.pipe_part).then(|| PipeSpec {
-                block: cli.block.unwrap_or(1024 * 1024),
+            pipe: (cli.pipes.pipe && !cli.pipes.tee || cli.pipes.pipe_part).then(|| PipeSpec {
+                block: cli.pipes.block.unwrap_or(1024 * 1024),
                 records: cli.max_records.map(|n| n as usize),
                 boundary: crate::blocks::Boundary::of(
-                    cli.recend.as_deref().map(unescape),
-                    cli.recstart.as_deref().map(unescape),
+                    cli.pipes.recend.as_deref().map(unescape),
+                    cli.pipes.recstart.as_deref().map(unescape),
                 ),
-                part: cli.pipe_part,
-                named: match (cli.cat, cli.fifo) {
+                part: cli.pipes.pipe_part,
+                named: match (cli.pipes.cat, cli.pipes.fifo) {
                     (true, _) => NamedBlocks::File,
                     (false, true) => NamedBlocks::Fifo,
                     (false, false) => NamedBlocks::No,
                 },
-                round_robin: cli.round_robin,
+                round_robin: cli.pipes.round_robin,
             }),
             trim: Trim::of(cli.trim.as_deref()),
             workdir: cli.wd.as_ref().map(|dir| {
@@ -502,21 +512,21 @@ impl Config {
             nice: cli.nice,
             shuffle: cli.shuf,
             termseq: cli.termseq,
-            results: cli.results,
-            timeline: cli.timeline,
+            results: cli.display.results,
+            timeline: cli.display.timeline,
             csv,
             colsep: cli.colsep,
             // -u: jobs write to the terminal themselves; an in-place bar
             // would be drawn over their lines.
             bar: crate::progress::BarMode::resolve(
-                cli.bar.as_deref(),
-                !cli.ungroup && crate::progress::BarMode::stderr_is_terminal(),
+                cli.display.bar.as_deref(),
+                !cli.display.ungroup && crate::progress::BarMode::stderr_is_terminal(),
             ),
-            memfree: cli.memfree.map(|n| n as u64),
-            load: cli.load,
-            noswap: cli.noswap,
-            memsuspend: cli.memsuspend.map(|n| n as u64),
-            limit: cli.limit.as_deref().map(|text| {
+            memfree: cli.admission.memfree.map(|n| n as u64),
+            load: cli.admission.load,
+            noswap: cli.admission.noswap,
+            memsuspend: cli.admission.memsuspend.map(|n| n as u64),
+            limit: cli.admission.limit.as_deref().map(|text| {
                 crate::limit::LimitSpec::parse(text, |n| {
                     crate::cli::parse_size(n).ok().map(|n| n as u64)
                 })
@@ -531,8 +541,8 @@ fn fold_old_spellings(cli: &mut Cli) {
     if let Some(eof) = cli.eof_old.take().filter(|e| !e.is_empty()) {
         cli.eof = Some(eof);
     }
-    if let Some(replace) = cli.replace_old.take() {
-        cli.replace = Some(replace);
+    if let Some(replace) = cli.strings.replace_old.take() {
+        cli.strings.replace = Some(replace);
     }
 }
 
@@ -540,10 +550,10 @@ fn fold_old_spellings(cli: &mut Cli) {
 /// puts them together.
 fn compression_of(cli: &Cli) -> Option<crate::capture::Compression> {
     use crate::capture::Compression;
-    if !cli.compress && cli.compress_program.is_none() {
+    if !cli.display.compress && cli.display.compress_program.is_none() {
         return None;
     }
-    let chosen = match &cli.compress_program {
+    let chosen = match &cli.display.compress_program {
         Some(program) => Compression {
             compress: program.clone(),
             decompress: format!("{program} -dc"),
@@ -551,7 +561,11 @@ fn compression_of(cli: &Cli) -> Option<crate::capture::Compression> {
         None => Compression::found_on_path(),
     };
     Some(Compression {
-        decompress: cli.decompress_program.clone().unwrap_or(chosen.decompress),
+        decompress: cli
+            .display
+            .decompress_program
+            .clone()
+            .unwrap_or(chosen.decompress),
         compress: chosen.compress,
     })
 }

@@ -16,16 +16,16 @@ use crate::template::{Parens, Renamed, Strings, Template};
 /// --plus, --rpl.
 pub(super) fn strings_of(cli: &Cli) -> Result<Strings, String> {
     let renames = [
-        (&cli.replace, Renamed::Whole),
-        (&cli.extension_replace, Renamed::NoExtension),
-        (&cli.basename_replace, Renamed::Basename),
-        (&cli.dirname_replace, Renamed::Dirname),
+        (&cli.strings.replace, Renamed::Whole),
+        (&cli.strings.extension_replace, Renamed::NoExtension),
+        (&cli.strings.basename_replace, Renamed::Basename),
+        (&cli.strings.dirname_replace, Renamed::Dirname),
         (
-            &cli.basename_extension_replace,
+            &cli.strings.basename_extension_replace,
             Renamed::BasenameNoExtension,
         ),
-        (&cli.seq_replace, Renamed::Seq),
-        (&cli.slot_replace, Renamed::Slot),
+        (&cli.strings.seq_replace, Renamed::Seq),
+        (&cli.strings.slot_replace, Renamed::Slot),
     ];
     let mut renamed: Vec<(BString, Renamed)> = renames
         .into_iter()
@@ -39,33 +39,42 @@ pub(super) fn strings_of(cli: &Cli) -> Result<Strings, String> {
     // The longest token first: `{}` must not win over `{}.x` when both are tokens.
     renamed.sort_by_key(|(token, _)| std::cmp::Reverse(token.len()));
     let rpls = cli
+        .strings
         .rpl
         .iter()
         .map(|definition| crate::perl::Rpl::parse(definition))
         .collect::<Result<Vec<_>, String>>()?;
-    if cli.parens.as_deref().is_some_and(|p| p.len() < 2) {
+    if cli.strings.parens.as_deref().is_some_and(|p| p.len() < 2) {
         return Err("--parens wants a left and a right half, like {==}".to_string());
     }
     Ok(Strings {
-        plus: cli.plus,
+        plus: cli.strings.plus,
         renamed,
         rpls,
         codes: Default::default(),
-        parens: cli.parens.as_deref().map(Parens::of).unwrap_or_default(),
+        parens: cli
+            .strings
+            .parens
+            .as_deref()
+            .map(Parens::of)
+            .unwrap_or_default(),
     })
 }
 
 /// --slurm: how each job runs as a step (inside an allocation when
 /// SLURM_JOB_ID is set).
 pub(super) fn slurm_of(cli: &Cli) -> Result<Option<Slurm>, Failure> {
-    if !cli.slurm {
+    if !cli.remote.slurm {
         return Ok(None);
     }
     Ok(Some(Slurm {
-        cpus_per_job: cli.cpus_per_job,
-        extra_args: shell_words("--slurm-args", cli.slurm_args.as_deref().unwrap_or(""))?,
+        cpus_per_job: cli.remote.cpus_per_job,
+        extra_args: shell_words(
+            "--slurm-args",
+            cli.remote.slurm_args.as_deref().unwrap_or(""),
+        )?,
         in_allocation: std::env::var_os("SLURM_JOB_ID").is_some(),
-        per_job: cli.slurm_allocation == "per-job",
+        per_job: cli.remote.slurm_allocation == "per-job",
     }))
 }
 
@@ -91,9 +100,9 @@ pub(super) fn jobs_of(cli: &Cli, slurm: Option<&Slurm>) -> usize {
     };
     let cpus = || {
         let counts = crate::machine::cpus();
-        if cli.use_sockets_instead_of_threads || cli.use_cpus_instead_of_cores {
+        if cli.machine.use_sockets_instead_of_threads || cli.machine.use_cpus_instead_of_cores {
             counts.sockets
-        } else if cli.use_cores_instead_of_threads {
+        } else if cli.machine.use_cores_instead_of_threads {
             counts.cores
         } else {
             std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -132,31 +141,32 @@ pub(super) fn delimiter_of(cli: &Cli) -> Result<u8, String> {
 /// The block flags need --pipe or --pipe-part, and --pipe-part needs
 /// files to cut (GNU parallel: `-a FILE`) and cuts by size only.
 pub(super) fn check_pipe_flags(cli: &Cli, sources: &[SourceSpec]) -> Result<(), String> {
-    let blocks = cli.pipe || cli.pipe_part;
+    let blocks = cli.pipes.pipe || cli.pipes.pipe_part;
     for (given, flag) in [
-        (cli.block.is_some(), "--block"),
-        (cli.recend.is_some(), "--recend"),
-        (cli.recstart.is_some(), "--recstart"),
-        (cli.cat, "--cat"),
-        (cli.fifo, "--fifo"),
+        (cli.pipes.block.is_some(), "--block"),
+        (cli.pipes.recend.is_some(), "--recend"),
+        (cli.pipes.recstart.is_some(), "--recstart"),
+        (cli.pipes.cat, "--cat"),
+        (cli.pipes.fifo, "--fifo"),
     ] {
         if given && !blocks {
             return Err(format!("{flag} needs --pipe or --pipe-part"));
         }
     }
-    let elsewhere = !(cli.sshlogin.is_empty() && cli.sshloginfile.is_empty()) || cli.slurm;
-    if cli.tee && (elsewhere || cli.pipe_part || sources.is_empty()) {
+    let elsewhere =
+        !(cli.remote.sshlogin.is_empty() && cli.remote.sshloginfile.is_empty()) || cli.remote.slurm;
+    if cli.pipes.tee && (elsewhere || cli.pipes.pipe_part || sources.is_empty()) {
         return Err(
             "--tee gives all of stdin to one job per ::: value, on this machine: give ::: values, not -S, --slurm or --pipe-part"
                 .to_string(),
         );
     }
-    if (cli.cat || cli.fifo) && elsewhere {
+    if (cli.pipes.cat || cli.pipes.fifo) && elsewhere {
         return Err(
             "--cat and --fifo make files on this machine: not with -S or --slurm".to_string(),
         );
     }
-    if cli.pipe_part {
+    if cli.pipes.pipe_part {
         if cli.max_records.is_some() {
             return Err("--pipe-part cuts by --block; -N works with --pipe".to_string());
         }
@@ -236,7 +246,7 @@ pub(super) fn batch_of(cli: &Cli) -> Batch {
         cli.xargs_context,
         cli.xargs_words || cli.xargs_all,
     ) {
-        (Some(n), _, _) if !cli.pipe && !cli.pipe_part => Batch::Max(n as usize),
+        (Some(n), _, _) if !cli.pipes.pipe && !cli.pipes.pipe_part => Batch::Max(n as usize),
         (None, true, _) => Batch::Fit { context: true },
         (None, false, true) => Batch::Fit { context: false },
         _ => Batch::One,
@@ -245,11 +255,11 @@ pub(super) fn batch_of(cli: &Cli) -> Batch {
 
 /// The output mode the flags choose (clap keeps them exclusive).
 pub(super) fn output_mode_of(cli: &Cli) -> OutputMode {
-    if cli.ungroup || cli.tty {
+    if cli.display.ungroup || cli.tty {
         OutputMode::Ungrouped
-    } else if cli.line_buffer {
+    } else if cli.display.line_buffer {
         OutputMode::LineBuffer
-    } else if cli.json {
+    } else if cli.display.json {
         OutputMode::Json
     } else {
         OutputMode::Grouped
