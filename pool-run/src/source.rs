@@ -121,13 +121,15 @@ impl Source {
         } else if cfg.sources.is_empty()
             && !(cfg.needs_total() && cfg.total_jobs.is_none())
             && !cfg.onall
+            && !cfg.shuffle
         {
             Some(
                 input::stream_stdin(cfg.records.clone())
                     .map_err(|e| io_failure("reading stdin", &e))?,
             )
         } else if cfg.sources.is_empty() {
-            // total_jobs() ({##}) needs them all first, as GNU parallel reads them.
+            // total_jobs() ({##}) and --shuf need them all first, as GNU
+            // parallel reads them.
             let stdin = input::SourceSpec {
                 source: input::Source::File("-".into()),
                 linked: false,

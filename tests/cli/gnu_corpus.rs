@@ -338,6 +338,13 @@ const CASES: &[Case] = &[
     ordered("-k -E END echo ::: a END b ::: c"),
     ordered("-k -iXX echo XX ::: b"),
     ordered("-k -s 20 --exit echo ::: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa b"),
+    // --shuf: stdin's records too, all read first (the order is random:
+    // sorted, the outputs are the same).
+    Case {
+        args: "--shuf echo",
+        stdin: "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n",
+        unordered: true,
+    },
     // --compress: the output is the same, through whichever program.
     ordered("-k --compress 'seq {}' ::: 100000 3 | cksum"),
     ordered("-k --compress-program gzip 'seq {}; seq {} >&2' ::: 100000 5 2>/dev/null | cksum"),

@@ -1710,3 +1710,21 @@ fn open_tty_keeps_the_job_count_and_readers_take_turns() {
     pty.wait_for("got-b-two", Duration::from_secs(10));
     assert!(pty.wait(Duration::from_secs(10)).success());
 }
+
+/// --shuf reads stdin to its end, then runs every record once, in a random
+/// order (GNU parallel: "generate all jobs, and shuffle them").
+#[test]
+fn shuf_runs_stdin_records_in_a_random_order() {
+    let input: String = (1..=200).map(|n| format!("{n}\n")).collect();
+    let out = pool_run()
+        .args(["--shuf", "-j1", "echo"])
+        .write_stdin(input.clone())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut numbers: Vec<u32> = text.lines().map(|l| l.parse().unwrap()).collect();
+    assert_ne!(text, input, "200 records in input order: not shuffled");
+    numbers.sort_unstable();
+    assert_eq!(numbers, (1..=200).collect::<Vec<u32>>(), "each once");
+}
