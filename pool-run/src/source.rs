@@ -118,18 +118,15 @@ impl Source {
             // --nonall: one job of no values (the command alone) per host.
             pending = VecDeque::from([Vec::new()]);
             None
-        } else if cfg.sources.is_empty()
-            && !(cfg.needs_total() && cfg.total_jobs.is_none())
-            && !cfg.onall
-            && !cfg.shuffle
-        {
+        } else if cfg.sources.is_empty() && !reads_stdin_first(cfg) {
             Some(
                 input::stream_stdin(cfg.records.clone())
                     .map_err(|e| io_failure("reading stdin", &e))?,
             )
         } else if cfg.sources.is_empty() {
             // total_jobs() ({##}) and --shuf need them all first, as GNU
-            // parallel reads them.
+            // parallel reads them; so does --csv (a quoted field may go on
+            // over the next lines).
             let stdin = input::SourceSpec {
                 source: input::Source::File("-".into()),
                 linked: false,
@@ -151,6 +148,10 @@ impl Source {
         }
         source.parts = parts;
         source.named = cfg.pipe.as_ref().map_or(NamedBlocks::No, |p| p.named);
+        if cfg.csv.is_some() {
+            source.pending = join_quoted_newlines(std::mem::take(&mut source.pending));
+            source.total = source.total.map(|_| source.pending.len() as u64);
+        }
         if cfg.shuffle {
             shuffle(&mut source.pending);
         }
@@ -432,6 +433,13 @@ impl Source {
     }
 }
 
+/// Whether stdin's records are all read before the first job: {##} (the
+/// total) and --shuf need them all, --onall runs each on every host, and
+/// --csv joins a quoted field's lines.
+fn reads_stdin_first(cfg: &Config) -> bool {
+    (cfg.needs_total() && cfg.total_jobs.is_none()) || cfg.onall || cfg.shuffle || cfg.csv.is_some()
+}
+
 /// --shuf: the records in a random order (Fisher-Yates over a xorshift
 /// seeded by the clock and the pid: unpredictable enough to spread jobs,
 /// no crate needed).
@@ -509,6 +517,29 @@ fn csv_fields(line: &[u8], sep: u8) -> Vec<BString> {
     fields
 }
 
+/// --csv: a line that ends inside a quoted field (an odd number of quotes
+/// so far) goes on over the next lines, newlines kept, as RFC 4180 allows
+/// and GNU parallel reads it.
+fn join_quoted_newlines(lines: VecDeque<Vec<BString>>) -> VecDeque<Vec<BString>> {
+    let open = |text: &BString| text.iter().filter(|&&b| b == b'"').count() % 2 == 1;
+    let mut records = VecDeque::with_capacity(lines.len());
+    let mut lines = lines.into_iter();
+    while let Some(mut record) = lines.next() {
+        while record.len() == 1 && open(&record[0]) {
+            let Some(next) = lines.next() else { break };
+            if next.len() != 1 {
+                records.push_back(record);
+                record = next;
+                continue;
+            }
+            record[0].push(b'\n');
+            record[0].extend_from_slice(&next[0]);
+        }
+        records.push_back(record);
+    }
+    records
+}
+
 /// --colsep: a record's values cut into columns.
 fn split_columns(colsep: Option<&regex::bytes::Regex>, record: Vec<BString>) -> Vec<BString> {
     match colsep {
@@ -523,6 +554,15 @@ fn split_columns(colsep: Option<&regex::bytes::Regex>, record: Vec<BString>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_lines_open_in_a_quote_go_on_over_the_next() {
+        let lines = ["a,\"b", "c\",d", "e,\"\"\"x\"\"\"", "f,\"1", "2", "3\""];
+        let joined = join_quoted_newlines(lines.iter().map(|l| vec![BString::from(*l)]).collect());
+        let joined: Vec<String> = joined.iter().map(|r| r[0].to_string()).collect();
+        assert_eq!(joined, ["a,\"b\nc\",d", "e,\"\"\"x\"\"\"", "f,\"1\n2\n3\""]);
+        assert_eq!(csv_fields(joined[0].as_bytes(), b','), ["a", "b\nc", "d"]);
+    }
 
     #[test]
     fn csv_fields_keep_quoted_separators_and_doubled_quotes() {

@@ -338,6 +338,9 @@ const CASES: &[Case] = &[
     ordered("-k -E END echo ::: a END b ::: c"),
     ordered("-k -iXX echo XX ::: b"),
     ordered("-k -s 20 --exit echo ::: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa b"),
+    // --csv: a quoted field may hold newlines.
+    piped("a,\"b\nc\",d\nx,y,z\n", "--csv -k echo {2}-{3}"),
+    piped("1;\"two\nlines\";3\n", "--csv --colsep ';' -k echo {2}"),
     // --shuf: stdin's records too, all read first (the order is random:
     // sorted, the outputs are the same).
     Case {
