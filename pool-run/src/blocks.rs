@@ -282,6 +282,20 @@ impl Finder {
         Some(at + self.recend_len)
     }
 
+    /// How many boundaries `buf` holds, counted as `nth_cut` counts them.
+    pub fn count(&self, buf: &[u8]) -> usize {
+        if self.pattern.is_empty() {
+            return 0;
+        }
+        let mut n = 0;
+        let mut at = 0;
+        while let Some(found) = buf.get(at + 1..).and_then(|rest| rest.find(&self.pattern)) {
+            at += 1 + found;
+            n += 1;
+        }
+        n
+    }
+
     /// The cut after the first boundary that starts at or after `from`.
     pub fn first_cut(&self, buf: &[u8], from: usize) -> Option<usize> {
         let at = from + buf.get(from..)?.find(&self.pattern)?;
@@ -295,6 +309,30 @@ impl Finder {
     }
 }
 
+/// --rrs: takes the separators out of a block, as GNU parallel does: every
+/// recend+recstart between two records, a recstart at its start and a
+/// recend at its end.
+pub fn remove_separators(data: &mut Vec<u8>, boundary: &Boundary) {
+    let between = boundary.pattern();
+    if !between.is_empty() {
+        let mut kept = Vec::with_capacity(data.len());
+        let mut rest = data.as_slice();
+        while let Some(at) = rest.find(&between) {
+            kept.extend_from_slice(&rest[..at]);
+            rest = &rest[at + between.len()..];
+        }
+        kept.extend_from_slice(rest);
+        data.clear();
+        data.extend_from_slice(&kept);
+    }
+    if !boundary.recstart.is_empty() && data.starts_with(&boundary.recstart) {
+        data.drain(..boundary.recstart.len());
+    }
+    if !boundary.recend.is_empty() && data.ends_with(&boundary.recend) {
+        data.truncate(data.len() - boundary.recend.len());
+    }
+}
+
 /// `--pipe`'s rule for cutting stdin, step by step as GNU parallel reads.
 #[derive(Debug, Clone)]
 pub struct PipeCutter {
@@ -303,6 +341,8 @@ pub struct PipeCutter {
     pub size: usize,
     /// -N: records per block.
     records: Option<usize>,
+    /// -L with --pipe: a record is this many lines (boundaries).
+    lines: usize,
 }
 
 impl PipeCutter {
@@ -311,7 +351,23 @@ impl PipeCutter {
             finder: Finder::new(boundary),
             size: size.max(1),
             records,
+            lines: 1,
         }
+    }
+
+    /// -L N with --pipe: a record is N lines (N boundaries).
+    pub fn with_lines(mut self, lines: usize) -> PipeCutter {
+        self.lines = lines.max(1);
+        self
+    }
+
+    /// The cut after the last whole record in `buf`.
+    fn last_cut(&self, buf: &[u8]) -> Option<usize> {
+        if self.lines == 1 {
+            return self.finder.last_cut(buf);
+        }
+        let whole = self.finder.count(buf) / self.lines * self.lines;
+        (whole > 0).then(|| self.finder.nth_cut(buf, whole))?
     }
 
     /// How long the buffer should be before the next cut: up to the next
@@ -325,12 +381,19 @@ impl PipeCutter {
     /// -N blocks still, and leaves a --block buffer whole.
     pub fn cuts(&self, buf: &[u8], at_end: bool) -> Vec<usize> {
         match self.records {
+            // GNU parallel: under -L a last record short of its lines is
+            // a block of its own.
+            None if at_end && self.lines > 1 => self
+                .last_cut(buf)
+                .filter(|&cut| cut < buf.len())
+                .into_iter()
+                .collect(),
             None if at_end => Vec::new(),
-            None => self.finder.last_cut(buf).into_iter().collect(),
+            None => self.last_cut(buf).into_iter().collect(),
             Some(n) => {
                 let mut cuts = Vec::new();
                 let mut from = 0;
-                while let Some(cut) = self.finder.nth_cut(&buf[from..], n) {
+                while let Some(cut) = self.finder.nth_cut(&buf[from..], n * self.lines) {
                     if cut == 0 {
                         break;
                     }
@@ -573,6 +636,55 @@ mod tests {
         let mut input = vec![b'a'; 300_000];
         input.extend_from_slice(b"\n>b\n");
         assert_eq!(part_blocks(&input, &two, 5), [300_001, 3]);
+    }
+
+    #[test]
+    fn lines_per_record_cut_whole_groups_and_leave_a_short_one_alone() {
+        // GNU parallel 20221122: seq 10 | parallel --pipe -L 3 [--block 10 | -N2] wc -l
+        let wc = |lengths: Vec<usize>, input: &[u8]| {
+            let mut from = 0;
+            let mut counts = Vec::new();
+            for len in lengths {
+                counts.push(
+                    input[from..from + len]
+                        .iter()
+                        .filter(|&&b| b == b'\n')
+                        .count(),
+                );
+                from += len;
+            }
+            counts
+        };
+        let input = seq(10);
+        let lines = |size, records| PipeCutter::new(&newline(), size, records).with_lines(3);
+        assert_eq!(
+            wc(pipe_blocks(&input, lines(1 << 20, None)), &input),
+            [9, 1]
+        );
+        assert_eq!(
+            wc(pipe_blocks(&input, lines(10, None)), &input),
+            [3, 3, 3, 1]
+        );
+        assert_eq!(
+            wc(pipe_blocks(&input, lines(1 << 20, Some(2))), &input),
+            [6, 4]
+        );
+        assert_eq!(Finder::new(&newline()).count(b"a\nb\nc"), 2);
+    }
+
+    #[test]
+    fn removing_separators_is_gnu_parallels_three_substitutions() {
+        let remove = |text: &str, boundary: &Boundary| {
+            let mut data = text.as_bytes().to_vec();
+            remove_separators(&mut data, boundary);
+            String::from_utf8(data).unwrap()
+        };
+        assert_eq!(remove("a\nb\nc\n", &newline()), "abc");
+        let five = Boundary::of(Some(b"5".to_vec()), None);
+        assert_eq!(remove("1\n2\n5\n15\n", &five), "1\n2\n\n1\n");
+        let both = Boundary::of(Some(b"}".to_vec()), Some(b"{".to_vec()));
+        assert_eq!(remove("{a}{b}{c}", &both), "abc");
+        assert_eq!(remove("{a}x{b}", &both), "a}x{b");
     }
 
     #[test]

@@ -32,6 +32,8 @@ const MIN_PENDING: usize = 64;
 #[derive(Debug)]
 pub struct Source {
     batch: Batch,
+    /// --rrs: the record separators taken out of each --pipe block.
+    remove_separators: Option<crate::blocks::Boundary>,
     colsep: Option<regex::bytes::Regex>,
     /// --trim: spaces and tabs taken off each value.
     trim: crate::config::Trim,
@@ -109,7 +111,8 @@ impl Source {
             None
         } else if let Some(pipe) = &cfg.pipe {
             // A block per job slot, and the one being read.
-            let cutter = PipeCutter::new(&pipe.boundary, pipe.block, pipe.records);
+            let cutter =
+                PipeCutter::new(&pipe.boundary, pipe.block, pipe.records).with_lines(pipe.lines);
             Some(
                 input::stream_blocks(cutter, Budget::new(cfg.job_slots() + 1))
                     .map_err(|e| io_failure("reading stdin", &e))?,
@@ -148,6 +151,11 @@ impl Source {
         }
         source.parts = parts;
         source.named = cfg.pipe.as_ref().map_or(NamedBlocks::No, |p| p.named);
+        source.remove_separators = cfg
+            .pipe
+            .as_ref()
+            .filter(|p| p.remove_separators)
+            .map(|p| p.boundary.clone());
         if cfg.csv.is_some() {
             source.pending = join_quoted_newlines(std::mem::take(&mut source.pending));
             source.total = source.total.map(|_| source.pending.len() as u64);
@@ -187,6 +195,7 @@ impl Source {
             blocks: VecDeque::new(),
             parts: VecDeque::new(),
             named: NamedBlocks::No,
+            remove_separators: None,
             pending_bytes: pending.iter().map(|r| record_size(r)).sum(),
             pending,
             feed: None,
@@ -227,7 +236,12 @@ impl Source {
                     self.pending_bytes += batch.iter().map(|r| r.len() + 1).sum::<usize>();
                     self.pending.extend(batch.into_iter().map(|r| vec![r]));
                 }
-                Ok(Ok(Chunk::Block(bytes))) => self.blocks.push_back(Block::Bytes(Rc::new(bytes))),
+                Ok(Ok(Chunk::Block(mut bytes))) => {
+                    if let Some(boundary) = &self.remove_separators {
+                        crate::blocks::remove_separators(&mut bytes.data, boundary);
+                    }
+                    self.blocks.push_back(Block::Bytes(Rc::new(bytes)));
+                }
                 Ok(Err(err)) => return Err(Failure::io(Exit::Error, "reading stdin", &err)),
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => self.feed = None,

@@ -338,6 +338,30 @@ const CASES: &[Case] = &[
     ordered("-k -E END echo ::: a END b ::: c"),
     ordered("-k -iXX echo XX ::: b"),
     ordered("-k -s 20 --exit echo ::: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa b"),
+    // -L with --pipe: a record is N lines.
+    piped("1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n", "--pipe -L 3 -k wc -l"),
+    piped(
+        "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n",
+        "--pipe -L 3 --block 10 -k wc -l",
+    ),
+    piped(
+        "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n",
+        "--pipe -L 3 -N2 -k wc -l",
+    ),
+    piped(
+        "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n",
+        "--pipe -L 2 --block 7 -k 'echo {#}; cat'",
+    ),
+    // --rrs: the record separators taken out of each block.
+    piped(
+        "1\n2\n3\n4\n5\n6\n7\n",
+        "--pipe --rrs --recend 5 -k 'cat; echo'",
+    ),
+    piped("a\nb\nc\n", "--pipe -N1 --rrs -k 'od -c'"),
+    piped(
+        "1\n2\n3\n13\n4\n",
+        "--pipe -N2 --removerecsep --recstart 3 -k 'cat; echo'",
+    ),
     // --csv: a quoted field may hold newlines.
     piped("a,\"b\nc\",d\nx,y,z\n", "--csv -k echo {2}-{3}"),
     piped("1;\"two\nlines\";3\n", "--csv --colsep ';' -k echo {2}"),

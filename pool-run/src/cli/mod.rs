@@ -275,7 +275,7 @@ pub struct Cli {
     /// N input lines per job, as xargs -L (not with --pipe yet)
     #[arg(short = 'L', long = "max-lines", value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..),
-          conflicts_with_all = ["max_args", "max_records", "xargs_context", "xargs_words", "xargs_all", "pipe", "pipe_part"])]
+          conflicts_with_all = ["max_args", "xargs_context", "xargs_words", "xargs_all", "pipe_part"])]
     pub max_lines: Option<u32>,
 
     /// One input line per job (-L 1; GNU parallel's -l without a number)
@@ -728,6 +728,11 @@ pub struct PipeArgs {
     /// (the one with the fewest blocks waiting), not a job per block
     #[arg(long, alias = "round", conflicts_with_all = ["cat", "fifo", "tee", "retries"])]
     pub round_robin: bool,
+
+    /// --pipe: take the record separators (--recend, --recstart) out of
+    /// each block before the job gets it; also --removerecsep, --rrs
+    #[arg(long, aliases = ["removerecsep", "rrs"], requires = "pipe")]
+    pub remove_rec_sep: bool,
 
     /// --pipe/--pipe-part: each block in a temporary file whose name is {}
     /// (removed after the job), instead of on the job's stdin

@@ -220,6 +220,10 @@ pub struct PipeSpec {
     pub named: NamedBlocks,
     /// --round-robin: -j jobs take every block between them.
     pub round_robin: bool,
+    /// -L N: a record is N lines.
+    pub lines: usize,
+    /// --rrs: the separators between records, taken out of each block.
+    pub remove_separators: bool,
 }
 
 /// How a block reaches its job when not on stdin.
@@ -500,6 +504,8 @@ impl Config {
                     (false, false) => NamedBlocks::No,
                 },
                 round_robin: cli.pipes.round_robin,
+                lines: cli.max_lines.map_or(1, |n| n as usize),
+                remove_separators: cli.pipes.remove_rec_sep,
             }),
             trim: Trim::of(cli.trim.as_deref()),
             workdir: cli.wd.as_ref().map(|dir| {

@@ -252,12 +252,23 @@ impl SshBackend {
                 .collect();
             let line = format!("rm -f -- {}", names.join(" "));
             for h in (0..self.logins.len()).filter(|&h| self.masters[h]) {
-                let _ = self
-                    .ssh
-                    .query(&self.logins[h], h, &line)
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .status();
+                // A busy sshd may refuse one connection: try again, and
+                // say so if the files stay.
+                let removed = (0..3).any(|_| {
+                    self.ssh
+                        .query(&self.logins[h], h, &line)
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .status()
+                        .is_ok_and(|status| status.success())
+                });
+                if !removed {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "pool-run: warning: --cleanup could not remove the --basefile files on {}",
+                        self.logins[h].name()
+                    );
+                }
             }
         }
         for h in 0..self.logins.len() {
