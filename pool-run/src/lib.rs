@@ -72,7 +72,7 @@ fn started_as(name: &str) -> bool {
 fn semaphore_of(cli: Cli) -> semaphore::Semaphore {
     semaphore::Semaphore {
         id: cli.sem.id,
-        slots: cli.jobs.map_or(1, |spec| {
+        slots: cli.jobs.as_ref().map_or(1, |spec| {
             spec.resolve(std::thread::available_parallelism().map_or(1, |n| n.get()))
         }),
         foreground: cli.sem.fg,

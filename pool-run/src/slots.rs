@@ -18,6 +18,10 @@ pub struct Slots {
     dropped: Vec<bool>,
     /// Slots of places not dropped.
     capacity: usize,
+    /// -j FILE lowered the count: these slots take no new job.
+    retired: BTreeSet<usize>,
+    /// Slots whose job is running.
+    in_use: BTreeSet<usize>,
 }
 
 impl Slots {
@@ -33,7 +37,30 @@ impl Slots {
             place_of,
             busy: vec![0; per_place.len()],
             dropped: per_place.iter().map(|&n| n == 0).collect(),
+            retired: BTreeSet::new(),
+            in_use: BTreeSet::new(),
         }
+    }
+
+    /// -j FILE on this machine (one place): `n` slots from now on. Slots
+    /// over `n` take no new job (a running one finishes); slots come back,
+    /// or new ones are added, when `n` grows.
+    pub fn resize(&mut self, n: usize) {
+        let n = n.max(1);
+        while self.place_of.len() <= n {
+            self.place_of.push(0);
+            self.free.insert(self.place_of.len() - 1);
+        }
+        for slot in 1..=n {
+            if self.retired.remove(&slot) && !self.in_use.contains(&slot) {
+                self.free.insert(slot);
+            }
+        }
+        for slot in n + 1..self.place_of.len() {
+            self.retired.insert(slot);
+            self.free.remove(&slot);
+        }
+        self.capacity = n;
     }
 
     /// Slots of places not dropped.
@@ -53,6 +80,7 @@ impl Slots {
             .copied()
             .min_by_key(|&slot| (self.busy[self.place_of[slot]], slot))?;
         self.free.remove(&slot);
+        self.in_use.insert(slot);
         let place = self.place_of[slot];
         self.busy[place] += 1;
         Some((slot, place))
@@ -66,6 +94,7 @@ impl Slots {
             .copied()
             .find(|&slot| self.place_of[slot] == place)?;
         self.free.remove(&slot);
+        self.in_use.insert(slot);
         self.busy[place] += 1;
         Some(slot)
     }
@@ -74,7 +103,8 @@ impl Slots {
     pub fn put(&mut self, slot: usize) {
         let place = self.place_of[slot];
         self.busy[place] = self.busy[place].saturating_sub(1);
-        if !self.dropped[place] {
+        self.in_use.remove(&slot);
+        if !self.dropped[place] && !self.retired.contains(&slot) {
             self.free.insert(slot);
         }
     }

@@ -443,6 +443,12 @@ impl Supervisor<'_> {
         } = finished;
         self.gate.job_ended();
         self.pinned_waiting = false;
+        if let Some((spec, cpus)) = &self.cfg.jobs_file
+            && self.backend.places().len() == 1
+        {
+            // E6: -j FILE is read again as each job ends.
+            self.slots.resize(spec.resolve(*cpus));
+        }
         if let Some(terminal) = &self.terminal {
             let _ = terminal.take_back();
             self.terminal_holder = None;

@@ -150,3 +150,48 @@ fn the_table_lists_every_gnu_parallel_option() {
     );
     assert!(options.len() >= 200, "{}", options.len());
 }
+
+/// The README's table of GNU parallel's comparison legend (`man
+/// parallel_alternatives`): all 41 features, in its order, each naming a
+/// test that exists.
+#[test]
+fn the_readme_legend_names_a_real_test_for_each_of_the_41_features() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let start = readme
+        .find("<!-- legend:start -->")
+        .expect("legend start marker");
+    let end = readme
+        .find("<!-- legend:end -->")
+        .expect("legend end marker");
+    let rows: Vec<(String, String)> = readme[start..end]
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| |"))
+        .map(|l| {
+            let cells: Vec<&str> = l.split(" | ").collect();
+            let id = cells[0].trim_start_matches("| ").to_string();
+            let test = cells[2].split('`').nth(1).unwrap_or_default().to_string();
+            (id, test)
+        })
+        .collect();
+    let expected: Vec<String> = [("I", 7), ("M", 6), ("O", 10), ("E", 7), ("R", 9), ("S", 2)]
+        .iter()
+        .flat_map(|&(letter, n)| (1..=n).map(move |i| format!("{letter}{i}")))
+        .collect();
+    let ids: Vec<String> = rows.iter().map(|(id, _)| id.clone()).collect();
+    assert_eq!(ids, expected, "the legend's 41 features, in order");
+    let mut sources = String::new();
+    for dir in ["tests/cli", "pool-run/src", "pool-run/src/cli"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap().flatten() {
+            if entry.path().extension().is_some_and(|e| e == "rs") {
+                sources.push_str(&std::fs::read_to_string(entry.path()).unwrap());
+            }
+        }
+    }
+    for (id, test) in &rows {
+        assert!(
+            sources.contains(&format!("fn {test}(")),
+            "{id}: no test named `{test}`"
+        );
+    }
+}

@@ -1728,3 +1728,167 @@ fn shuf_runs_stdin_records_in_a_random_order() {
     numbers.sort_unstable();
     assert_eq!(numbers, (1..=200).collect::<Vec<u32>>(), "each once");
 }
+
+/// -j FILE (GNU parallel's E6): the job count is the file's content, read
+/// again as each job ends, so a running pool grows and shrinks: job 1 runs
+/// alone and raises it to 3, job 4 lowers it back to 1.
+#[test]
+fn jobs_from_a_file_change_while_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("procfile");
+    std::fs::write(&file, "1\n").unwrap();
+    let command = format!(
+        "echo {{#}}:{{%}}; [ {{#}} = 1 ] && echo 3 > {f}; [ {{#}} = 4 ] && echo 1 > {f}; sleep 0.3",
+        f = file.display()
+    );
+    let text = stdout_of(&[
+        "-k",
+        "-j",
+        file.to_str().unwrap(),
+        &command,
+        ":::",
+        "1",
+        "2",
+        "3",
+        "4",
+        "5",
+        "6",
+        "7",
+    ]);
+    let slots: Vec<&str> = text.lines().map(|l| l.split(':').nth(1).unwrap()).collect();
+    assert_eq!(slots[0], "1", "{text}");
+    assert_eq!(&slots[1..4], ["1", "2", "3"], "three at once: {text}");
+    assert!(slots[4..].iter().all(|s| *s == "1"), "back to one: {text}");
+}
+
+/// GNU parallel's O10: a single output line over 4 GB passes through whole
+/// (no 32-bit size anywhere on its way: pipe, spill file, stdout).
+#[test]
+fn an_output_line_over_4_gb_passes_through_whole() {
+    let out = crate::support::shell(
+        &format!(
+            "{} -k 'head -c 4300000000 /dev/zero | tr \"\\0\" a; echo' ::: 1 | wc -lc",
+            crate::support::bin_path("pool-run").display()
+        ),
+        b"",
+        std::time::Duration::from_secs(300),
+    );
+    assert!(out.status.success());
+    let counts: Vec<u64> = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    // One line: 4.3e9 bytes of `a`, then the appended value and a newline.
+    assert_eq!(counts, [1, 4_300_000_002]);
+}
+
+/// GNU parallel's O9: a disk that fills while output spills to it is an
+/// error, one line and 255, never output silently cut short. The disk is a
+/// 1 MiB tmpfs mounted for the test (root only).
+#[test]
+fn a_disk_that_fills_while_output_spills_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+        .arg(dir.path())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        crate::support::skipped("a full disk: mounting a small tmpfs needs root");
+        return;
+    }
+    struct Unmount<'a>(&'a std::path::Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _unmount = Unmount(dir.path());
+    let out = pool_run()
+        .env("TMPDIR", dir.path())
+        .args(["head -c 3000000 /dev/zero; echo", ":::", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(255));
+    assert!(out.stdout.is_empty(), "nothing printed as if whole");
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("No space left"), "{lines:?}");
+}
+
+/// GNU parallel's O2, O3, O5, O6: a job's stdout goes to stdout and its
+/// stderr to stderr, nothing else in either, in every output mode.
+#[test]
+fn stdout_and_stderr_stay_apart_in_every_output_mode() {
+    for mode in [&[][..], &["-k"], &["--line-buffer"], &["-u"]] {
+        let out = pool_run()
+            .args(mode)
+            .args(["-j2", "echo out{}; echo err{} >&2", ":::", "1", "2"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{mode:?}");
+        let mut stdout: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(String::from)
+            .collect();
+        let mut stderr: Vec<String> = String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .map(String::from)
+            .collect();
+        stdout.sort();
+        stderr.sort();
+        assert_eq!(stdout, ["out1", "out2"], "{mode:?}");
+        assert_eq!(stderr, ["err1", "err2"], "{mode:?}");
+    }
+}
+
+/// GNU parallel's O8: no temporary file is left when pool-run is killed,
+/// even while a job's output is spilled to disk (the spill file has no
+/// name: O_TMPFILE).
+#[test]
+fn a_killed_pool_run_leaves_no_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().as_os_str();
+    let running = Running::start_with_env(
+        "pool-run",
+        &["head -c 1000000 /dev/zero; sleep 30", ":::", "1"],
+        &[("TMPDIR", tmp)],
+    );
+    // Spilled: one of pool-run's descriptors is a file in TMPDIR.
+    let fds = format!("/proc/{}/fd", running.pid());
+    let spilled = || {
+        std::fs::read_dir(&fds)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|fd| {
+                std::fs::read_link(fd.path()).is_ok_and(|target| target.starts_with(dir.path()))
+            })
+    };
+    assert!(
+        crate::support::wait_while(std::time::Duration::from_secs(10), || !spilled()),
+        "the output never spilled to TMPDIR"
+    );
+    running.signal(libc::SIGKILL);
+    drop(running);
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+/// GNU parallel's E7: --load N starts a job only while the load average is
+/// below N; never the only one (with 0 no other job can start: one at a
+/// time, in order).
+#[test]
+fn load_holds_jobs_back_but_never_the_only_one() {
+    let text = stdout_of(&[
+        "-j4",
+        "--load",
+        "0",
+        "echo {}; sleep 0.1",
+        ":::",
+        "a",
+        "b",
+        "c",
+    ]);
+    assert_eq!(text, "a\nb\nc\n", "one after another, in order");
+}

@@ -30,18 +30,26 @@ pub const MAX_JOBS: usize = 256;
 /// `-j`: a count, or one relative to the CPUs (which CPUs count is
 /// --use-cores-instead-of-threads's and the like's, so it is resolved
 /// after parsing).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobsSpec {
     Count(usize),
     More(usize),
     Fewer(usize),
     Percent(usize),
+    /// GNU parallel's `-j PROCFILE`: the count is the file's content, read
+    /// again as each job ends (E6: the job count changes while running).
+    File(std::path::PathBuf),
 }
 
 impl JobsSpec {
     /// The job count for a machine of `cpus`.
-    pub fn resolve(self, cpus: usize) -> usize {
-        match self {
+    pub fn resolve(&self, cpus: usize) -> usize {
+        match *self {
+            JobsSpec::File(ref path) => std::fs::read_to_string(path)
+                .ok()
+                .and_then(|text| parse_jobs(text.trim()).ok())
+                .filter(|spec| !matches!(spec, JobsSpec::File(_)))
+                .map_or(cpus, |spec| spec.resolve(cpus)),
             JobsSpec::Count(0) => MAX_JOBS,
             JobsSpec::Count(n) => n.min(MAX_JOBS * 16),
             JobsSpec::More(n) => cpus + n,
@@ -52,7 +60,10 @@ impl JobsSpec {
 }
 
 pub(super) fn parse_jobs(text: &str) -> Result<JobsSpec, String> {
-    let bad = || format!("'{text}' is not a job count (use N, +N, -N, N% or 0)");
+    let bad = || format!("'{text}' is not a job count (use N, +N, -N, N%, 0 or a file)");
+    if std::path::Path::new(text).is_file() {
+        return Ok(JobsSpec::File(text.into()));
+    }
     let number = |t: &str| t.parse::<usize>().map_err(|_| bad());
     if let Some(percent) = text.strip_suffix('%') {
         return Ok(JobsSpec::Percent(number(percent)?));

@@ -26,6 +26,9 @@ pub struct Config {
     pub jobs: usize,
     /// -j was given (with -S it is the slots per host; else each host's CPU count).
     pub jobs_given: bool,
+    /// -j FILE: read again as each job ends (with the CPU count it is
+    /// relative to).
+    pub jobs_file: Option<(crate::cli::JobsSpec, usize)>,
     pub keep_order: bool,
     pub output: OutputMode,
     /// --tag / --tagstring: what prefixes each output line.
@@ -378,6 +381,13 @@ impl Config {
         Ok(Config {
             jobs: jobs_of(&cli, slurm.as_ref()),
             jobs_given: cli.jobs.is_some(),
+            jobs_file: match &cli.jobs {
+                Some(spec @ crate::cli::JobsSpec::File(_)) => Some((
+                    spec.clone(),
+                    std::thread::available_parallelism().map_or(1, |n| n.get()),
+                )),
+                _ => None,
+            },
             keep_order: cli.keep_order && !cli.no_keep_order,
             output: output_mode_of(&cli),
             tag: match (&tagstring, cli.display.tag || cli.display.ctag) {

@@ -112,7 +112,7 @@ pub(super) fn jobs_of(cli: &Cli, slurm: Option<&Slurm>) -> usize {
         // --tty: one job at a time has the terminal.
         return 1;
     }
-    match cli.jobs {
+    match &cli.jobs {
         Some(spec) => spec.resolve(cpus()),
         None => slurm
             .filter(|s| s.in_allocation)
