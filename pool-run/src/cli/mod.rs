@@ -48,7 +48,8 @@ A job killed by a signal or not found (127) counts as failed.";
 #[command(args_override_self = true)]
 pub struct Cli {
     /// Jobs at once: N, +N or -N (the CPU count plus or minus N), N% of the
-    /// CPUs, or 0 for as many as possible (default: CPU count); also -P
+    /// CPUs, 0 for as many as possible, or a FILE holding one of these, read
+    /// again as each job ends (default: CPU count); also -P
     #[arg(short = 'j', long, short_alias = 'P', alias = "max-procs", value_name = "N",
           value_parser = parse_jobs, allow_negative_numbers = true)]
     pub jobs: Option<JobsSpec>,
