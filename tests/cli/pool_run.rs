@@ -660,20 +660,29 @@ fn line_buffer_prints_lines_as_they_come() {
     assert_eq!(lines.last(), Some(&"end 3"));
 }
 
+/// --memfree, --memsuspend and --load (GNU parallel's E7) hold starts
+/// back while the machine is short, but never the only job: with limits no
+/// machine meets, jobs still run, one at a time, in order. (GNU parallel
+/// 20221122 starts nothing under such a --memsuspend and waits forever.)
 #[test]
-fn memfree_holds_jobs_back_but_never_the_only_one() {
-    // No machine has this much free: jobs still run, one at a time.
-    let text = stdout_of(&[
-        "-j4",
-        "--memfree",
-        "1000000G",
-        "echo {}; sleep 0.1",
-        ":::",
-        "a",
-        "b",
-        "c",
-    ]);
-    assert_eq!(text, "a\nb\nc\n", "one after another, in order");
+fn admission_limits_hold_jobs_back_but_never_the_only_one() {
+    for (flag, value) in [
+        ("--memfree", "1000000G"),
+        ("--memsuspend", "1000000G"),
+        ("--load", "0"),
+    ] {
+        let text = stdout_of(&[
+            "-j4",
+            flag,
+            value,
+            "echo {}; sleep 0.1",
+            ":::",
+            "a",
+            "b",
+            "c",
+        ]);
+        assert_eq!(text, "a\nb\nc\n", "{flag}: one after another, in order");
+    }
 }
 
 /// The lines come through pool-run (--line-buffer), so each job is known
@@ -1560,23 +1569,6 @@ fn memsuspend_stops_the_youngest_job_and_it_finishes_later() {
     panic!("in none of 5 runs was the youngest job stopped while memory held still: {tries:?}");
 }
 
-#[test]
-fn memsuspend_beyond_the_machine_runs_one_job_at_a_time() {
-    // GNU parallel 20221122 starts nothing here and waits forever; as with
-    // --memfree, pool-run never holds back the only job.
-    let text = stdout_of(&[
-        "-j4",
-        "--memsuspend",
-        "1000000G",
-        "echo {}; sleep 0.1",
-        ":::",
-        "a",
-        "b",
-        "c",
-    ]);
-    assert_eq!(text, "a\nb\nc\n", "one after another, in order");
-}
-
 /// --limit's exit 2 ("way over") kills the youngest running job, once per
 /// answer; the older one finishes. The kill is a timeout's: exit value -1
 /// and signal 15 in the joblog, and the run fails.
@@ -1873,22 +1865,4 @@ fn a_killed_pool_run_leaves_no_temporary_file() {
     drop(running);
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
     assert!(left.is_empty(), "left behind: {left:?}");
-}
-
-/// GNU parallel's E7: --load N starts a job only while the load average is
-/// below N; never the only one (with 0 no other job can start: one at a
-/// time, in order).
-#[test]
-fn load_holds_jobs_back_but_never_the_only_one() {
-    let text = stdout_of(&[
-        "-j4",
-        "--load",
-        "0",
-        "echo {}; sleep 0.1",
-        ":::",
-        "a",
-        "b",
-        "c",
-    ]);
-    assert_eq!(text, "a\nb\nc\n", "one after another, in order");
 }
