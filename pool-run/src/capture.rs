@@ -51,7 +51,8 @@ impl Compression {
             "gzip", "lrz", "pxz", "bzip2", "lzma", "xz", "clzip",
         ];
         let found = PROGRAMS.iter().find(|program| {
-            std::env::split_paths(path).any(|dir| is_executable(&dir.join(program)))
+            std::env::split_paths(path)
+                .any(|dir| crate::backend::local::is_executable(&dir.join(program)))
         });
         match found {
             Some(program) => Compression {
@@ -64,11 +65,6 @@ impl Compression {
             },
         }
     }
-}
-
-fn is_executable(path: &std::path::Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// A spill being written through the compress program into `file`.

@@ -175,7 +175,8 @@ impl Backend for Local {
     }
 }
 
-fn is_executable(path: &Path) -> bool {
+/// A regular file with an execute bit (as a PATH lookup takes it).
+pub fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }

@@ -265,3 +265,38 @@ pub(super) fn output_mode_of(cli: &Cli) -> OutputMode {
         OutputMode::Grouped
     }
 }
+
+/// xargs' old spellings GNU parallel keeps, as their new ones: -e is -E
+/// (an empty EOF string is none), -i is -I.
+pub(super) fn fold_old_spellings(cli: &mut Cli) {
+    if let Some(eof) = cli.eof_old.take().filter(|e| !e.is_empty()) {
+        cli.eof = Some(eof);
+    }
+    if let Some(replace) = cli.strings.replace_old.take() {
+        cli.strings.replace = Some(replace);
+    }
+}
+
+/// --compress, --compress-program, --decompress-program, as GNU parallel
+/// puts them together.
+pub(super) fn compression_of(cli: &Cli) -> Option<crate::capture::Compression> {
+    use crate::capture::Compression;
+    if !cli.display.compress && cli.display.compress_program.is_none() {
+        return None;
+    }
+    let chosen = match &cli.display.compress_program {
+        Some(program) => Compression {
+            compress: program.clone(),
+            decompress: format!("{program} -dc"),
+        },
+        None => Compression::found_on_path(),
+    };
+    Some(Compression {
+        decompress: cli
+            .display
+            .decompress_program
+            .clone()
+            .unwrap_or(chosen.decompress),
+        compress: chosen.compress,
+    })
+}

@@ -1,0 +1,288 @@
+//! The Cli resolved into the Config, once, before anything runs: every
+//! flag's value and the checks between flags (each value's own rules are
+//! in `resolve.rs`).
+
+use std::os::unix::ffi::OsStringExt;
+
+use bstr::BString;
+use common::cli::Failure;
+
+use super::resolve::{
+    batch_of, check_pipe_flags, compression_of, csv_of, delimiter_of, fit_of, fold_old_spellings,
+    jobs_of, output_mode_of, shell_words, slurm_of, spool_stdin, strings_of, template_file,
+};
+use super::*;
+use crate::backend::ssh::parse_logins;
+use crate::cli::{Cli, unescape};
+use crate::exit::Exit;
+use crate::input::{RecordSyntax, Separators, SourceSpec, split_sources};
+use crate::template::Template;
+
+impl Config {
+    pub fn from_cli(mut cli: Cli) -> Result<Config, Failure> {
+        fold_old_spellings(&mut cli);
+        let usage = |e: String| Failure::new(Exit::Error, format!("{e} (see --help)"));
+        let words: Vec<BString> = cli
+            .command
+            .iter()
+            .map(|w| BString::from(w.clone().into_vec()))
+            .collect();
+        let separators = Separators {
+            args: BString::from(cli.arg_sep.as_str()),
+            files: BString::from(cli.arg_file_sep.as_str()),
+        };
+        let (mut command, mut sources) = split_sources(&words, &separators).map_err(usage)?;
+        if cli.retry_failed {
+            // GNU parallel: the joblog's own commands are the input, run as
+            // command lines; the ones that succeeded are skipped below.
+            let path = cli.joblog.as_deref().unwrap_or_default();
+            let path = path.strip_prefix('+').unwrap_or(path);
+            let logged = crate::output::report::logged_commands(std::path::Path::new(path))
+                .map_err(|e| {
+                    Failure::io(Exit::Error, format!("reading the joblog '{path}'"), &e)
+                })?;
+            command.clear();
+            sources = vec![SourceSpec {
+                source: crate::input::Source::Args(logged),
+                linked: false,
+                skip_header: false,
+            }];
+        }
+        for file in &cli.arg_file {
+            sources.push(SourceSpec {
+                source: crate::input::Source::File(file.clone()),
+                linked: false,
+                skip_header: false,
+            });
+        }
+        let delimiter = delimiter_of(&cli).map_err(usage)?;
+        let names = match cli.header {
+            Some(_) if sources.is_empty() => {
+                return Err(usage(
+                    "--header needs ::: or :::: sources (stdin records have no name line here)"
+                        .to_string(),
+                ));
+            }
+            Some(_) => {
+                let syntax = RecordSyntax {
+                    delimiter,
+                    eof: None,
+                };
+                crate::header::take_names(&mut sources, cli.colsep.as_ref(), &syntax)
+                    .map_err(usage)?
+            }
+            None => Vec::new(),
+        };
+        let command: Vec<BString> = command
+            .iter()
+            .map(|w| crate::header::rename(w, &names))
+            .collect();
+        let tagstring = cli
+            .display
+            .tagstring
+            .as_deref()
+            .or(cli.display.ctagstring.as_deref())
+            .map(|t| crate::header::rename(t.as_bytes(), &names));
+        if cli.link {
+            // --link: every source paired with the one before it.
+            for source in sources.iter_mut().skip(1) {
+                source.linked = true;
+            }
+        }
+        check_pipe_flags(&cli, &sources).map_err(usage)?;
+        let hosts = parse_logins(&cli.remote.sshlogin, &cli.remote.sshloginfile).map_err(usage)?;
+        let slurm = slurm_of(&cli)?;
+        if slurm.is_some() && (cli.display.ungroup || cli.display.line_buffer) {
+            return Err(Failure::new(
+                Exit::Error,
+                "-u and --line-buffer do not work with --slurm yet (see --help)",
+            ));
+        }
+        let strings = strings_of(&cli).map_err(usage)?;
+        let csv = csv_of(&cli).map_err(usage)?;
+        // --transfer is --transferfile {}.
+        let transfer_all = [String::from("{}")];
+        let transfer_all: &[String] = if cli.remote.transfer {
+            &transfer_all
+        } else {
+            &[]
+        };
+        let files = |list: &[String], extra: &[String]| -> Vec<Template> {
+            list.iter()
+                .chain(extra)
+                .chain(&cli.remote.trc)
+                .map(|f| Template::text(f.as_bytes()))
+                .collect()
+        };
+        Ok(Config {
+            jobs: jobs_of(&cli, slurm.as_ref()),
+            jobs_given: cli.jobs.is_some(),
+            jobs_file: match &cli.jobs {
+                Some(spec @ crate::cli::JobsSpec::File(_)) => Some((
+                    spec.clone(),
+                    std::thread::available_parallelism().map_or(1, |n| n.get()),
+                )),
+                _ => None,
+            },
+            keep_order: cli.keep_order && !cli.no_keep_order,
+            output: output_mode_of(&cli),
+            tag: match (&tagstring, cli.display.tag || cli.display.ctag) {
+                (Some(text), _) => Some(Tag::Text(Template::text_with(text, &strings))),
+                (None, true) => Some(Tag::Values),
+                (None, false) => None,
+            },
+            remote: Remote {
+                hosts,
+                transfer: files(&cli.remote.transferfile, transfer_all),
+                fetch: files(&cli.remote.return_file, &[]),
+                rsync_opts: cli
+                    .remote
+                    .rsync_opts
+                    .clone()
+                    .unwrap_or_else(|| "-rlDR".to_string()),
+                ssh_delay: cli.remote.ssh_delay,
+                cleanup: cli.remote.cleanup || !cli.remote.trc.is_empty(),
+                env: cli.env.clone(),
+                base_files: cli
+                    .remote
+                    .basefile
+                    .iter()
+                    .map(|f| BString::from(f.as_str()))
+                    .collect(),
+                ssh: shell_words("--ssh", &cli.remote.ssh)?,
+            },
+            slurm,
+            dry_run: cli.dry_run || cli.shell_quote > 0,
+            shell_quote: cli.shell_quote,
+            records: RecordSyntax {
+                delimiter,
+                eof: cli.eof.as_deref().map(BString::from),
+            },
+            show_command_stdout: cli.display.verbose_stdout && !cli.display.silent,
+            total_jobs: cli.total_jobs,
+            spread_fit: !cli.xargs_all,
+            fit: fit_of(&cli, &command),
+            compression: compression_of(&cli),
+            files_in: cli.display.files.then(|| {
+                cli.display
+                    .tmpdir
+                    .clone()
+                    .unwrap_or_else(std::env::temp_dir)
+            }),
+            skip_first_line: cli.skip_first_line,
+            process_slot_var: cli.process_slot_var.clone(),
+            show_command_stderr: cli.display.verbose,
+            template: (!command.is_empty()).then(|| {
+                let run = if cli.quote {
+                    crate::template::Run::Direct
+                } else if cli.shell {
+                    crate::template::Run::Shell
+                } else {
+                    crate::template::Run::AsNeeded
+                };
+                Template::parse_full(&command, run, &strings)
+            }),
+            tty_stdin: cli.tty || cli.open_tty,
+            interactive: cli.interactive,
+            color_failed: cli.display.color_failed,
+            color: cli.display.color || cli.display.ctag || cli.display.ctagstring.is_some(),
+            onall: cli.remote.onall || cli.remote.nonall,
+            nonall: cli.remote.nonall,
+            templates: cli
+                .template
+                .iter()
+                .map(|spec| template_file(spec, &strings))
+                .collect::<Result<_, _>>()
+                .map_err(usage)?,
+            filters: cli
+                .filter
+                .iter()
+                .map(|code| Template::text_with(code.as_bytes(), &strings))
+                .collect(),
+            perl_codes: strings.codes.take(),
+            sources,
+            timeout: cli
+                .timeout
+                .filter(|t| *t != crate::cli::Timeout::After(std::time::Duration::ZERO)),
+            // GNU parallel: --retries 0 is no limit; without it, one run.
+            max_runs: match cli.retries {
+                None => Some(1),
+                Some(0) => None,
+                Some(n) => Some(n),
+            },
+            delay: cli.delay.unwrap_or_default(),
+            halt: cli.halt,
+            joblog: cli
+                .joblog
+                .as_deref()
+                .map(|path| match path.strip_prefix('+') {
+                    Some(rest) => Joblog {
+                        path: rest.into(),
+                        append: true,
+                    },
+                    None => Joblog {
+                        path: path.into(),
+                        append: false,
+                    },
+                }),
+            resume: match (cli.resume, cli.resume_failed || cli.retry_failed) {
+                (true, _) => Resume::Finished,
+                (false, true) => Resume::Succeeded,
+                (false, false) => Resume::No,
+            },
+            batch: batch_of(&cli),
+            tee: if cli.pipes.tee {
+                Some(std::sync::Arc::new(spool_stdin()?))
+            } else {
+                None
+            },
+            pipe: (cli.pipes.pipe && !cli.pipes.tee || cli.pipes.pipe_part).then(|| PipeSpec {
+                block: cli.pipes.block.unwrap_or(1024 * 1024),
+                records: cli.max_records.map(|n| n as usize),
+                boundary: crate::blocks::Boundary::of(
+                    cli.pipes.recend.as_deref().map(unescape),
+                    cli.pipes.recstart.as_deref().map(unescape),
+                ),
+                part: cli.pipes.pipe_part,
+                named: match (cli.pipes.cat, cli.pipes.fifo) {
+                    (true, _) => NamedBlocks::File,
+                    (false, true) => NamedBlocks::Fifo,
+                    (false, false) => NamedBlocks::No,
+                },
+                round_robin: cli.pipes.round_robin,
+                lines: cli.max_lines.map_or(1, |n| n as usize),
+                remove_separators: cli.pipes.remove_rec_sep,
+            }),
+            trim: Trim::of(cli.trim.as_deref()),
+            workdir: cli.wd.as_ref().map(|dir| {
+                if dir.as_os_str() == "..." {
+                    WorkDir::Fresh
+                } else {
+                    WorkDir::At(dir.clone())
+                }
+            }),
+            nice: cli.nice,
+            shuffle: cli.shuf,
+            termseq: cli.termseq,
+            results: cli.display.results,
+            timeline: cli.display.timeline,
+            csv,
+            colsep: cli.colsep,
+            // -u: jobs write to the terminal themselves; an in-place bar
+            // would be drawn over their lines.
+            bar: crate::progress::BarMode::resolve(
+                cli.display.bar.as_deref(),
+                !cli.display.ungroup && crate::progress::BarMode::stderr_is_terminal(),
+            ),
+            memfree: cli.admission.memfree.map(|n| n as u64),
+            load: cli.admission.load,
+            noswap: cli.admission.noswap,
+            memsuspend: cli.admission.memsuspend.map(|n| n as u64),
+            limit: cli.admission.limit.as_deref().map(|text| {
+                crate::limit::LimitSpec::parse(text, |n| {
+                    crate::cli::parse_size(n).ok().map(|n| n as u64)
+                })
+            }),
+        })
+    }
+}
