@@ -12,6 +12,7 @@ mod exit;
 mod feed;
 mod frames;
 mod gate;
+mod group_by;
 mod header;
 mod input;
 mod job;

@@ -32,8 +32,6 @@ const MIN_PENDING: usize = 64;
 #[derive(Debug)]
 pub struct Source {
     batch: Batch,
-    /// --rrs: the record separators taken out of each --pipe block.
-    remove_separators: Option<crate::blocks::Boundary>,
     colsep: Option<regex::bytes::Regex>,
     /// --trim: spaces and tabs taken off each value.
     trim: crate::config::Trim,
@@ -113,8 +111,9 @@ impl Source {
             // A block per job slot, and the one being read.
             let cutter =
                 PipeCutter::new(&pipe.boundary, pipe.block, pipe.records).with_lines(pipe.lines);
+            let input = input::PipeInput::open(pipe).map_err(|e| Failure::new(Exit::Error, e))?;
             Some(
-                input::stream_blocks(cutter, Budget::new(cfg.job_slots() + 1))
+                input::stream_blocks(cutter, Budget::new(cfg.job_slots() + 1), input)
                     .map_err(|e| io_failure("reading stdin", &e))?,
             )
         } else if cfg.nonall {
@@ -151,11 +150,6 @@ impl Source {
         }
         source.parts = parts;
         source.named = cfg.pipe.as_ref().map_or(NamedBlocks::No, |p| p.named);
-        source.remove_separators = cfg
-            .pipe
-            .as_ref()
-            .filter(|p| p.remove_separators)
-            .map(|p| p.boundary.clone());
         if cfg.csv.is_some() {
             source.pending = join_quoted_newlines(std::mem::take(&mut source.pending));
             source.total = source.total.map(|_| source.pending.len() as u64);
@@ -195,7 +189,6 @@ impl Source {
             blocks: VecDeque::new(),
             parts: VecDeque::new(),
             named: NamedBlocks::No,
-            remove_separators: None,
             pending_bytes: pending.iter().map(|r| record_size(r)).sum(),
             pending,
             feed: None,
@@ -236,10 +229,7 @@ impl Source {
                     self.pending_bytes += batch.iter().map(|r| r.len() + 1).sum::<usize>();
                     self.pending.extend(batch.into_iter().map(|r| vec![r]));
                 }
-                Ok(Ok(Chunk::Block(mut bytes))) => {
-                    if let Some(boundary) = &self.remove_separators {
-                        crate::blocks::remove_separators(&mut bytes.data, boundary);
-                    }
+                Ok(Ok(Chunk::Block(bytes))) => {
                     self.blocks.push_back(Block::Bytes(Rc::new(bytes)));
                 }
                 Ok(Err(err)) => return Err(Failure::io(Exit::Error, "reading stdin", &err)),

@@ -430,3 +430,126 @@ fn round_robin_goes_on_when_a_job_stops_reading() {
     let firsts = String::from_utf8_lossy(&out.stdout).lines().count();
     assert!(firsts >= 2, "both jobs ran: {firsts}");
 }
+
+/// --group-by: a group of lines never spans two jobs, however the blocks
+/// fall; with -N1 each job gets exactly one group, in input order (-k).
+#[test]
+fn group_by_keeps_each_group_of_lines_in_one_job() {
+    let input: String = (1..=5000).map(|n| format!("{} {n}\n", n / 97)).collect();
+    // Each job prints its first key, its last key and its line count.
+    let out = stdout_of(
+        [
+            "--group-by",
+            "1",
+            "--colsep",
+            " ",
+            "-k",
+            "--block",
+            "1k",
+            "awk 'NR==1{f=$1} {l=$1} END {print f, l, NR}'",
+        ],
+        input.as_bytes(),
+    );
+    let text = String::from_utf8_lossy(&out);
+    let jobs: Vec<(u32, u32, u32)> = text
+        .lines()
+        .map(|l| {
+            let f: Vec<u32> = l.split(' ').map(|w| w.parse().unwrap()).collect();
+            (f[0], f[1], f[2])
+        })
+        .collect();
+    assert!(jobs.len() > 2, "several blocks: {text}");
+    assert_eq!(jobs.iter().map(|j| j.2).sum::<u32>(), 5000, "{text}");
+    for pair in jobs.windows(2) {
+        assert!(pair[0].1 < pair[1].0, "a group split between jobs: {text}");
+    }
+    // -N1: one job per group, each whole.
+    let counts = stdout_of(
+        ["--group-by", "$_ = int($_ / 10)", "-kN1", "wc -l"],
+        (1..=45)
+            .map(|n| format!("{n}\n"))
+            .collect::<String>()
+            .as_bytes(),
+    );
+    let counts: Vec<String> = String::from_utf8_lossy(&counts)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(counts, ["9", "10", "10", "10", "6"]);
+}
+
+/// A column name makes the first line a header, which every job gets
+/// before its group; --header with --pipe does the same for plain blocks.
+#[test]
+fn pipe_header_goes_before_every_block() {
+    let table = b"id,v\n1,a\n1,b\n2,c\n";
+    let out = stdout_of(["--group-by", "id", "--colsep", ",", "-kN1", "cat"], table);
+    assert_eq!(String::from_utf8_lossy(&out), "id,v\n1,a\n1,b\nid,v\n2,c\n");
+    let out = stdout_of(["--pipe", "--header", ":", "-kN1", "cat"], table);
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        "id,v\n1,a\nid,v\n1,b\nid,v\n2,c\n"
+    );
+}
+
+/// perl missing or VAL's code not compiling: one line, exit 255, no job.
+#[test]
+fn group_by_without_perl_or_with_bad_code_is_one_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let ran = dir.path().join("ran");
+    let job = format!("/usr/bin/touch {}", ran.display());
+    let out = tool("pool-run")
+        .env("PATH", dir.path())
+        .args(["--group-by", "1", "--shell", &job])
+        .write_stdin("a\n")
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(255));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("--group-by computes its values in perl"),
+        "{err}"
+    );
+    let out = tool("pool-run")
+        .args(["--group-by", "1 s/(/", "--shell", &job])
+        .write_stdin("a\n")
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(255));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("does not compile"), "{err}");
+    assert!(!ran.exists(), "no job ran");
+}
+
+/// The perl filter waits on stdin, which pool-run cannot close for it: a
+/// pool-run killed with SIGKILL must not leave it behind.
+#[test]
+fn a_killed_pool_run_leaves_no_group_by_filter() {
+    let (running, stdin) =
+        crate::support::Running::start_with_stdin("pool-run", &["--group-by", "1", "cat"]);
+    let children = format!("/proc/{}/task/{}/children", running.pid(), running.pid());
+    let mut perl = None;
+    let found = crate::support::wait_while(Duration::from_secs(30), || {
+        let text = std::fs::read_to_string(&children).unwrap_or_default();
+        perl = text
+            .split_whitespace()
+            .filter_map(|p| p.parse::<u32>().ok())
+            .find(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|c| c.trim() == "perl")
+            });
+        perl.is_none()
+    });
+    assert!(found, "perl started");
+    let perl = perl.unwrap();
+    running.signal(libc::SIGKILL);
+    assert!(
+        crate::support::wait_until_not_running(perl, Duration::from_secs(30)),
+        "perl {perl} outlived pool-run"
+    );
+    drop(stdin);
+}

@@ -370,7 +370,7 @@ pub struct PipeArgs {
     pub tee: bool,
 
     /// Split stdin into blocks of whole records and give each to a job's stdin
-    #[arg(long, alias = "spreadstdin", conflicts_with_all = ["max_args", "xargs_context", "xargs_words", "colsep"])]
+    #[arg(long, alias = "spreadstdin", conflicts_with_all = ["max_args", "xargs_context", "xargs_words"])]
     pub pipe: bool,
 
     /// Like --pipe, but cut the files of -a/:::: into blocks: each job's
@@ -409,4 +409,12 @@ pub struct PipeArgs {
     /// --pipe record start: blocks are cut only before it (after --recend)
     #[arg(long, value_name = "STR")]
     pub recstart: Option<String>,
+
+    /// --pipe (implied): consecutive lines with the same value are one
+    /// record, never split between blocks. VAL: a column number (split at
+    /// --colsep, default tab), a column name (the first line is then a
+    /// header, given to every job), perl code run on the line in $_, or a
+    /// column then code ('2 s/\D//g'). Needs perl, as in GNU parallel
+    #[arg(long = "group-by", alias = "groupby", value_name = "VAL", conflicts_with_all = ["pipe_part", "recstart", "recend", "remove_rec_sep", "tee"])]
+    pub group_by: Option<String>,
 }

@@ -135,7 +135,9 @@ pub struct Cli {
 
     /// The first value of each input source (a file's first line, split at
     /// --colsep) is its name: {name} in the command (GNU's --header; REGEX is
-    /// accepted, the first record is always the header, as with ':')
+    /// accepted, the first record is always the header, as with ':'). With
+    /// --pipe: the input's header (':' one line, N lines, or what REGEX
+    /// matches at the start) goes before every job's block
     #[arg(long, value_name = "REGEX")]
     pub header: Option<String>,
 

@@ -56,7 +56,10 @@ impl Config {
             });
         }
         let delimiter = delimiter_of(&cli).map_err(usage)?;
+        // --pipe's header is the input's first lines, given to every job.
+        let pipe_header = cli.pipes.pipe;
         let names = match cli.header {
+            Some(_) if pipe_header => Vec::new(),
             Some(_) if sources.is_empty() => {
                 return Err(usage(
                     "--header needs ::: or :::: sources (stdin records have no name line here)"
@@ -90,6 +93,18 @@ impl Config {
             }
         }
         check_pipe_flags(&cli, &sources).map_err(usage)?;
+        let group_by = cli
+            .pipes
+            .group_by
+            .as_ref()
+            .map(|value| crate::group_by::GroupBy {
+                value: value.clone(),
+                colsep: cli
+                    .colsep
+                    .as_ref()
+                    .map_or_else(|| "\t".to_string(), |re| re.as_str().to_string()),
+                marker: crate::group_by::marker(),
+            });
         let hosts = parse_logins(&cli.remote.sshlogin, &cli.remote.sshloginfile).map_err(usage)?;
         let slurm = slurm_of(&cli)?;
         if slurm.is_some() && (cli.display.ungroup || cli.display.line_buffer) {
@@ -239,10 +254,17 @@ impl Config {
             pipe: (cli.pipes.pipe && !cli.pipes.tee || cli.pipes.pipe_part).then(|| PipeSpec {
                 block: cli.pipes.block.unwrap_or(1024 * 1024),
                 records: cli.max_records.map(|n| n as usize),
-                boundary: crate::blocks::Boundary::of(
-                    cli.pipes.recend.as_deref().map(unescape),
-                    cli.pipes.recstart.as_deref().map(unescape),
-                ),
+                // --group-by: each group starts with its marker, no record end.
+                boundary: match &group_by {
+                    Some(group) => crate::blocks::Boundary {
+                        recend: Vec::new(),
+                        recstart: group.marker.clone().into_bytes(),
+                    },
+                    None => crate::blocks::Boundary::of(
+                        cli.pipes.recend.as_deref().map(unescape),
+                        cli.pipes.recstart.as_deref().map(unescape),
+                    ),
+                },
                 part: cli.pipes.pipe_part,
                 named: match (cli.pipes.cat, cli.pipes.fifo) {
                     (true, _) => NamedBlocks::File,
@@ -251,7 +273,9 @@ impl Config {
                 },
                 round_robin: cli.pipes.round_robin,
                 lines: cli.max_lines.map_or(1, |n| n as usize),
-                remove_separators: cli.pipes.remove_rec_sep,
+                remove_separators: cli.pipes.remove_rec_sep || group_by.is_some(),
+                header: cli.header.clone().filter(|_| cli.pipes.pipe),
+                group_by: group_by.clone(),
             }),
             trim: Trim::of(cli.trim.as_deref()),
             workdir: cli.wd.as_ref().map(|dir| {

@@ -219,6 +219,11 @@ pub struct PipeSpec {
     pub lines: usize,
     /// --rrs: the separators between records, taken out of each block.
     pub remove_separators: bool,
+    /// --header with --pipe: the rule for the input's first lines, given
+    /// to every job before its block.
+    pub header: Option<String>,
+    /// --group-by: groups of lines are the records.
+    pub group_by: Option<crate::group_by::GroupBy>,
 }
 
 /// How a block reaches its job when not on stdin.

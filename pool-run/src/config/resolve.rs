@@ -275,6 +275,10 @@ pub(super) fn fold_old_spellings(cli: &mut Cli) {
     if let Some(replace) = cli.strings.replace_old.take() {
         cli.strings.replace = Some(replace);
     }
+    // GNU parallel: --group-by without --pipe-part means --pipe.
+    if cli.pipes.group_by.is_some() && !cli.pipes.pipe_part {
+        cli.pipes.pipe = true;
+    }
 }
 
 /// --compress, --compress-program, --decompress-program, as GNU parallel
