@@ -31,6 +31,7 @@ mod supervisor;
 mod tally;
 mod template;
 mod timeouts;
+mod watch;
 mod watchdog;
 
 use std::process::ExitCode;

@@ -3,9 +3,9 @@
 //! on a full pipe), reaped with `waitpid(-1)` (jobs and the orphans they
 //! leave, since pool-run is a subreaper), `--timeout`'s signal sequence, and
 //! the stop of every job on Ctrl-C or `--halt now`. One poll(2) over the
-//! signal pipe, the stdin feed and an epoll set of every job's pipes: no
-//! thread per job, and no cost per wake-up that grows with the jobs running
-//! (a pipe is added to the set once, when its job starts).
+//! signal pipe, the stdin feed and the jobs' pipes (see `watch`: straight
+//! in the poll while few, through an epoll set when many): no thread per
+//! job.
 
 mod control;
 
@@ -21,7 +21,7 @@ use common::exit::ChildExit;
 use common::proc;
 use common::signal::{Signal, SignalWatcher};
 use nix::poll::{PollFd, PollFlags, poll};
-use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
+use nix::sys::epoll::EpollFlags;
 
 use crate::backend::PlaceId;
 
@@ -33,6 +33,7 @@ use crate::job::{JobSpec, Record};
 use crate::job_pipes::{Pipe, drain, set_nonblocking, token};
 use crate::output::{Output, Stream};
 use crate::timeouts::{Clock, Timeouts};
+use crate::watch::Watcher;
 use crate::watchdog::Watchdog;
 
 /// How long a job's pipes may stay open after its main process exited (a
@@ -100,7 +101,7 @@ pub struct Jobs {
     /// without retries it goes once the job has read it, freeing memory.
     keep_blocks: bool,
     /// Every open pipe of every running job, by token.
-    epoll: Epoll,
+    watcher: Watcher,
     /// The key of the next job started.
     next_key: u64,
     /// Where each running job's key is in `running`.
@@ -118,10 +119,8 @@ impl Jobs {
         nice: Option<i32>,
         keep_blocks: bool,
     ) -> Result<Jobs, Failure> {
-        let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)
-            .map_err(|e| io_failure("setting up the job table", &e.into()))?;
         Ok(Jobs {
-            epoll,
+            watcher: Watcher::new(),
             next_key: 0,
             index_of: HashMap::new(),
             round_robin: false,
@@ -160,7 +159,7 @@ impl Jobs {
             let was_idle = feeding.idle;
             feeding.give(block);
             if was_idle {
-                job.watch_feed(EpollFlags::EPOLLOUT, &self.epoll);
+                job.watch_feed(EpollFlags::EPOLLOUT, &mut self.watcher);
             }
         }
         Ok(())
@@ -175,7 +174,7 @@ impl Jobs {
                 .as_mut()
                 .is_some_and(|f| f.is_open() && f.close_when_written())
             {
-                job.close(Pipe::Feed, &self.epoll);
+                job.close(Pipe::Feed, &mut self.watcher);
             }
         }
     }
@@ -271,8 +270,8 @@ impl Jobs {
         ];
         for (fd, pipe, events) in pipes {
             let Some(fd) = fd else { continue };
-            let event = EpollEvent::new(events, token(key, pipe));
-            let watched = set_nonblocking(fd).and_then(|()| Ok(self.epoll.add(fd, event)?));
+            let watched =
+                set_nonblocking(fd).and_then(|()| self.watcher.add(fd, events, token(key, pipe)));
             if let Err(err) = watched {
                 // Cannot fail on fresh pipe ends of ours short of ENOMEM;
                 // a job whose pipes cannot be watched would block the loop,
@@ -345,19 +344,21 @@ impl Jobs {
             watchdog.send();
         }
         self.open_fifos();
-        let mut fds = vec![
-            PollFd::new(signals.as_fd(), PollFlags::POLLIN),
-            PollFd::new(self.epoll.0.as_fd(), PollFlags::POLLIN),
-        ];
+        let mut fds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
+        fds.extend(self.watcher.poll_fds());
+        let pipes_end = fds.len();
         fds.extend(wake.map(|fd| PollFd::new(fd, PollFlags::POLLIN)));
-        match poll(&mut fds, common::ipc::poll_timeout(due)) {
-            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+        let polled = match poll(&mut fds, common::ipc::poll_timeout(due)) {
+            Ok(_) => fds[1..pipes_end]
+                .iter()
+                .map(|fd| fd.revents().unwrap_or(PollFlags::empty()))
+                .collect(),
+            Err(nix::errno::Errno::EINTR) => Vec::new(),
             Err(err) => return Err(io_failure("waiting for jobs", &err.into())),
-        }
-        let jobs_ready = fds[1].revents().is_none_or(|e| !e.is_empty());
+        };
         drop(fds);
-        if jobs_ready {
-            self.handle_ready_pipes(out)?;
+        if polled.iter().any(|revents| !revents.is_empty()) {
+            self.handle_ready_pipes(&polled, out)?;
         }
         Ok(())
     }
@@ -370,8 +371,12 @@ impl Jobs {
             };
             match pending.open() {
                 Ok(feeding) => {
-                    let event = EpollEvent::new(EpollFlags::EPOLLOUT, token(job.key, Pipe::Feed));
-                    if self.epoll.add(&feeding.pipe, event).is_ok() {
+                    let watched = self.watcher.add(
+                        feeding.pipe.as_fd(),
+                        EpollFlags::EPOLLOUT,
+                        token(job.key, Pipe::Feed),
+                    );
+                    if watched.is_ok() {
                         job.feeding = Some(feeding);
                     }
                 }
@@ -381,30 +386,32 @@ impl Jobs {
     }
 
     /// Reads the job pipes that have data, closes those at their end, and
-    /// feeds the job stdins that take more: what epoll has ready now.
-    fn handle_ready_pipes(&mut self, out: &mut Output) -> Result<(), Failure> {
-        let mut events = [EpollEvent::empty(); 256];
+    /// feeds the job stdins that take more: what the poll found ready
+    /// (`polled`: the revents of the watcher's descriptors).
+    fn handle_ready_pipes(
+        &mut self,
+        polled: &[PollFlags],
+        out: &mut Output,
+    ) -> Result<(), Failure> {
         loop {
-            let n = match self.epoll.wait(&mut events, EpollTimeout::ZERO) {
-                Ok(n) => n,
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(err) => return Err(io_failure("waiting for jobs", &err.into())),
-            };
-            for event in &events[..n] {
-                let (key, pipe) = Pipe::of_token(event.data());
+            let ready = self
+                .watcher
+                .ready(polled)
+                .map_err(|e| io_failure("waiting for jobs", &e))?;
+            for &(event, flags) in &ready.events {
+                let (key, pipe) = Pipe::of_token(event);
                 let (Some(&i), Some(pipe)) = (self.index_of.get(&key), pipe) else {
                     continue;
                 };
-                let flags = event.events();
                 let job = &mut self.running[i];
                 match pipe {
                     Pipe::Feed => match job.feeding.as_mut().map(Feeding::pump) {
                         // All written (or unwanted): the job sees the end
                         // of its input.
-                        Some(Fed::Done) => job.close(Pipe::Feed, &self.epoll),
+                        Some(Fed::Done) => job.close(Pipe::Feed, &mut self.watcher),
                         // --round-robin, nothing to write until the next
                         // block: stop asking if the pipe is writable.
-                        Some(Fed::Idle) => job.watch_feed(EpollFlags::empty(), &self.epoll),
+                        Some(Fed::Idle) => job.watch_feed(EpollFlags::empty(), &mut self.watcher),
                         Some(Fed::Full) | None => {}
                     },
                     Pipe::Out | Pipe::Err => {
@@ -413,14 +420,14 @@ impl Jobs {
                         if hung_up {
                             // EOF is certain: close without a read that
                             // would return 0.
-                            job.close(pipe, &self.epoll);
+                            job.close(pipe, &mut self.watcher);
                         } else {
-                            job.pump(pipe, out, &self.epoll)?;
+                            job.pump(pipe, out, &mut self.watcher)?;
                         }
                     }
                 }
             }
-            if n < events.len() {
+            if !ready.more {
                 return Ok(());
             }
         }
@@ -439,10 +446,10 @@ impl Jobs {
             job.exit = Some(exit);
             job.exited_at = Some(Instant::now());
             // What it did not read, nobody will.
-            job.close(Pipe::Feed, &self.epoll);
+            job.close(Pipe::Feed, &mut self.watcher);
             job.fifo = None;
-            job.pump(Pipe::Out, out, &self.epoll)?;
-            job.pump(Pipe::Err, out, &self.epoll)?;
+            job.pump(Pipe::Out, out, &mut self.watcher)?;
+            job.pump(Pipe::Err, out, &mut self.watcher)?;
         }
         Ok(())
     }
@@ -484,10 +491,10 @@ impl Jobs {
             if let Ok(true) = proc::signal_group(job.pid, Signal::KILL) {
                 self.killed_groups.push(job.pid);
             }
-            job.pump(Pipe::Out, out, &self.epoll)?;
-            job.pump(Pipe::Err, out, &self.epoll)?;
-            job.close(Pipe::Out, &self.epoll);
-            job.close(Pipe::Err, &self.epoll);
+            job.pump(Pipe::Out, out, &mut self.watcher)?;
+            job.pump(Pipe::Err, out, &mut self.watcher)?;
+            job.close(Pipe::Out, &mut self.watcher);
+            job.close(Pipe::Err, &mut self.watcher);
         }
         let job = self.remove(i);
         if let Some(watchdog) = self.watchdog.as_mut() {
@@ -528,7 +535,7 @@ impl Jobs {
 impl Running {
     /// Reads what one of the job's pipes has now into the sink; closes
     /// it at its end.
-    fn pump(&mut self, pipe: Pipe, out: &mut Output, epoll: &Epoll) -> Result<(), Failure> {
+    fn pump(&mut self, pipe: Pipe, out: &mut Output, watcher: &mut Watcher) -> Result<(), Failure> {
         let slot = self.slot;
         let ended = match pipe {
             Pipe::Out => self
@@ -542,31 +549,30 @@ impl Running {
             Pipe::Feed => None,
         };
         if ended.transpose()? == Some(true) {
-            self.close(pipe, epoll);
+            self.close(pipe, watcher);
         }
         Ok(())
     }
 
     /// What the poll loop watches the job's stdin feed for: writable, or
     /// (idle) nothing but errors.
-    fn watch_feed(&mut self, events: EpollFlags, epoll: &Epoll) {
+    fn watch_feed(&mut self, events: EpollFlags, watcher: &mut Watcher) {
         if let Some(feeding) = self.feeding.as_ref() {
-            let mut event = EpollEvent::new(events, token(self.key, Pipe::Feed));
-            let _ = epoll.modify(&feeding.pipe, &mut event);
+            watcher.modify(feeding.pipe.as_fd(), events, token(self.key, Pipe::Feed));
         }
     }
 
-    /// Closes one of the job's pipes, out of the epoll set first (a
+    /// Closes one of the job's pipes, out of the watcher first (a
     /// descriptor closed while a child being spawned still holds a copy
-    /// would otherwise stay in the set).
-    fn close(&mut self, pipe: Pipe, epoll: &Epoll) {
+    /// would otherwise stay in an epoll set).
+    fn close(&mut self, pipe: Pipe, watcher: &mut Watcher) {
         let fd: Option<OwnedFd> = match pipe {
             Pipe::Out => self.stdout.take().map(OwnedFd::from),
             Pipe::Err => self.stderr.take().map(OwnedFd::from),
             Pipe::Feed => self.feeding.take().map(|f| f.pipe),
         };
         if let Some(fd) = fd {
-            let _ = epoll.delete(&fd);
+            watcher.delete(fd.as_fd());
         }
     }
 
