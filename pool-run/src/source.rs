@@ -98,10 +98,11 @@ impl Source {
         }
         let mut parts = VecDeque::new();
         let feed = if let Some(pipe) = cfg.pipe.as_ref().filter(|p| p.part) {
+            let block = part_block_size(pipe, &cfg.sources, cfg.job_slots());
             for spec in &cfg.sources {
                 if let input::Source::File(path) = &spec.source {
                     let open = std::fs::File::open(path)
-                        .and_then(|file| Parts::new(file, &pipe.boundary, pipe.block))
+                        .and_then(|file| Parts::new(file, &pipe.boundary, block))
                         .map_err(|e| io_failure(&format!("reading {}", path.display()), &e))?;
                     parts.push_back(open);
                 }
@@ -442,6 +443,27 @@ impl Source {
 /// --csv joins a quoted field's lines.
 fn reads_stdin_first(cfg: &Config) -> bool {
     (cfg.needs_total() && cfg.total_jobs.is_none()) || cfg.onall || cfg.shuffle || cfg.csv.is_some()
+}
+
+/// --pipe-part's block size: as given, or GNU parallel's share of the
+/// files' total size (1 + size / slots / blocks per slot). A file that
+/// cannot be read counts 0 here; opening it reports why.
+fn part_block_size(
+    pipe: &crate::config::PipeSpec,
+    sources: &[input::SourceSpec],
+    slots: usize,
+) -> usize {
+    let Some(per_slot) = pipe.part_blocks_per_slot else {
+        return pipe.block;
+    };
+    let total: u64 = sources
+        .iter()
+        .filter_map(|spec| match &spec.source {
+            input::Source::File(path) => std::fs::metadata(path).ok().map(|m| m.len()),
+            input::Source::Args(_) => None,
+        })
+        .sum();
+    1 + (total / slots.max(1) as u64 / per_slot.max(1) as u64) as usize
 }
 
 /// --shuf: the records in a random order (Fisher-Yates over a xorshift

@@ -271,6 +271,10 @@ fn block_flags_without_pipe_and_pipe_part_without_files_are_usage_errors() {
         ),
         (&["--pipe-part", "wc"], "--pipe-part cuts files"),
         (
+            &["--pipe", "--block", "-1", "wc"],
+            "--block -N (blocks per job slot) works with --pipe-part",
+        ),
+        (
             &["--pipe-part", "-N2", "-a", "/dev/null", "wc"],
             "-N works with --pipe",
         ),

@@ -378,9 +378,11 @@ pub struct PipeArgs {
     #[arg(long = "pipe-part", alias = "pipepart", conflicts_with_all = ["pipe", "max_args", "xargs_context", "xargs_words", "colsep"])]
     pub pipe_part: bool,
 
-    /// --pipe block size: 1M (the default; M = 2^20, m = 10^6, as GNU), 512k, 10000
-    #[arg(long, alias = "block-size", value_name = "SIZE", value_parser = parse_size)]
-    pub block: Option<usize>,
+    /// --pipe block size: 1M (the default; M = 2^20, m = 10^6, as GNU), 512k,
+    /// 10000. With --pipe-part, -N cuts the files into N blocks per job slot
+    /// (the default is -10, and --round-robin makes it -1, as GNU parallel)
+    #[arg(long, alias = "block-size", value_name = "SIZE", value_parser = parse_block_size, allow_hyphen_values = true)]
+    pub block: Option<BlockSize>,
 
     /// --pipe record end (default: newline, or nothing with --recstart)
     #[arg(long, value_name = "STR")]

@@ -133,6 +133,21 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
     Ok(bytes as usize)
 }
 
+/// --block: a size, or (negative, --pipe-part) blocks per job slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockSize {
+    Bytes(usize),
+    /// `-N`: the files cut into N blocks per job slot, as GNU parallel.
+    PerSlot(usize),
+}
+
+pub fn parse_block_size(text: &str) -> Result<BlockSize, String> {
+    match text.strip_prefix('-') {
+        Some(per_slot) => parse_size(per_slot).map(BlockSize::PerSlot),
+        None => parse_size(text).map(BlockSize::Bytes),
+    }
+}
+
 /// `\n`, `\t`, `\0` and `\\` in a --recend, as GNU parallel reads them.
 pub fn unescape(text: &str) -> Vec<u8> {
     let mut out = Vec::new();

@@ -252,7 +252,19 @@ impl Config {
                 None
             },
             pipe: (cli.pipes.pipe && !cli.pipes.tee || cli.pipes.pipe_part).then(|| PipeSpec {
-                block: cli.pipes.block.unwrap_or(1024 * 1024),
+                block: match cli.pipes.block {
+                    Some(crate::cli::BlockSize::Bytes(bytes)) => bytes,
+                    _ => 1024 * 1024,
+                },
+                // GNU parallel: --pipe-part cuts 10 blocks per job slot
+                // unless told a size, one with --round-robin.
+                part_blocks_per_slot: match cli.pipes.block {
+                    _ if !cli.pipes.pipe_part => None,
+                    _ if cli.pipes.round_robin => Some(1),
+                    Some(crate::cli::BlockSize::PerSlot(n)) => Some(n),
+                    Some(crate::cli::BlockSize::Bytes(_)) => None,
+                    None => Some(10),
+                },
                 records: cli.max_records.map(|n| n as usize),
                 // --group-by: each group starts with its marker, no record end.
                 boundary: match &group_by {

@@ -205,6 +205,8 @@ impl Trim {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PipeSpec {
     pub block: usize,
+    /// --pipe-part: `block` is the files' size over (job slots x this).
+    pub part_blocks_per_slot: Option<usize>,
     /// -N: a block is this many records (then `block` does not count).
     pub records: Option<usize>,
     pub boundary: crate::blocks::Boundary,

@@ -166,6 +166,9 @@ pub(super) fn check_pipe_flags(cli: &Cli, sources: &[SourceSpec]) -> Result<(), 
             "--cat and --fifo make files on this machine: not with -S or --slurm".to_string(),
         );
     }
+    if matches!(cli.pipes.block, Some(crate::cli::BlockSize::PerSlot(_))) && !cli.pipes.pipe_part {
+        return Err("--block -N (blocks per job slot) works with --pipe-part".to_string());
+    }
     if cli.pipes.pipe_part {
         if cli.max_records.is_some() {
             return Err("--pipe-part cuts by --block; -N works with --pipe".to_string());
