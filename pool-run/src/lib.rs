@@ -23,6 +23,7 @@ mod limit;
 mod machine;
 mod output;
 mod perl;
+mod pipe_input;
 mod progress;
 mod semaphore;
 mod slots;

@@ -112,9 +112,10 @@ impl Source {
             // A block per job slot, and the one being read.
             let cutter =
                 PipeCutter::new(&pipe.boundary, pipe.block, pipe.records).with_lines(pipe.lines);
-            let input = input::PipeInput::open(pipe).map_err(|e| Failure::new(Exit::Error, e))?;
+            let input = crate::pipe_input::PipeInput::open(pipe)
+                .map_err(|e| Failure::new(Exit::Error, e))?;
             Some(
-                input::stream_blocks(cutter, Budget::new(cfg.job_slots() + 1), input)
+                crate::pipe_input::stream_blocks(cutter, Budget::new(cfg.job_slots() + 1), input)
                     .map_err(|e| io_failure("reading stdin", &e))?,
             )
         } else if cfg.nonall {

@@ -193,6 +193,18 @@ mod tests {
     use super::*;
     use std::io::Write;
 
+    /// What the watcher reports after a poll that does not wait.
+    fn ready_now(watcher: &Watcher) -> Vec<(u64, EpollFlags)> {
+        let mut fds = watcher.poll_fds();
+        nix::poll::poll(&mut fds, nix::poll::PollTimeout::ZERO).unwrap();
+        let polled: Vec<PollFlags> = fds
+            .iter()
+            .map(|f| f.revents().unwrap_or(PollFlags::empty()))
+            .collect();
+        drop(fds);
+        watcher.ready(&polled).unwrap().events
+    }
+
     /// Both ways report the same: a pipe with data is readable, one whose
     /// writer closed hangs up, under the tokens given.
     #[test]
@@ -214,14 +226,7 @@ mod tests {
             );
             ends[0].1.as_mut().unwrap().write_all(b"x").unwrap();
             ends[1].1 = None;
-            let mut fds = watcher.poll_fds();
-            nix::poll::poll(&mut fds, nix::poll::PollTimeout::ZERO).unwrap();
-            let polled: Vec<PollFlags> = fds
-                .iter()
-                .map(|f| f.revents().unwrap_or(PollFlags::empty()))
-                .collect();
-            drop(fds);
-            let mut ready = watcher.ready(&polled).unwrap().events;
+            let mut ready = ready_now(&watcher);
             ready.sort_by_key(|(token, _)| *token);
             assert_eq!(ready.len(), 2, "{ready:?}");
             assert_eq!(ready[0].0, 0);
@@ -230,14 +235,7 @@ mod tests {
             assert!(ready[1].1.contains(EpollFlags::EPOLLHUP));
             // Deleted, it is no longer reported.
             watcher.delete(ends[0].0.as_fd());
-            let mut fds = watcher.poll_fds();
-            nix::poll::poll(&mut fds, nix::poll::PollTimeout::ZERO).unwrap();
-            let polled: Vec<PollFlags> = fds
-                .iter()
-                .map(|f| f.revents().unwrap_or(PollFlags::empty()))
-                .collect();
-            drop(fds);
-            let ready = watcher.ready(&polled).unwrap().events;
+            let ready = ready_now(&watcher);
             assert_eq!(ready.iter().map(|r| r.0).collect::<Vec<_>>(), [1]);
         }
     }
