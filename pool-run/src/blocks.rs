@@ -11,8 +11,8 @@
 //! - `--pipepart` cuts a file at the *first* boundary at or past each
 //!   `--block` bytes after the previous cut.
 //!
-//! A boundary is where `--recend` is directly followed by `--recstart`; the
-//! cut falls between the two. Either may be empty.
+//! Where a boundary is (`--recend`, `--recstart`, `--regexp`) is
+//! `boundary`'s.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -20,7 +20,7 @@ use std::os::unix::fs::FileExt;
 use std::rc::Rc;
 use std::sync::{Arc, Condvar, Mutex};
 
-use bstr::ByteSlice;
+use crate::boundary::{Boundary, Finder};
 
 /// What one job reads on stdin.
 #[derive(Debug, Clone)]
@@ -214,125 +214,6 @@ impl Budget {
     }
 }
 
-/// Where one record ends and the next starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Boundary {
-    pub recend: Vec<u8>,
-    pub recstart: Vec<u8>,
-}
-
-impl Boundary {
-    /// GNU parallel's defaults: only --recstart given means no record end;
-    /// neither means a newline ends each record.
-    pub fn of(recend: Option<Vec<u8>>, recstart: Option<Vec<u8>>) -> Boundary {
-        match (recend, recstart) {
-            (recend, Some(recstart)) => Boundary {
-                recend: recend.unwrap_or_default(),
-                recstart,
-            },
-            (recend, None) => Boundary {
-                recend: recend.unwrap_or_else(|| b"\n".to_vec()),
-                recstart: Vec::new(),
-            },
-        }
-    }
-
-    fn pattern(&self) -> Vec<u8> {
-        [self.recend.as_slice(), self.recstart.as_slice()].concat()
-    }
-}
-
-/// Finds boundaries in a buffer, as GNU parallel's `rindex`/`index` calls.
-#[derive(Debug, Clone)]
-pub struct Finder {
-    pattern: Vec<u8>,
-    recend_len: usize,
-}
-
-impl Finder {
-    pub fn new(boundary: &Boundary) -> Finder {
-        Finder {
-            pattern: boundary.pattern(),
-            recend_len: boundary.recend.len(),
-        }
-    }
-
-    /// The cut after the last boundary in `buf`; None if there is none, or
-    /// only one that would cut nothing off.
-    pub fn last_cut(&self, buf: &[u8]) -> Option<usize> {
-        let at = if self.pattern.is_empty() {
-            buf.len()
-        } else {
-            buf.rfind(&self.pattern)?
-        };
-        Some(at + self.recend_len).filter(|&cut| cut > 0)
-    }
-
-    /// The cut after the `n`th boundary in `buf`, counting from offset 1
-    /// (GNU's `nindex`: a boundary at the very start is no record).
-    pub fn nth_cut(&self, buf: &[u8], n: usize) -> Option<usize> {
-        if self.pattern.is_empty() {
-            return None;
-        }
-        let mut at = 0;
-        for _ in 0..n {
-            let from = at + 1;
-            at = from + buf.get(from..)?.find(&self.pattern)?;
-        }
-        Some(at + self.recend_len)
-    }
-
-    /// How many boundaries `buf` holds, counted as `nth_cut` counts them.
-    pub fn count(&self, buf: &[u8]) -> usize {
-        if self.pattern.is_empty() {
-            return 0;
-        }
-        let mut n = 0;
-        let mut at = 0;
-        while let Some(found) = buf.get(at + 1..).and_then(|rest| rest.find(&self.pattern)) {
-            at += 1 + found;
-            n += 1;
-        }
-        n
-    }
-
-    /// The cut after the first boundary that starts at or after `from`.
-    pub fn first_cut(&self, buf: &[u8], from: usize) -> Option<usize> {
-        let at = from + buf.get(from..)?.find(&self.pattern)?;
-        Some(at + self.recend_len)
-    }
-
-    /// How many bytes a boundary spans (a search window must overlap by
-    /// one less).
-    pub fn span(&self) -> usize {
-        self.pattern.len()
-    }
-}
-
-/// --rrs: takes the separators out of a block, as GNU parallel does: every
-/// recend+recstart between two records, a recstart at its start and a
-/// recend at its end.
-pub fn remove_separators(data: &mut Vec<u8>, boundary: &Boundary) {
-    let between = boundary.pattern();
-    if !between.is_empty() {
-        let mut kept = Vec::with_capacity(data.len());
-        let mut rest = data.as_slice();
-        while let Some(at) = rest.find(&between) {
-            kept.extend_from_slice(&rest[..at]);
-            rest = &rest[at + between.len()..];
-        }
-        kept.extend_from_slice(rest);
-        data.clear();
-        data.extend_from_slice(&kept);
-    }
-    if !boundary.recstart.is_empty() && data.starts_with(&boundary.recstart) {
-        data.drain(..boundary.recstart.len());
-    }
-    if !boundary.recend.is_empty() && data.ends_with(&boundary.recend) {
-        data.truncate(data.len() - boundary.recend.len());
-    }
-}
-
 /// `--pipe`'s rule for cutting stdin, step by step as GNU parallel reads.
 #[derive(Debug, Clone)]
 pub struct PipeCutter {
@@ -343,6 +224,8 @@ pub struct PipeCutter {
     records: Option<usize>,
     /// -L with --pipe: a record is this many lines (boundaries).
     lines: usize,
+    /// -N with --regexp: the bytes before the first record were looked at.
+    garbage_checked: bool,
 }
 
 impl PipeCutter {
@@ -352,6 +235,7 @@ impl PipeCutter {
             size: size.max(1),
             records,
             lines: 1,
+            garbage_checked: false,
         }
     }
 
@@ -361,13 +245,20 @@ impl PipeCutter {
         self
     }
 
-    /// The cut after the last whole record in `buf`.
+    /// The cut after the last whole record in `buf`. GNU parallel counts
+    /// -L's lines by newlines, whatever --recend says.
     fn last_cut(&self, buf: &[u8]) -> Option<usize> {
         if self.lines == 1 {
             return self.finder.last_cut(buf);
         }
-        let whole = self.finder.count(buf) / self.lines * self.lines;
-        (whole > 0).then(|| self.finder.nth_cut(buf, whole))?
+        let newlines = buf.iter().filter(|&&b| b == b'\n').count();
+        let whole = newlines / self.lines * self.lines;
+        let (at, _) = buf
+            .iter()
+            .enumerate()
+            .filter(|&(_, &b)| b == b'\n')
+            .nth(whole.checked_sub(1)?)?;
+        Some(at + 1)
     }
 
     /// How long the buffer should be before the next cut: up to the next
@@ -379,7 +270,7 @@ impl PipeCutter {
     /// The blocks to cut from a full buffer, or the last one read
     /// (`at_end`), as end offsets in order. At the end of input GNU cuts
     /// -N blocks still, and leaves a --block buffer whole.
-    pub fn cuts(&self, buf: &[u8], at_end: bool) -> Vec<usize> {
+    pub fn cuts(&mut self, buf: &[u8], at_end: bool) -> Vec<usize> {
         match self.records {
             // GNU parallel: under -L a last record short of its lines is
             // a block of its own.
@@ -393,6 +284,12 @@ impl PipeCutter {
             Some(n) => {
                 let mut cuts = Vec::new();
                 let mut from = 0;
+                if !std::mem::replace(&mut self.garbage_checked, true)
+                    && let Some(cut) = self.finder.garbage_cut(buf)
+                {
+                    cuts.push(cut);
+                    from = cut;
+                }
                 while let Some(cut) = self.finder.nth_cut(&buf[from..], n * self.lines) {
                     if cut == 0 {
                         break;
@@ -457,9 +354,15 @@ impl Parts {
             return Ok(None);
         }
         let start = self.next;
-        let end = match self.cut_from(start + self.block)? {
-            Some(cut) => cut.min(self.size),
-            None => self.size,
+        // A regex that finds no boundary from one place may from a later
+        // one (`^` is the window's start): GNU looks again a block on.
+        let mut from = start + self.block;
+        let end = loop {
+            match self.cut_from(from)? {
+                Some(cut) => break cut.min(self.size),
+                None if self.finder.overlap().is_none() && from < self.size => from += self.block,
+                None => break self.size,
+            }
         };
         self.next = end;
         Ok(Some(Block::Range {
@@ -475,12 +378,12 @@ impl Parts {
         if from >= self.size {
             return Ok(None);
         }
-        let span = self.finder.span();
-        if span == 0 {
+        if self.finder.cuts_anywhere() {
             return Ok(Some(from));
         }
         // `buf` holds the bytes from `base` on not searched yet, and the
-        // end of the last window (a boundary may straddle two).
+        // end of the last window (a boundary may straddle two); a regex
+        // searches all read since `from` again, as GNU's does.
         let (mut base, mut buf) = (from, Vec::new());
         let mut chunk = vec![0u8; 128 * 1024];
         loop {
@@ -489,12 +392,14 @@ impl Parts {
                 return Ok(None);
             }
             buf.extend_from_slice(&chunk[..n]);
-            if let Some(cut) = self.finder.first_cut(&buf, 0) {
+            if let Some(cut) = self.finder.part_cut(&buf) {
                 return Ok(Some(base + cut as u64));
             }
-            let searched = buf.len() - (span - 1).min(buf.len());
-            buf.drain(..searched);
-            base += searched as u64;
+            if let Some(overlap) = self.finder.overlap() {
+                let searched = buf.len() - overlap.min(buf.len());
+                buf.drain(..searched);
+                base += searched as u64;
+            }
         }
     }
 }
@@ -669,22 +574,6 @@ mod tests {
             wc(pipe_blocks(&input, lines(1 << 20, Some(2))), &input),
             [6, 4]
         );
-        assert_eq!(Finder::new(&newline()).count(b"a\nb\nc"), 2);
-    }
-
-    #[test]
-    fn removing_separators_is_gnu_parallels_three_substitutions() {
-        let remove = |text: &str, boundary: &Boundary| {
-            let mut data = text.as_bytes().to_vec();
-            remove_separators(&mut data, boundary);
-            String::from_utf8(data).unwrap()
-        };
-        assert_eq!(remove("a\nb\nc\n", &newline()), "abc");
-        let five = Boundary::of(Some(b"5".to_vec()), None);
-        assert_eq!(remove("1\n2\n5\n15\n", &five), "1\n2\n\n1\n");
-        let both = Boundary::of(Some(b"}".to_vec()), Some(b"{".to_vec()));
-        assert_eq!(remove("{a}{b}{c}", &both), "abc");
-        assert_eq!(remove("{a}x{b}", &both), "a}x{b");
     }
 
     #[test]

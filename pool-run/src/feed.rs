@@ -121,6 +121,11 @@ impl Feeding {
                     None => return Fed::Done,
                 }
             };
+            if self.done >= len {
+                // An empty block has nothing to write.
+                self.block = None;
+                continue;
+            }
             match self.write_some() {
                 Ok(0) => return Fed::Full,
                 Ok(n) => {

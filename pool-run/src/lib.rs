@@ -5,6 +5,7 @@
 mod argv;
 mod backend;
 mod blocks;
+mod boundary;
 mod capture;
 mod cli;
 mod config;

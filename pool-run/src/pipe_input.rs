@@ -6,7 +6,8 @@
 use std::io::{self, Write};
 use std::sync::Arc;
 
-use crate::blocks::{Boundary, Budget, Bytes, PipeCutter};
+use crate::blocks::{Budget, Bytes, PipeCutter};
+use crate::boundary::Boundary;
 use crate::config::PipeSpec;
 use crate::group_by;
 use crate::input::{Chunk, Handover, StdinFeed, spawn_feed, stdin_copy};
@@ -124,14 +125,27 @@ struct Dress {
 }
 
 impl Dress {
-    fn apply(&self, mut block: Bytes) -> Chunk {
+    /// None: --rrs left nothing, and GNU parallel starts no job for an
+    /// empty block (its header does not count).
+    fn apply(&self, mut block: Bytes) -> Option<Chunk> {
         if let Some(boundary) = &self.remove {
-            crate::blocks::remove_separators(&mut block.data, boundary);
+            crate::boundary::remove_separators(&mut block.data, boundary);
+            if block.data.is_empty() {
+                return None;
+            }
         }
         if !self.header.is_empty() {
             block.data.splice(0..0, self.header.iter().copied());
         }
-        Chunk::Block(block)
+        Some(Chunk::Block(block))
+    }
+
+    /// Hands a dressed block over; false when the run takes no more.
+    fn send(&self, handover: &mut Handover, block: Bytes) -> bool {
+        match self.apply(block) {
+            Some(chunk) => handover.send(chunk),
+            None => true,
+        }
     }
 }
 
@@ -187,7 +201,7 @@ fn feed_pipe(
             let Some((&last, earlier)) = cuts.split_last() else {
                 if at_end {
                     if !buffer.data.is_empty() {
-                        handover.send(dress.apply(buffer));
+                        dress.send(handover, buffer);
                     }
                     return Ok(true);
                 }
@@ -201,7 +215,7 @@ fn feed_pipe(
             for &cut in earlier {
                 let mut block = budget.take(cut - from);
                 block.data.extend_from_slice(&buffer.data[from..cut]);
-                if !handover.send(dress.apply(block)) {
+                if !dress.send(handover, block) {
                     return Ok(false);
                 }
                 from = cut;
@@ -210,14 +224,14 @@ fn feed_pipe(
             rest.extend_from_slice(&buffer.data[last..]);
             buffer.data.truncate(last);
             buffer.data.drain(..from);
-            if !handover.send(dress.apply(buffer)) {
+            if !dress.send(handover, buffer) {
                 return Ok(false);
             }
             if at_end {
                 if !rest.is_empty() {
                     let mut block = budget.take(rest.len());
                     block.data.extend_from_slice(&rest);
-                    handover.send(dress.apply(block));
+                    dress.send(handover, block);
                 }
                 return Ok(true);
             }

@@ -433,9 +433,39 @@ const CASES: &[Case] = &[
     ordered("--pipe-part -a seq100.txt --block -1 -k wc -l"),
     ordered("--pipe-part -a seq100.txt --block -3 -j3 -k wc -c"),
     ordered("--pipe-part -a seq100.txt --block 20 --round-robin -k wc -l"),
+    // --regexp: --recstart and --recend as perl regexes, line by line with
+    // --pipe; a block that --rrs leaves empty starts no job.
+    piped(
+        FASTA,
+        "--pipe --regexp --recstart '^>' -N1 -k 'echo ---; cat'",
+    ),
+    piped(
+        FASTA,
+        "--pipe --regexp --recstart '>[ab]' --recend '\\n' -N2 -k 'echo ---; cat'",
+    ),
+    piped(
+        FASTA,
+        "--pipe --regexp --recstart '>[ab]' --recend '\\n' --rrs -N1 -k 'echo ---; cat'",
+    ),
+    piped(
+        SEQ_20,
+        "--pipe --regexp --recend '[05]\\n' --block 10 -k 'echo ---; cat'",
+    ),
+    piped("a1b22c3\n", "--pipe --regex --recend '[0-9]+' --rrs cat"),
+    piped(
+        SEQ_20,
+        "--pipe --regexp --recend '' -N3 -k 'echo ---; cat; echo'",
+    ),
+    piped("a\n\nb\n", "--pipe -N1 --rrs -k 'echo {#}; cat; echo'"),
+    ordered("--pipe-part -a fasta.txt --regexp --recstart '^>' --block 3 -k 'echo ---; cat'"),
+    ordered(
+        "--pipe-part -a seq100.txt --regexp --recend '0\\n' --recstart '[35]' --block 50 -k wc -l",
+    ),
 ];
 
 const SEQ_100: &str = "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n14\n15\n16\n17\n18\n19\n20\n21\n22\n23\n24\n25\n26\n27\n28\n29\n30\n31\n32\n33\n34\n35\n36\n37\n38\n39\n40\n41\n42\n43\n44\n45\n46\n47\n48\n49\n50\n51\n52\n53\n54\n55\n56\n57\n58\n59\n60\n61\n62\n63\n64\n65\n66\n67\n68\n69\n70\n71\n72\n73\n74\n75\n76\n77\n78\n79\n80\n81\n82\n83\n84\n85\n86\n87\n88\n89\n90\n91\n92\n93\n94\n95\n96\n97\n98\n99\n100\n";
+/// FASTA records, some not selected by `>[ab]`, after a line of junk.
+const FASTA: &str = "junk\n>a\nxx\n>c\nyy\n>b\nzz\nzz\n>a\nq\n";
 const SEQ_20: &str = "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n14\n15\n16\n17\n18\n19\n20\n";
 
 /// The man page's --group-by table.
@@ -513,6 +543,7 @@ fn gnu_parallels_documented_commands_give_its_output() {
             std::fs::write(dir.join("in2.txt"), "g1\ng2\n").unwrap();
             std::fs::write(dir.join("table.csv"), "n,v\na,1\nb,2\n").unwrap();
             std::fs::write(dir.join("seq100.txt"), SEQ_100).unwrap();
+            std::fs::write(dir.join("fasta.txt"), FASTA).unwrap();
         }
         let theirs = run(theirs_dir.path(), &format!("{parallel} --will-cite"), case);
         let ours = run(ours_dir.path(), &pool_run.display().to_string(), case);

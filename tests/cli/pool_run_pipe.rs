@@ -557,3 +557,57 @@ fn a_killed_pool_run_leaves_no_group_by_filter() {
     );
     drop(stdin);
 }
+
+/// --regexp: a FASTA file cut before each selected record start, counted
+/// with -N from the first such start (what comes before is a block of its
+/// own); a pattern the regex crate cannot read is one error line.
+#[test]
+fn regexp_cuts_at_regex_record_starts_and_rejects_a_bad_one_clearly() {
+    let fasta = "junk\n>a\nxx\n>c\nyy\n>b\nzz\n>a\nq\n";
+    let out = tool("pool-run")
+        .args(["--pipe", "--regexp", "--recstart", "^>[ab]", "-N1", "-k"])
+        .args(["--shell", "echo ---; cat"])
+        .write_stdin(fasta)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "---\njunk\n---\n>a\nxx\n>c\nyy\n---\n>b\nzz\n---\n>a\nq\n"
+    );
+    let out = tool("pool-run")
+        .args(["--pipe", "--regexp", "--recend", "(x", "cat"])
+        .write_stdin(fasta)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(255));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--recend '(x' is not a regex"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+/// --rrs can leave a block empty; GNU parallel starts no job for it, and
+/// pool-run must neither start one nor wait on it.
+#[test]
+fn a_block_that_rrs_leaves_empty_starts_no_job() {
+    for args in [&["-N1"][..], &["--regexp", "--recend", "", "-N3"]] {
+        let out = tool("pool-run")
+            .args(["--pipe", "--rrs", "-k"])
+            .args(args)
+            .args(["--shell", "echo job; cat; echo"])
+            .write_stdin("a\n\nb\n")
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        let expected = if args[0] == "-N1" {
+            "job\na\njob\nb\n"
+        } else {
+            ""
+        };
+        assert_eq!(String::from_utf8_lossy(&out.stdout), expected, "{args:?}");
+    }
+}

@@ -408,6 +408,12 @@ pub struct PipeArgs {
     #[arg(long)]
     pub fifo: bool,
 
+    /// --pipe/--pipe-part: --recend and --recstart are regexes (perl's, as
+    /// far as Rust's regex crate reads them: no look-around), matched line
+    /// by line with --pipe; an empty --recend alone is any one character
+    #[arg(long, alias = "regex")]
+    pub regexp: bool,
+
     /// --pipe record start: blocks are cut only before it (after --recend)
     #[arg(long, value_name = "STR")]
     pub recstart: Option<String>,

@@ -129,6 +129,24 @@ impl Config {
                 .map(|f| Template::text(f.as_bytes()))
                 .collect()
         };
+        // --group-by: each group starts with its marker, no record end.
+        let boundary = match &group_by {
+            Some(group) => crate::boundary::Boundary {
+                recend: Vec::new(),
+                recstart: group.marker.clone().into_bytes(),
+                regexp: None,
+            },
+            None if cli.pipes.regexp => crate::boundary::Boundary::of_regexp(
+                cli.pipes.recend.as_deref(),
+                cli.pipes.recstart.as_deref(),
+                cli.pipes.pipe_part,
+            )
+            .map_err(|e| Failure::new(Exit::Error, e))?,
+            None => crate::boundary::Boundary::of(
+                cli.pipes.recend.as_deref().map(unescape),
+                cli.pipes.recstart.as_deref().map(unescape),
+            ),
+        };
         Ok(Config {
             jobs: jobs_of(&cli, slurm.as_ref()),
             jobs_given: cli.jobs.is_some(),
@@ -267,16 +285,7 @@ impl Config {
                 },
                 records: cli.max_records.map(|n| n as usize),
                 // --group-by: each group starts with its marker, no record end.
-                boundary: match &group_by {
-                    Some(group) => crate::blocks::Boundary {
-                        recend: Vec::new(),
-                        recstart: group.marker.clone().into_bytes(),
-                    },
-                    None => crate::blocks::Boundary::of(
-                        cli.pipes.recend.as_deref().map(unescape),
-                        cli.pipes.recstart.as_deref().map(unescape),
-                    ),
-                },
+                boundary,
                 part: cli.pipes.pipe_part,
                 named: match (cli.pipes.cat, cli.pipes.fifo) {
                     (true, _) => NamedBlocks::File,

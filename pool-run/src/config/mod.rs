@@ -209,7 +209,7 @@ pub struct PipeSpec {
     pub part_blocks_per_slot: Option<usize>,
     /// -N: a block is this many records (then `block` does not count).
     pub records: Option<usize>,
-    pub boundary: crate::blocks::Boundary,
+    pub boundary: crate::boundary::Boundary,
     /// --pipe-part: blocks are ranges of the -a files, not stdin.
     pub part: bool,
     /// --cat, --fifo: each block through a file or a named pipe named by

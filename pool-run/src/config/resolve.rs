@@ -146,6 +146,7 @@ pub(super) fn check_pipe_flags(cli: &Cli, sources: &[SourceSpec]) -> Result<(), 
         (cli.pipes.block.is_some(), "--block"),
         (cli.pipes.recend.is_some(), "--recend"),
         (cli.pipes.recstart.is_some(), "--recstart"),
+        (cli.pipes.regexp, "--regexp"),
         (cli.pipes.cat, "--cat"),
         (cli.pipes.fifo, "--fifo"),
     ] {
