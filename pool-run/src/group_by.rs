@@ -6,6 +6,7 @@
 //! does the same through the same kind of perl filter between stdin and the
 //! block cutter, so the values, the regexes and the expressions mean what
 //! they mean in GNU parallel; everything after the filter is plain --pipe.
+//! A line's value (`Key`) and perl's start are --shard's and --bin's too.
 
 use std::io::{self, Read};
 use std::os::fd::AsRawFd;
@@ -24,32 +25,31 @@ pub struct GroupBy {
     pub marker: String,
 }
 
-/// Where a group's value comes from, once a column name is looked up.
+/// Where a line's value comes from (GNU's `column_perlexpr`, shared by
+/// --group-by, --shard and --bin), once a column name is looked up.
 #[derive(Debug, PartialEq, Eq)]
-struct Key {
+pub struct Key {
     /// 1-based column, or the whole line.
     column: Option<i64>,
     /// Perl code run with the value in `$_`; may be empty.
     code: String,
 }
 
-impl GroupBy {
-    /// A VAL that starts like a name (GNU: `^[a-z_][a-z_0-9]*(\s|$)`)
-    /// makes the input's first line a header, read before grouping starts
-    /// and given to every job ahead of its block.
-    pub fn reads_header_line(&self) -> bool {
-        let mut chars = self.value.chars();
-        let starts = chars
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
-        let rest: String = chars.take_while(|c| !c.is_whitespace()).collect::<String>();
-        starts && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-    }
+/// A VAL that starts like a name (GNU: `^[a-z_][a-z_0-9]*(\s|$)`) makes
+/// the input's first line a header, read before the filter starts.
+pub fn names_a_column(value: &str) -> bool {
+    let mut chars = value.chars();
+    let starts = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let rest: String = chars.take_while(|c| !c.is_whitespace()).collect::<String>();
+    starts && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
 
+impl Key {
     /// VAL split into its column and its code, a column name looked up in
-    /// `header` (split at --colsep). Err: the one line to print.
-    fn key(&self, header: Option<&[u8]>) -> Result<Key, String> {
-        let value = self.value.as_str();
+    /// `header` (split at `colsep`). Err: the one line to print.
+    pub fn of(value: &str, colsep: &str, header: Option<&[u8]>, flag: &str) -> Result<Key, String> {
         let word_end = value.find(char::is_whitespace).unwrap_or(value.len());
         let (word, code) = value.split_at(word_end);
         let code = code.trim_start().to_string();
@@ -61,7 +61,7 @@ impl GroupBy {
         }
         let is_name =
             !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !is_name || !self.reads_header_line() {
+        if !is_name || !names_a_column(value) {
             return Ok(Key {
                 column: None,
                 code: value.to_string(),
@@ -69,38 +69,56 @@ impl GroupBy {
         }
         let header = header.unwrap_or_default();
         let header = header.strip_suffix(b"\n").unwrap_or(header);
-        let colsep = regex::bytes::Regex::new(&self.colsep)
-            .map_err(|e| format!("--colsep '{}': {e}", self.colsep))?;
-        let position = colsep
+        let splitter =
+            regex::bytes::Regex::new(colsep).map_err(|e| format!("--colsep '{colsep}': {e}"))?;
+        let position = splitter
             .split(header)
             .position(|name| name == word.as_bytes())
-            .ok_or_else(|| format!("--group-by: column '{word}' is not in the header line"))?;
+            .ok_or_else(|| format!("{flag}: column '{word}' is not in the header line"))?;
         Ok(Key {
             column: Some(position as i64 + 1),
             code,
         })
     }
 
-    /// perl's arguments: `-a -F SEP` to split columns when there is one,
-    /// and the loop that prints `marker` before each group's first line.
-    fn perl_args(&self, header: Option<&[u8]>, marker: &str) -> Result<Vec<String>, String> {
-        let key = self.key(header)?;
-        let mut args = Vec::new();
-        let value = match key.column {
+    /// perl's `-a -F SEP` arguments when a column is split off, and the
+    /// perl expression for the column (or `$_`, the whole line).
+    pub fn perl_value(&self, colsep: &str) -> (Vec<String>, String) {
+        match self.column {
             Some(column) => {
                 // perlrun: -F's pattern cannot hold literal whitespace.
-                let sep = self
-                    .colsep
+                let sep = colsep
                     .replace('\t', "\\t")
                     .replace('"', "\\\"")
                     .replace(' ', "\\040{1}");
-                args.push("-a".to_string());
-                args.push(format!("-F{sep}"));
                 // perl numbers fields from 0; GNU parallel's -1 stays -2.
-                format!("$F[{}]", column - 1)
+                (
+                    vec!["-a".to_string(), format!("-F{sep}")],
+                    format!("$F[{}]", column - 1),
+                )
             }
-            None => "$_".to_string(),
-        };
+            None => (Vec::new(), "$_".to_string()),
+        }
+    }
+
+    /// The perl code run on the value in `$_` (may be empty).
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+}
+
+impl GroupBy {
+    /// A column name makes the input's first line a header, given to every
+    /// job ahead of its block.
+    pub fn reads_header_line(&self) -> bool {
+        names_a_column(&self.value)
+    }
+
+    /// perl's arguments: `-a -F SEP` to split columns when there is one,
+    /// and the loop that prints `marker` before each group's first line.
+    fn perl_args(&self, header: Option<&[u8]>, marker: &str) -> Result<Vec<String>, String> {
+        let key = Key::of(&self.value, &self.colsep, header, "--group-by")?;
+        let (mut args, value) = key.perl_value(&self.colsep);
         args.push("-pe".to_string());
         args.push(format!(
             "BEGIN{{ $last = \"{marker}\"; }} {{ local $_={value}; {code}; if(($last) ne $_) {{ print \"{marker}\"; $last = $_; }} }}",
@@ -177,30 +195,7 @@ pub struct Filter {
 /// Starts perl on descriptor 0. Err: the one line to print.
 pub fn start(group: &GroupBy, header: Option<&[u8]>) -> Result<Filter, String> {
     let args = group.perl_args(header, &group.marker)?;
-    check_compiles(&args)?;
-    let parent = std::process::id();
-    let mut command = Command::new("perl");
-    command
-        .args(&args)
-        .stdin(Stdio::inherit())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    // perl waits on the user's stdin, which pool-run cannot close for it:
-    // a parent-death signal ends it with pool-run, however pool-run ends
-    // (it is started from the main thread, which lives as long as pool-run).
-    // SAFETY: prctl, getppid and _exit are async-signal-safe.
-    unsafe {
-        std::os::unix::process::CommandExt::pre_exec(&mut command, move || {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-            if libc::getppid() as u32 != parent {
-                libc::_exit(1);
-            }
-            Ok(())
-        });
-    }
-    let mut child = command
-        .spawn()
-        .map_err(|e| format!("--group-by computes its values in perl, as GNU parallel: {e}"))?;
+    let mut child = spawn_perl(&args, "--group-by", Stdio::piped(), &[])?;
     let output = child
         .stdout
         .take()
@@ -211,9 +206,47 @@ pub fn start(group: &GroupBy, header: Option<&[u8]>) -> Result<Filter, String> {
     })
 }
 
+/// Starts `perl ARGS` on descriptor 0 once `perl -c` passes, with `keep`
+/// (descriptors it writes to) inherited. perl waits on the user's stdin,
+/// which pool-run cannot close for it: a parent-death signal ends it with
+/// pool-run, however pool-run ends (it is started from the main thread,
+/// which lives as long as pool-run). Err: the one line to print.
+pub fn spawn_perl(
+    args: &[String],
+    flag: &'static str,
+    stdout: Stdio,
+    keep: &[std::os::fd::RawFd],
+) -> Result<Child, String> {
+    check_compiles(args, flag)?;
+    let parent = std::process::id();
+    let keep = keep.to_vec();
+    let mut command = Command::new("perl");
+    command
+        .args(args)
+        .stdin(Stdio::inherit())
+        .stdout(stdout)
+        .stderr(Stdio::inherit());
+    // SAFETY: prctl, getppid, fcntl and _exit are async-signal-safe.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut command, move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            if libc::getppid() as u32 != parent {
+                libc::_exit(1);
+            }
+            for &fd in &keep {
+                libc::fcntl(fd, libc::F_SETFD, 0);
+            }
+            Ok(())
+        });
+    }
+    command
+        .spawn()
+        .map_err(|e| format!("{flag} computes its values in perl, as GNU parallel: {e}"))
+}
+
 /// `perl -c`: a syntax error in VAL fails the run before any job, with
 /// perl's own message, as a {= =} expression's does.
-fn check_compiles(args: &[String]) -> Result<(), String> {
+fn check_compiles(args: &[String], flag: &str) -> Result<(), String> {
     let checked = Command::new("perl")
         .arg("-c")
         .args(args)
@@ -221,15 +254,13 @@ fn check_compiles(args: &[String]) -> Result<(), String> {
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .output()
-        .map_err(|e| format!("--group-by computes its values in perl, as GNU parallel: {e}"))?;
+        .map_err(|e| format!("{flag} computes its values in perl, as GNU parallel: {e}"))?;
     if checked.status.success() {
         return Ok(());
     }
     let message = String::from_utf8_lossy(&checked.stderr);
     let first = message.lines().next().unwrap_or("perl failed");
-    Err(format!(
-        "--group-by: the perl code does not compile: {first}"
-    ))
+    Err(format!("{flag}: the perl code does not compile: {first}"))
 }
 
 impl Filter {
@@ -269,14 +300,14 @@ mod tests {
     #[test]
     fn a_column_number_is_a_column_and_the_rest_is_code() {
         assert_eq!(
-            group("3 s/\\D//g").key(None),
+            Key::of("3 s/\\D//g", "\t", None, "--group-by"),
             Ok(Key {
                 column: Some(3),
                 code: "s/\\D//g".to_string()
             })
         );
         assert_eq!(
-            group("2").key(None),
+            Key::of("2", "\t", None, "--group-by"),
             Ok(Key {
                 column: Some(2),
                 code: String::new()
@@ -293,16 +324,24 @@ mod tests {
         };
         assert!(by_name.reads_header_line());
         assert_eq!(
-            by_name.key(Some(b"Name,UserID,Consumption\n")),
+            Key::of(
+                &by_name.value,
+                ",",
+                Some(b"Name,UserID,Consumption\n"),
+                "--group-by"
+            ),
             Ok(Key {
                 column: Some(2),
                 code: "s/\\D//g".to_string()
             })
         );
-        assert!(by_name.key(Some(b"a,b\n")).is_err());
+        assert!(Key::of(&by_name.value, ",", Some(b"a,b\n"), "--group-by").is_err());
         let code = group("$_ = substr($_, 0, 1)");
         assert!(!code.reads_header_line());
-        assert_eq!(code.key(None).map(|k| k.column), Ok(None));
+        assert_eq!(
+            Key::of(&code.value, "\t", None, "--group-by").map(|k| k.column),
+            Ok(None)
+        );
         assert!(!group("2 s/a/b/").reads_header_line());
     }
 

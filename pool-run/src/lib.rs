@@ -29,6 +29,7 @@ mod progress;
 mod semaphore;
 mod slots;
 mod source;
+mod spread;
 mod supervisor;
 mod tally;
 mod template;

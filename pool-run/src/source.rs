@@ -118,6 +118,10 @@ impl Source {
                 crate::pipe_input::stream_blocks(cutter, Budget::new(cfg.job_slots() + 1), input)
                     .map_err(|e| io_failure("reading stdin", &e))?,
             )
+        } else if cfg.spread.is_some() {
+            // --shard / --bin: one job per slot, each reading its pipe.
+            pending = (0..cfg.job_slots()).map(|_| Vec::new()).collect();
+            None
         } else if cfg.nonall {
             // --nonall: one job of no values (the command alone) per host.
             pending = VecDeque::from([Vec::new()]);

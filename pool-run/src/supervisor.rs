@@ -117,7 +117,17 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
     } else {
         Some(Watchdog::start().map_err(|e| io_failure("starting the watchdog", &e))?)
     };
-    let backend = backend::from_config(cfg)?;
+    // --shard / --bin: the splitter lives as long as the run.
+    let (_splitter, spread) = match cfg.spread.as_ref().filter(|_| !cfg.dry_run) {
+        Some(spread) => {
+            let started = spread
+                .start(cfg.job_slots())
+                .map_err(|e| Failure::new(Exit::Error, e))?;
+            (Some(started.splitter), started.inputs)
+        }
+        None => (None, Vec::new()),
+    };
+    let backend = backend::from_config(cfg, spread)?;
     if let Some(watchdog) = watchdog.as_mut() {
         backend.guard(watchdog);
     }

@@ -461,7 +461,33 @@ const CASES: &[Case] = &[
     ordered(
         "--pipe-part -a seq100.txt --regexp --recend '0\\n' --recstart '[35]' --block 50 -k wc -l",
     ),
+    // --shard: which job a value goes to is random (a seeded hash), but
+    // each value's lines meet in one job; --bin: value modulo -j, 0 last.
+    piped(
+        SHARD_INPUT,
+        "--pipe --shard 1 -j3 'cut -d, -f1 | sort -u' | sort",
+    ),
+    piped(
+        SHARD_INPUT,
+        "--pipe --shard 2 -j4 'wc -l' | awk '{ s += $1 } END { print s }'",
+    ),
+    piped(
+        SHARD_INPUT,
+        "--pipe --bin 1 -j3 -k 'sort -u -t, -k1,1n | cut -d, -f1'",
+    ),
+    piped(
+        SHARD_INPUT,
+        "--pipe --bin '1 $_ *= 2' -j3 -k 'cut -d, -f1 | sort -u'",
+    ),
+    piped(TABLE_CSV, "--pipe --colsep , --bin UserID -j2 -k cat"),
+    piped(
+        "a 1\nb 2\nc 5\nd 4\n",
+        "--pipe --bin 2 --colsep ' ' -j2 -k cat",
+    ),
 ];
+
+/// key,n lines for --shard and --bin: keys 0..6 over 28 lines.
+const SHARD_INPUT: &str = "1,1\n2,2\n3,3\n4,4\n5,5\n6,6\n0,7\n1,8\n2,9\n3,10\n4,11\n5,12\n6,13\n0,14\n1,15\n2,16\n3,17\n4,18\n5,19\n6,20\n0,21\n1,22\n2,23\n3,24\n4,25\n5,26\n6,27\n0,28\n";
 
 const SEQ_100: &str = "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n14\n15\n16\n17\n18\n19\n20\n21\n22\n23\n24\n25\n26\n27\n28\n29\n30\n31\n32\n33\n34\n35\n36\n37\n38\n39\n40\n41\n42\n43\n44\n45\n46\n47\n48\n49\n50\n51\n52\n53\n54\n55\n56\n57\n58\n59\n60\n61\n62\n63\n64\n65\n66\n67\n68\n69\n70\n71\n72\n73\n74\n75\n76\n77\n78\n79\n80\n81\n82\n83\n84\n85\n86\n87\n88\n89\n90\n91\n92\n93\n94\n95\n96\n97\n98\n99\n100\n";
 /// FASTA records, some not selected by `>[ab]`, after a line of junk.

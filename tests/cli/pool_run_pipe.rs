@@ -611,3 +611,43 @@ fn a_block_that_rrs_leaves_empty_starts_no_job() {
         assert_eq!(String::from_utf8_lossy(&out.stdout), expected, "{args:?}");
     }
 }
+
+/// --shard: -j jobs at once, every value's lines in exactly one of them
+/// and no line lost; --bin: value modulo -j picks the job, 0 the last.
+#[test]
+fn shard_and_bin_give_each_value_to_one_job_and_lose_no_line() {
+    let input: String = (1..=5000).map(|i| format!("{},{i}\n", i % 7)).collect();
+    let keys_per_job = |spread: &str| {
+        let out = tool("pool-run")
+            .args(["--pipe", spread, "1", "-j3", "-k", "--shell"])
+            .arg("cut -d, -f1 | sort -un | tr '\\n' ' '; echo")
+            .write_stdin(input.as_str())
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{spread}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let sharded = keys_per_job("--shard");
+    let mut keys: Vec<&str> = sharded.split_whitespace().collect();
+    assert_eq!(sharded.lines().count(), 3, "one output per job: {sharded}");
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        ["0", "1", "2", "3", "4", "5", "6"],
+        "each key in one job"
+    );
+    assert_eq!(keys_per_job("--bin"), "1 4 \n2 5 \n0 3 6 \n");
+    let out = tool("pool-run")
+        .args(["--pipe", "--shard", "2", "-j4", "wc -l"])
+        .write_stdin(input.as_str())
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let counts = String::from_utf8_lossy(&out.stdout);
+    let total: u64 = counts
+        .split_whitespace()
+        .map(|n| n.parse::<u64>().unwrap())
+        .sum();
+    assert_eq!((counts.lines().count(), total), (4, 5000), "{counts}");
+}

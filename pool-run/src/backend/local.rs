@@ -34,6 +34,8 @@ pub struct Local {
     tee: Option<Arc<File>>,
     /// --tty / --open-tty: jobs read /dev/tty (or nothing, without one).
     tty: bool,
+    /// --shard / --bin: job N reads the Nth pipe (taken when it starts).
+    spread: Vec<Option<File>>,
 }
 
 impl Local {
@@ -52,6 +54,7 @@ impl Local {
             fresh_dirs: HashMap::new(),
             tee: None,
             tty: false,
+            spread: Vec::new(),
         })
     }
 
@@ -64,6 +67,12 @@ impl Local {
     /// --tee: jobs read `spool` (all of stdin) from its start.
     pub fn with_tee(mut self, spool: Option<Arc<File>>) -> Local {
         self.tee = spool;
+        self
+    }
+
+    /// --shard / --bin: job N reads `inputs[N - 1]`.
+    pub fn with_spread(mut self, inputs: Vec<File>) -> Local {
+        self.spread = inputs.into_iter().map(Some).collect();
         self
     }
 
@@ -115,7 +124,14 @@ impl Local {
     /// The job's stdin: a pipe the job table feeds its --pipe block into,
     /// else /dev/null; and whether the job table feeds the block (into that
     /// pipe, or into the job's --fifo).
-    pub fn stdin(&self, spec: &JobSpec) -> Result<(Stdio, bool), Failure> {
+    pub fn stdin(&mut self, spec: &JobSpec) -> Result<(Stdio, bool), Failure> {
+        let spread = usize::try_from(spec.seq)
+            .ok()
+            .and_then(|seq| self.spread.get_mut(seq.checked_sub(1)?))
+            .and_then(Option::take);
+        if let Some(input) = spread {
+            return Ok((Stdio::from(input), false));
+        }
         match (&spec.block, &spec.named) {
             (Some(_), None) => Ok((Stdio::piped(), true)),
             (Some(_), Some(_)) => Ok((self.null()?, true)),

@@ -101,8 +101,9 @@ pub trait Backend: fmt::Debug {
     fn close(&mut self) {}
 }
 
-/// The back-end `cfg` asks for (this machine with `jobs` slots by default).
-pub fn from_config(cfg: &Config) -> Result<Box<dyn Backend>, Failure> {
+/// The back-end `cfg` asks for (this machine with `jobs` slots by default);
+/// `spread`: --shard/--bin's pipe for each job, in job order.
+pub fn from_config(cfg: &Config, spread: Vec<std::fs::File>) -> Result<Box<dyn Backend>, Failure> {
     if cfg.dry_run {
         return Ok(Box::new(local::Local::new(cfg.jobs)?));
     }
@@ -116,6 +117,7 @@ pub fn from_config(cfg: &Config) -> Result<Box<dyn Backend>, Failure> {
         local::Local::new(cfg.jobs)?
             .with_workdir(cfg.workdir.clone())
             .with_tee(cfg.tee.clone())
+            .with_spread(spread)
             .with_tty(cfg.tty_stdin),
     ))
 }

@@ -425,4 +425,16 @@ pub struct PipeArgs {
     /// column then code ('2 s/\D//g'). Needs perl, as in GNU parallel
     #[arg(long = "group-by", alias = "groupby", value_name = "VAL", conflicts_with_all = ["pipe_part", "recstart", "recend", "remove_rec_sep", "tee"])]
     pub group_by: Option<String>,
+
+    /// With --pipe: -j jobs at once, each line of stdin to one of them by
+    /// a hash of its VAL, so equal values meet in one job. VAL as
+    /// --group-by's (a column split at --colsep, default ','; a column name
+    /// reads a header line, then drops it, as GNU parallel). Needs perl
+    #[arg(long, value_name = "VAL", requires = "pipe", conflicts_with_all = ["pipe_part", "group_by", "tee", "round_robin", "cat", "fifo", "bin"])]
+    pub shard: Option<String>,
+
+    /// As --shard, but VAL modulo -j picks the job: 1 the first, 2 the
+    /// second, ... and a multiple of -j the last (as GNU parallel)
+    #[arg(long, value_name = "VAL", requires = "pipe", conflicts_with_all = ["pipe_part", "group_by", "tee", "round_robin", "cat", "fifo"])]
+    pub bin: Option<String>,
 }

@@ -9,7 +9,8 @@ use common::cli::Failure;
 
 use super::resolve::{
     batch_of, check_pipe_flags, compression_of, csv_of, delimiter_of, fit_of, fold_old_spellings,
-    jobs_of, output_mode_of, shell_words, slurm_of, spool_stdin, strings_of, template_file,
+    jobs_of, output_mode_of, shell_words, slurm_of, spool_stdin, spread_of, strings_of,
+    template_file,
 };
 use super::*;
 use crate::backend::ssh::parse_logins;
@@ -264,40 +265,43 @@ impl Config {
                 (false, false) => Resume::No,
             },
             batch: batch_of(&cli),
+            spread: spread_of(&cli),
             tee: if cli.pipes.tee {
                 Some(std::sync::Arc::new(spool_stdin()?))
             } else {
                 None
             },
-            pipe: (cli.pipes.pipe && !cli.pipes.tee || cli.pipes.pipe_part).then(|| PipeSpec {
-                block: match cli.pipes.block {
-                    Some(crate::cli::BlockSize::Bytes(bytes)) => bytes,
-                    _ => 1024 * 1024,
-                },
-                // GNU parallel: --pipe-part cuts 10 blocks per job slot
-                // unless told a size, one with --round-robin.
-                part_blocks_per_slot: match cli.pipes.block {
-                    _ if !cli.pipes.pipe_part => None,
-                    _ if cli.pipes.round_robin => Some(1),
-                    Some(crate::cli::BlockSize::PerSlot(n)) => Some(n),
-                    Some(crate::cli::BlockSize::Bytes(_)) => None,
-                    None => Some(10),
-                },
-                records: cli.max_records.map(|n| n as usize),
-                // --group-by: each group starts with its marker, no record end.
-                boundary,
-                part: cli.pipes.pipe_part,
-                named: match (cli.pipes.cat, cli.pipes.fifo) {
-                    (true, _) => NamedBlocks::File,
-                    (false, true) => NamedBlocks::Fifo,
-                    (false, false) => NamedBlocks::No,
-                },
-                round_robin: cli.pipes.round_robin,
-                lines: cli.max_lines.map_or(1, |n| n as usize),
-                remove_separators: cli.pipes.remove_rec_sep || group_by.is_some(),
-                header: cli.header.clone().filter(|_| cli.pipes.pipe),
-                group_by: group_by.clone(),
-            }),
+            pipe: (cli.pipes.pipe && !cli.pipes.tee && spread_of(&cli).is_none()
+                || cli.pipes.pipe_part)
+                .then(|| PipeSpec {
+                    block: match cli.pipes.block {
+                        Some(crate::cli::BlockSize::Bytes(bytes)) => bytes,
+                        _ => 1024 * 1024,
+                    },
+                    // GNU parallel: --pipe-part cuts 10 blocks per job slot
+                    // unless told a size, one with --round-robin.
+                    part_blocks_per_slot: match cli.pipes.block {
+                        _ if !cli.pipes.pipe_part => None,
+                        _ if cli.pipes.round_robin => Some(1),
+                        Some(crate::cli::BlockSize::PerSlot(n)) => Some(n),
+                        Some(crate::cli::BlockSize::Bytes(_)) => None,
+                        None => Some(10),
+                    },
+                    records: cli.max_records.map(|n| n as usize),
+                    // --group-by: each group starts with its marker, no record end.
+                    boundary,
+                    part: cli.pipes.pipe_part,
+                    named: match (cli.pipes.cat, cli.pipes.fifo) {
+                        (true, _) => NamedBlocks::File,
+                        (false, true) => NamedBlocks::Fifo,
+                        (false, false) => NamedBlocks::No,
+                    },
+                    round_robin: cli.pipes.round_robin,
+                    lines: cli.max_lines.map_or(1, |n| n as usize),
+                    remove_separators: cli.pipes.remove_rec_sep || group_by.is_some(),
+                    header: cli.header.clone().filter(|_| cli.pipes.pipe),
+                    group_by: group_by.clone(),
+                }),
             trim: Trim::of(cli.trim.as_deref()),
             workdir: cli.wd.as_ref().map(|dir| {
                 if dir.as_os_str() == "..." {

@@ -99,6 +99,8 @@ pub struct Config {
     pub shuffle: bool,
     pub batch: Batch,
     pub pipe: Option<PipeSpec>,
+    /// --shard / --bin: -j jobs, each reading the lines its value picks.
+    pub spread: Option<crate::spread::Spread>,
     /// --tee: all of stdin, read once into an unlinked file; every job
     /// reads it from the start through its own descriptor.
     pub tee: Option<std::sync::Arc<std::fs::File>>,

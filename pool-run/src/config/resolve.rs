@@ -162,6 +162,11 @@ pub(super) fn check_pipe_flags(cli: &Cli, sources: &[SourceSpec]) -> Result<(), 
                 .to_string(),
         );
     }
+    if (cli.pipes.shard.is_some() || cli.pipes.bin.is_some()) && elsewhere {
+        return Err(
+            "--shard and --bin feed jobs on this machine: not with -S or --slurm".to_string(),
+        );
+    }
     if (cli.pipes.cat || cli.pipes.fifo) && elsewhere {
         return Err(
             "--cat and --fifo make files on this machine: not with -S or --slurm".to_string(),
@@ -184,6 +189,25 @@ pub(super) fn check_pipe_flags(cli: &Cli, sources: &[SourceSpec]) -> Result<(), 
         }
     }
     Ok(())
+}
+
+/// --shard / --bin: the rule, VAL, and the --colsep GNU's sharder splits
+/// at (`,` when not given).
+pub(super) fn spread_of(cli: &Cli) -> Option<crate::spread::Spread> {
+    use crate::spread::{Rule, Spread};
+    let (rule, value) = match (&cli.pipes.shard, &cli.pipes.bin) {
+        (Some(value), _) => (Rule::Hash, value),
+        (None, Some(value)) => (Rule::Modulo, value),
+        (None, None) => return None,
+    };
+    Some(Spread {
+        rule,
+        value: value.clone(),
+        colsep: cli
+            .colsep
+            .as_ref()
+            .map_or_else(|| ",".to_string(), |re| re.as_str().to_string()),
+    })
 }
 
 /// --csv: the field separator, --colsep's one character or `,`.
