@@ -226,6 +226,8 @@ pub struct PipeCutter {
     lines: usize,
     /// -N with --regexp: the bytes before the first record were looked at.
     garbage_checked: bool,
+    /// --block-timeout: a buffer read this long is cut as it is.
+    pub block_timeout: Option<std::time::Duration>,
 }
 
 impl PipeCutter {
@@ -236,12 +238,19 @@ impl PipeCutter {
             records,
             lines: 1,
             garbage_checked: false,
+            block_timeout: None,
         }
     }
 
     /// -L N with --pipe: a record is N lines (N boundaries).
     pub fn with_lines(mut self, lines: usize) -> PipeCutter {
         self.lines = lines.max(1);
+        self
+    }
+
+    /// --block-timeout: read no longer than this for one block.
+    pub fn with_block_timeout(mut self, timeout: Option<std::time::Duration>) -> PipeCutter {
+        self.block_timeout = timeout;
         self
     }
 
@@ -307,8 +316,12 @@ impl PipeCutter {
 
     /// Nothing could be cut: a record is longer than a block. GNU parallel
     /// grows the block size for the rest of the run and warns (not for -N,
-    /// where waiting for more records is normal).
+    /// where waiting for more records is normal; never under
+    /// --block-timeout, where a block may be short of records on purpose).
     pub fn grow(&mut self) -> Option<String> {
+        if self.block_timeout.is_some() {
+            return None;
+        }
         let old = self.size;
         self.size = ((old as f64) * 1.3 + 1.0).ceil() as usize;
         self.records.is_none().then(|| {

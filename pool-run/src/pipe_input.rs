@@ -5,6 +5,7 @@
 
 use std::io::{self, Write};
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::blocks::{Budget, Bytes, PipeCutter};
 use crate::boundary::Boundary;
@@ -196,7 +197,8 @@ fn feed_pipe(
         rest.clear();
         loop {
             let target = cutter.fill_to(buffer.data.len());
-            let at_end = !read_up_to(&mut stdin, &mut buffer.data, target)?;
+            let deadline = cutter.block_timeout.map(|t| Instant::now() + t);
+            let at_end = read_up_to(&mut stdin, &mut buffer.data, target, deadline)? == Read::End;
             let cuts = cutter.cuts(&buffer.data, at_end);
             let Some((&last, earlier)) = cuts.split_last() else {
                 if at_end {
@@ -275,19 +277,65 @@ struct Unread {
     file: std::fs::File,
 }
 
-/// Reads into `buffer` until it holds `target` bytes; false if the input
-/// ended first. Reads go straight into the buffer's spare room.
-fn read_up_to(stdin: &mut Unread, buffer: &mut Vec<u8>, target: usize) -> io::Result<bool> {
+/// How a read for one block ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    Full,
+    /// The input ended.
+    End,
+    /// --block-timeout: the deadline passed first.
+    TimedOut,
+}
+
+/// Reads into `buffer` until it holds `target` bytes, the input ends, or
+/// `deadline` passes. Reads go straight into the buffer's spare room.
+fn read_up_to(
+    stdin: &mut Unread,
+    buffer: &mut Vec<u8>,
+    target: usize,
+    deadline: Option<Instant>,
+) -> io::Result<Read> {
     while buffer.len() < target && !stdin.early.is_empty() {
         let take = (target - buffer.len()).min(stdin.early.len());
         let from = stdin.early.len() - take;
         buffer.extend(stdin.early.drain(from..).rev());
     }
     while buffer.len() < target {
+        if let Some(deadline) = deadline
+            && !readable_before(&stdin.file, deadline)?
+        {
+            return Ok(Read::TimedOut);
+        }
         let want = target - buffer.len();
         if !read_some(&mut stdin.file, buffer, want)? {
-            return Ok(false);
+            return Ok(Read::End);
         }
     }
-    Ok(true)
+    Ok(Read::Full)
+}
+
+/// Whether `file` has something to read (or its end) before `deadline`.
+fn readable_before(file: &std::fs::File, deadline: Instant) -> io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let mut fds = [libc::pollfd {
+            fd: file.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        // Rounded up: a deadline a few microseconds away is not "now".
+        let ms = i32::try_from(left.as_micros().div_ceil(1000)).unwrap_or(i32::MAX);
+        // SAFETY: poll(2) on one pollfd we own, for at most `ms`.
+        match unsafe { libc::poll(fds.as_mut_ptr(), 1, ms) } {
+            0 => return Ok(false),
+            -1 => {
+                let err = io::Error::last_os_error();
+                if err.kind() != io::ErrorKind::Interrupted {
+                    return Err(err);
+                }
+            }
+            _ => return Ok(true),
+        }
+    }
 }

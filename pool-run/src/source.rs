@@ -110,8 +110,9 @@ impl Source {
             None
         } else if let Some(pipe) = &cfg.pipe {
             // A block per job slot, and the one being read.
-            let cutter =
-                PipeCutter::new(&pipe.boundary, pipe.block, pipe.records).with_lines(pipe.lines);
+            let cutter = PipeCutter::new(&pipe.boundary, pipe.block, pipe.records)
+                .with_lines(pipe.lines)
+                .with_block_timeout(pipe.block_timeout);
             let input = crate::pipe_input::PipeInput::open(pipe)
                 .map_err(|e| Failure::new(Exit::Error, e))?;
             Some(

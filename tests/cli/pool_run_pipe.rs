@@ -651,3 +651,22 @@ fn shard_and_bin_give_each_value_to_one_job_and_lose_no_line() {
         .sum();
     assert_eq!((counts.lines().count(), total), (4, 5000), "{counts}");
 }
+
+/// --block-timeout: a block that does not fill in time goes to a job as it
+/// is, while stdin is still open; the rest follows in later blocks.
+#[test]
+fn block_timeout_passes_a_partial_block_while_stdin_stays_open() {
+    let (running, mut stdin) = crate::support::Running::start_with_stdin(
+        "pool-run",
+        &["--pipe", "--bt", "0.2", "--shell", "echo job; cat"],
+    );
+    std::io::Write::write_all(&mut stdin, b"a\n").unwrap();
+    // Without --bt, nothing runs before stdin ends: these would time out.
+    assert_eq!(running.next_line(), "job");
+    assert_eq!(running.next_line(), "a");
+    std::io::Write::write_all(&mut stdin, b"b\nc\n").unwrap();
+    drop(stdin);
+    let (status, rest, stderr) = running.finish();
+    assert!(status.success(), "{stderr}");
+    assert_eq!(rest, "job\nb\nc\n");
+}

@@ -384,6 +384,12 @@ pub struct PipeArgs {
     #[arg(long, alias = "block-size", value_name = "SIZE", value_parser = parse_block_size, allow_hyphen_values = true)]
     pub block: Option<BlockSize>,
 
+    /// --pipe: a block not full after DUR goes to a job as it is (cut at
+    /// its last record end), so a slow trickle of input is not held back;
+    /// the block size then never grows. Also --blocktimeout, --bt
+    #[arg(long = "block-timeout", aliases = ["blocktimeout", "bt"], value_name = "DUR", value_parser = common::time::parse_duration, requires = "pipe")]
+    pub block_timeout: Option<std::time::Duration>,
+
     /// --pipe record end (default: newline, or nothing with --recstart)
     #[arg(long, value_name = "STR")]
     pub recend: Option<String>,

@@ -287,6 +287,7 @@ impl Config {
                         Some(crate::cli::BlockSize::Bytes(_)) => None,
                         None => Some(10),
                     },
+                    block_timeout: cli.pipes.block_timeout.filter(|t| !t.is_zero()),
                     records: cli.max_records.map(|n| n as usize),
                     // --group-by: each group starts with its marker, no record end.
                     boundary,

@@ -209,6 +209,8 @@ pub struct PipeSpec {
     pub block: usize,
     /// --pipe-part: `block` is the files' size over (job slots x this).
     pub part_blocks_per_slot: Option<usize>,
+    /// --block-timeout: a block read for this long goes as it is.
+    pub block_timeout: Option<std::time::Duration>,
     /// -N: a block is this many records (then `block` does not count).
     pub records: Option<usize>,
     pub boundary: crate::boundary::Boundary,
