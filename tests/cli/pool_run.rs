@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::os::unix::process::ExitStatusExt;
+use std::time::Duration;
 
 use crate::support::{Running, pid_exists, stderr_lines, tool};
 
@@ -1865,4 +1866,40 @@ fn a_killed_pool_run_leaves_no_temporary_file() {
     drop(running);
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
     assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+/// --latest-line on a terminal: one row per job, redrawn in place, so the
+/// screen ends with each job's last line; off a terminal, each job's last
+/// line once (in job order with -k, tagged with --tag).
+#[test]
+fn latest_line_keeps_one_row_per_job() {
+    use crate::support::pty::{Pty, screen_rows};
+    let script = "for i in 1 2 3; do echo job{} line $i; sleep 0.05; done; echo err{} >&2; printf 'job{} end'";
+    let mut command = std::process::Command::new(crate::support::bin_path("pool-run"));
+    command.args(["--ll", "-k", script, ":::", "1", "2", "3"]);
+    let mut pty = Pty::spawn(command);
+    let status = pty.wait_and_keep(Duration::from_secs(30));
+    assert!(status.success());
+    let screen = pty.screen();
+    assert_eq!(
+        screen_rows(&screen),
+        ["job1 end", "job2 end", "job3 end"],
+        "{screen:?}"
+    );
+    assert!(
+        screen.contains("job2 line 2"),
+        "rows showed lines as they came: {screen:?}"
+    );
+
+    let out = tool("pool-run")
+        .args(["--ll", "-k", "--tag", script, ":::", "1", "2"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "1\tjob1 end\n2\tjob2 end\n"
+    );
+    assert!(out.stderr.is_empty(), "stderr lines are rows too");
 }

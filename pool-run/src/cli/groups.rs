@@ -123,6 +123,12 @@ pub struct DisplayArgs {
     #[arg(long, value_name = "FILE.svg")]
     pub timeline: Option<std::path::PathBuf>,
 
+    /// Each job shows only the latest line it wrote (stdout or stderr): on
+    /// a terminal a row per job, redrawn in place; elsewhere each job's
+    /// last line when it ends. Also --ll
+    #[arg(long = "latest-line", aliases = ["latestline", "ll"], conflicts_with_all = ["ungroup", "json", "line_buffer"])]
+    pub latest_line: bool,
+
     /// Print whole lines as jobs write them (with -k: only the job whose turn it is)
     #[arg(long, aliases = ["linebuffer", "lb"], conflicts_with_all = ["ungroup", "json"])]
     pub line_buffer: bool,
@@ -384,9 +390,9 @@ pub struct PipeArgs {
     #[arg(long, alias = "block-size", value_name = "SIZE", value_parser = parse_block_size, allow_hyphen_values = true)]
     pub block: Option<BlockSize>,
 
-    /// --pipe: a block not full after DUR goes to a job as it is (cut at
-    /// its last record end), so a slow trickle of input is not held back;
-    /// the block size then never grows. Also --blocktimeout, --bt
+    /// --pipe (also spelled blocktimeout or bt): a block not full after DUR
+    /// goes to a job as it is (cut at its last record end), so a slow
+    /// trickle of input is not held back; the block size then never grows
     #[arg(long = "block-timeout", aliases = ["blocktimeout", "bt"], value_name = "DUR", value_parser = common::time::parse_duration, requires = "pipe")]
     pub block_timeout: Option<std::time::Duration>,
 

@@ -149,6 +149,8 @@ pub enum OutputMode {
     LineBuffer,
     /// --json: one object per finished job instead of its output.
     Json,
+    /// --latest-line: each job's latest line only (redrawn on a terminal).
+    LatestLine,
 }
 
 impl OutputMode {

@@ -285,6 +285,8 @@ pub(super) fn batch_of(cli: &Cli) -> Batch {
 pub(super) fn output_mode_of(cli: &Cli) -> OutputMode {
     if cli.display.ungroup || cli.tty {
         OutputMode::Ungrouped
+    } else if cli.display.latest_line {
+        OutputMode::LatestLine
     } else if cli.display.line_buffer {
         OutputMode::LineBuffer
     } else if cli.display.json {

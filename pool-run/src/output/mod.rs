@@ -9,6 +9,7 @@
 //! the hot path, `data`, is a vector index.
 
 pub mod color;
+pub mod latest;
 pub mod report;
 pub mod timeline;
 
@@ -86,6 +87,8 @@ struct Live {
     out: Flow,
     err: Flow,
     frames: Frames,
+    /// --latest-line: its latest line.
+    latest: latest::Latest,
 }
 
 /// A finished output waiting for its turn under -k.
@@ -128,6 +131,8 @@ pub struct Output<O: Write = io::Stdout, E: Write = io::Stderr> {
     palette: Option<color::Palette>,
     /// --compress: what spills goes through these programs.
     compression: Option<std::rc::Rc<crate::capture::Compression>>,
+    /// --latest-line on a terminal: the rows redrawn in place.
+    board: Option<latest::Board>,
 }
 
 impl Output {
@@ -149,6 +154,9 @@ impl Output {
         output.palette = cfg.color.then(color::Palette::new);
         output.compression = cfg.compression.clone().map(std::rc::Rc::new);
         output.progress = Progress::new(cfg.bar, None);
+        if cfg.output == OutputMode::LatestLine {
+            output.board = latest::Board::on_stdout(cfg.keep_order);
+        }
         if cfg.joblog_on_stdout() {
             // GNU parallel's `--joblog -`: no file named `-`, and nothing
             // to resume from.
@@ -188,6 +196,7 @@ impl<O: Write, E: Write> Output<O, E> {
             color_failed: false,
             palette: None,
             compression: None,
+            board: None,
         }
     }
 
@@ -301,6 +310,7 @@ impl<O: Write, E: Write> Output<O, E> {
             out: flow(),
             err: flow(),
             frames: Frames::default(),
+            latest: latest::Latest::default(),
         });
     }
 
@@ -309,6 +319,9 @@ impl<O: Write, E: Write> Output<O, E> {
         let Some(live) = self.live.get_mut(slot).and_then(Option::as_mut) else {
             return Ok(());
         };
+        if self.mode == OutputMode::LatestLine {
+            return self.latest_data(slot, stream, bytes);
+        }
         let flow = match stream {
             Stream::Out => &mut live.out,
             Stream::Err => &mut live.err,
@@ -341,9 +354,114 @@ impl<O: Write, E: Write> Output<O, E> {
         written
     }
 
+    /// --latest-line: a job's bytes only move its latest line (control
+    /// lines of a wrapper taken out first); on a terminal its row is
+    /// redrawn.
+    fn latest_data(&mut self, slot: usize, stream: Stream, bytes: &[u8]) -> Result<(), Failure> {
+        let Some(live) = self.live.get_mut(slot).and_then(Option::as_mut) else {
+            return Ok(());
+        };
+        let (index, flow) = match stream {
+            Stream::Out => (0, &mut live.out),
+            Stream::Err => (1, &mut live.err),
+        };
+        flow.printed += bytes.len() as u64;
+        let moved = if stream == Stream::Err && live.framed {
+            // Whole lines only reach the frames; the rest waits.
+            flow.partial.extend_from_slice(bytes);
+            let cut = flow
+                .partial
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1);
+            let rest = flow.partial.split_off(cut);
+            let mut lines = std::mem::replace(&mut flow.partial, rest);
+            let control = lines.len();
+            live.frames.take_from_lines(&mut lines);
+            flow.printed -= (control - lines.len()) as u64;
+            live.latest.take(index, &lines)
+        } else {
+            live.latest.take(index, bytes)
+        };
+        if moved {
+            self.redraw(slot)?;
+        }
+        Ok(())
+    }
+
+    /// --latest-line on a terminal: the job on `slot`'s row, drawn again.
+    fn redraw(&mut self, slot: usize) -> Result<(), Failure> {
+        let (Some(board), Some(live)) = (
+            self.board.as_mut(),
+            self.live.get(slot).and_then(Option::as_ref),
+        ) else {
+            return Ok(());
+        };
+        let color = self
+            .palette
+            .as_ref()
+            .map(|p| (p.of(live.seq), color::RESET));
+        let tag = live.tag.as_deref().map_or(&[][..], Vec::as_slice);
+        let row = board.draw(
+            live.seq,
+            tag,
+            &live.latest.line,
+            color,
+            latest::screen_size(),
+        );
+        if row.is_empty() {
+            return Ok(());
+        }
+        self.bar_hide();
+        self.stdout
+            .write_all(&row)
+            .and_then(|()| self.stdout.flush())
+            .map_err(|e| Failure::io(Exit::Error, "writing output", &e))?;
+        self.bar_show();
+        Ok(())
+    }
+
+    /// --latest-line: the job on `slot` ended. Its row is drawn a last
+    /// time; off a terminal its last line is what it prints.
+    fn close_latest(&mut self, slot: usize, exit: ChildExit) -> Result<Captured, Failure> {
+        if let Some(live) = self.live.get_mut(slot).and_then(Option::as_mut) {
+            // A wrapper's stderr: its last control lines out first.
+            let mut rest = Capture::from_bytes(std::mem::take(&mut live.err.partial));
+            if live.framed {
+                live.frames
+                    .take_from_capture(&mut rest, exit)
+                    .map_err(capture_failure)?;
+            }
+            let rest = rest.read_all().map_err(capture_failure)?;
+            live.latest.take(1, &rest);
+            live.latest.finish();
+        }
+        self.redraw(slot)?;
+        let Some(live) = self.live.get_mut(slot).and_then(Option::take) else {
+            return Ok(Captured::default());
+        };
+        let mut line = live.latest.line;
+        let out = if self.board.is_some() || line.is_empty() {
+            Capture::new()
+        } else {
+            line.push(b'\n');
+            Capture::from_bytes(line)
+        };
+        Ok(Captured {
+            received: live.out.printed + live.err.printed,
+            out,
+            frames: live.frames,
+            tag: live.tag,
+            ..Captured::default()
+        })
+    }
+
     /// The job on `slot` ended: its output, for the back-end to read and
     /// for `record`.
     pub fn close(&mut self, slot: usize, exit: ChildExit) -> Result<Captured, Failure> {
+        if self.mode == OutputMode::LatestLine {
+            return self.close_latest(slot, exit);
+        }
         let Some(live) = self.live.get_mut(slot).and_then(Option::take) else {
             return Ok(Captured::default());
         };

@@ -176,3 +176,41 @@ pub fn visible_lines(screen: &str) -> Vec<String> {
         .filter(|line: &String| !line.is_empty())
         .collect()
 }
+
+/// What a terminal shows for `screen`, rows in order, where the output
+/// also moves the cursor up (`ESC [ A`) to redraw a row in place.
+pub fn screen_rows(screen: &str) -> Vec<String> {
+    let mut rows: Vec<Vec<char>> = vec![Vec::new()];
+    let (mut row, mut col) = (0, 0);
+    let mut chars = screen.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => col = 0,
+            '\n' => {
+                row += 1;
+                if rows.len() <= row {
+                    rows.push(Vec::new());
+                }
+            }
+            '\x1b' => match chars.by_ref().take(2).collect::<String>().as_str() {
+                "[A" => row = row.saturating_sub(1),
+                "[K" => rows[row].truncate(col),
+                other => panic!("unexpected escape {other:?} in {screen:?}"),
+            },
+            c => {
+                let line = &mut rows[row];
+                if col < line.len() {
+                    line[col] = c;
+                } else {
+                    line.resize(col, ' ');
+                    line.push(c);
+                }
+                col += 1;
+            }
+        }
+    }
+    rows.into_iter()
+        .map(|line| line.into_iter().collect::<String>())
+        .filter(|line| !line.is_empty())
+        .collect()
+}
