@@ -27,6 +27,8 @@ pub struct JobSpec {
     pub named: Option<Rc<Named>>,
     /// --onall, --nonall: the place (host) this job must run on.
     pub place: Option<crate::backend::PlaceId>,
+    /// --hostgroups: the host groups it may run in (None: anywhere).
+    pub groups: Option<Vec<String>>,
 }
 
 impl JobSpec {
@@ -38,6 +40,7 @@ impl JobSpec {
             block: None,
             named: None,
             place: None,
+            groups: None,
         }
     }
 

@@ -74,10 +74,22 @@ impl Slots {
 
     /// A free slot on the place with the fewest running jobs, and its place.
     pub fn take(&mut self) -> Option<(usize, PlaceId)> {
+        self.take_among(|_| true)
+    }
+
+    /// A free slot of `place` (--onall: the job must run there).
+    pub fn take_at(&mut self, place: PlaceId) -> Option<usize> {
+        self.take_among(|p| p == place).map(|(slot, _)| slot)
+    }
+
+    /// A free slot on the least busy of the places `allowed` says yes to
+    /// (--hostgroups), and its place.
+    pub fn take_among(&mut self, allowed: impl Fn(PlaceId) -> bool) -> Option<(usize, PlaceId)> {
         let slot = self
             .free
             .iter()
             .copied()
+            .filter(|&slot| allowed(self.place_of[slot]))
             .min_by_key(|&slot| (self.busy[self.place_of[slot]], slot))?;
         self.free.remove(&slot);
         self.in_use.insert(slot);
@@ -86,17 +98,9 @@ impl Slots {
         Some((slot, place))
     }
 
-    /// A free slot of `place` (--onall: the job must run there).
-    pub fn take_at(&mut self, place: PlaceId) -> Option<usize> {
-        let slot = self
-            .free
-            .iter()
-            .copied()
-            .find(|&slot| self.place_of[slot] == place)?;
-        self.free.remove(&slot);
-        self.in_use.insert(slot);
-        self.busy[place] += 1;
-        Some(slot)
+    /// Whether `place` is gone for the run.
+    pub fn is_dropped(&self, place: PlaceId) -> bool {
+        self.dropped[place]
     }
 
     /// A job on `slot` ended: the slot is free again, unless its place was dropped.

@@ -64,6 +64,8 @@ pub struct Source {
     /// the jobs, as GNU parallel's --onall does), record by record so the
     /// hosts work at the same time.
     onall: Option<VecDeque<(Vec<BString>, PlaceId)>>,
+    /// --hostgroups: values carry `@group+group` suffixes.
+    hostgroups: bool,
 }
 
 /// -X/-m's limit on a command line.
@@ -172,6 +174,7 @@ impl Source {
         source.skip_first = cfg.skip_first_line;
         source.fit = cfg.fit;
         source.csv = cfg.csv;
+        source.hostgroups = cfg.remote.hostgroups;
         if cfg.skip_first_line {
             source.total = source.total.map(|t| t.saturating_sub(1));
         }
@@ -201,6 +204,7 @@ impl Source {
             feed: None,
             next_seq: 1,
             skip_first: false,
+            hostgroups: false,
             fit: Fit::default(),
             csv: None,
             onall: None,
@@ -354,8 +358,14 @@ impl Source {
         Ok(self.take_values().map(|values| self.new_spec(values)))
     }
 
-    fn new_spec(&mut self, values: Vec<BString>) -> JobSpec {
-        let spec = JobSpec::new(self.next_seq, values);
+    fn new_spec(&mut self, mut values: Vec<BString>) -> JobSpec {
+        let groups = if self.hostgroups {
+            cut_host_groups(&mut values)
+        } else {
+            None
+        };
+        let mut spec = JobSpec::new(self.next_seq, values);
+        spec.groups = groups;
         self.next_seq += 1;
         spec
     }
@@ -572,6 +582,31 @@ fn join_quoted_newlines(lines: VecDeque<Vec<BString>>) -> VecDeque<Vec<BString>>
     records
 }
 
+/// --hostgroups: every value loses its `@group+group` suffix (from its
+/// first `@` on, as GNU parallel cuts it); the first value's groups are the
+/// job's (None: it may run anywhere).
+fn cut_host_groups(values: &mut [BString]) -> Option<Vec<String>> {
+    let mut groups = None;
+    for (i, value) in values.iter_mut().enumerate() {
+        let Some(at) = value
+            .iter()
+            .position(|&b| b == b'@')
+            .filter(|&at| at + 1 < value.len())
+        else {
+            continue;
+        };
+        let named: Vec<String> = String::from_utf8_lossy(&value[at + 1..])
+            .split('+')
+            .map(str::to_string)
+            .collect();
+        value.truncate(at);
+        if i == 0 {
+            groups = Some(named);
+        }
+    }
+    groups
+}
+
 /// --colsep: a record's values cut into columns.
 fn split_columns(colsep: Option<&regex::bytes::Regex>, record: Vec<BString>) -> Vec<BString> {
     match colsep {
@@ -586,6 +621,21 @@ fn split_columns(colsep: Option<&regex::bytes::Regex>, record: Vec<BString>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_groups_are_cut_off_every_value_and_the_first_ones_count() {
+        let mut values: Vec<BString> = vec!["a@g1+g2".into(), "b@g3".into(), "c@".into()];
+        let groups = cut_host_groups(&mut values);
+        assert_eq!(groups, Some(vec!["g1".to_string(), "g2".to_string()]));
+        assert_eq!(values, ["a", "b", "c@"]);
+        let mut plain: Vec<BString> = vec!["x".into(), "y@z".into()];
+        assert_eq!(
+            cut_host_groups(&mut plain),
+            None,
+            "the first value has none"
+        );
+        assert_eq!(plain, ["x", "y"]);
+    }
 
     #[test]
     fn csv_lines_open_in_a_quote_go_on_over_the_next() {

@@ -12,7 +12,7 @@ use common::cli::Failure;
 use common::proc;
 use common::signal::{Signal, SignalWatcher};
 
-use crate::backend::{self, Backend, Ended, Launch, Verdict};
+use crate::backend::{self, Backend, Ended, Launch, PlaceId, Verdict};
 use crate::config::Config;
 use crate::exit::Exit;
 use crate::gate::{Gate, Memory, Shortage};
@@ -43,6 +43,8 @@ struct Supervisor<'a> {
     terminal_holder: Option<u32>,
     /// --onall: the next job waits for its host's slot to come free.
     pinned_waiting: bool,
+    /// --hostgroups: group sets no host is in, warned about once.
+    unknown_groups: std::collections::HashSet<Vec<String>>,
     /// -p: the terminal the questions go to and the answers come from.
     prompt: Option<io::BufReader<std::fs::File>>,
     signals: SignalWatcher,
@@ -161,6 +163,7 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
         terminal,
         terminal_holder: None,
         pinned_waiting: false,
+        unknown_groups: std::collections::HashSet::new(),
         prompt: None,
         signals,
         slots: Slots::new(&per_place),
@@ -301,6 +304,28 @@ impl Supervisor<'_> {
         self.terminal_holder = Some(pid);
     }
 
+    /// --hostgroups: the places (not dropped) in any of `groups`; every
+    /// place when none is, as GNU parallel documents (said once per set).
+    fn places_in(&mut self, groups: &[String]) -> Vec<PlaceId> {
+        let places = self.backend.places();
+        let usable = |p: &PlaceId| !self.slots.is_dropped(*p);
+        let inside: Vec<PlaceId> = (0..places.len())
+            .filter(usable)
+            .filter(|&p| places[p].groups.iter().any(|g| groups.contains(g)))
+            .collect();
+        if !inside.is_empty() {
+            return inside;
+        }
+        if self.unknown_groups.insert(groups.to_vec()) {
+            let _ = writeln!(
+                io::stderr(),
+                "pool-run: warning: no host is in the host group(s) {}: those jobs run on any host",
+                groups.join("+")
+            );
+        }
+        (0..places.len()).filter(usable).collect()
+    }
+
     /// Starts one job: a placeholder for --resume and --dry-run, else the
     /// back-end's command, spawned.
     fn start(&mut self, spec: JobSpec) -> Result<(), Failure> {
@@ -309,13 +334,18 @@ impl Supervisor<'_> {
             // Done in an earlier run; keep -k's order moving.
             return self.out.placeholder(seq, None);
         }
-        let taken = match spec.place {
-            Some(place) => self.slots.take_at(place).map(|slot| (slot, place)),
-            None => self.slots.take(),
+        let taken = match (spec.place, &spec.groups) {
+            (Some(place), _) => self.slots.take_at(place).map(|slot| (slot, place)),
+            (None, Some(groups)) => {
+                let allowed = self.places_in(groups);
+                self.slots.take_among(|place| allowed.contains(&place))
+            }
+            (None, None) => self.slots.take(),
         };
         let Some((slot, place)) = taken else {
-            // A job bound to a busy host waits for that host (--onall).
-            self.pinned_waiting = spec.place.is_some();
+            // A job bound to busy hosts waits for one of them (--onall,
+            // --hostgroups).
+            self.pinned_waiting = spec.place.is_some() || spec.groups.is_some();
             self.source.requeue(spec);
             return Ok(());
         };

@@ -670,3 +670,51 @@ fn ssh_delay_spaces_the_ssh_starts() {
         started.elapsed()
     );
 }
+
+/// --hostgroups: `-S @group/login` puts hosts in groups, an argument's
+/// `@group` suffix (cut off) sends its job to a host of that group; a lone
+/// `-S @group` keeps only that group's hosts.
+#[test]
+fn hostgroups_send_each_job_to_a_host_of_its_groups() {
+    let Some(ssh) = servers() else { return };
+    let (even, odd) = (ssh.host("127.0.0.2"), ssh.host("127.0.0.3"));
+    let logins = format!("@even/{even},@odd+all/{odd}");
+    let out = tool("pool-run")
+        .args(["--ssh", &ssh.ssh, "-S", &logins, "--hostgroups", "-k"])
+        .args(["--tagstring", "{host}", "echo", "{}", ":::"])
+        .args(["a@even", "b@odd", "c@all", "d@odd+even", "e"])
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<(&str, &str)> = text.lines().map(|l| l.split_once('\t').unwrap()).collect();
+    let values: Vec<&str> = lines.iter().map(|(_, v)| *v).collect();
+    assert_eq!(values, ["a", "b", "c", "d", "e"], "the @groups are cut off");
+    assert_eq!(lines[0].0, even);
+    assert_eq!(lines[1].0, odd);
+    assert_eq!(lines[2].0, odd);
+    assert!([even.as_str(), odd.as_str()].contains(&lines[3].0));
+
+    let out = tool("pool-run")
+        .args(["--ssh", &ssh.ssh, "-S", &logins, "-S", "@even", "-j1", "-k"])
+        .args(["--tagstring", "{host}", "echo", ":::", "1", "2", "3"])
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let hosts: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.split('\t').next().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        hosts,
+        [even.clone(), even.clone(), even],
+        "-S @even: that host only"
+    );
+}

@@ -47,6 +47,7 @@ impl Local {
             places: vec![Place {
                 name: ":".to_string(),
                 slots: jobs,
+                groups: vec![":".to_string()],
             }],
             programs: HashMap::new(),
             null,
@@ -215,7 +216,8 @@ mod tests {
             local.places(),
             [Place {
                 name: ":".into(),
-                slots: 2
+                slots: 2,
+                groups: vec![":".into()],
             }]
         );
         let (direct, name) = local.command(&Invocation::Direct(vec!["echo".into(), "a b".into()]));

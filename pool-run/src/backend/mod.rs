@@ -40,6 +40,8 @@ pub struct Place {
     pub name: String,
     /// Job slots there (0: unreachable from the start).
     pub slots: usize,
+    /// -S's host groups (--hostgroups) it is in.
+    pub groups: Vec<String>,
 }
 
 /// A job about to start.

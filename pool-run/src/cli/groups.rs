@@ -149,9 +149,20 @@ pub struct DisplayArgs {
 /// Other machines: ssh hosts, what goes with each job, Slurm.
 #[derive(clap::Args, Debug)]
 pub struct RemoteArgs {
-    /// Run jobs on [N/][user@]host[:port] over ssh (repeatable, comma-separated; ':' is this machine)
+    /// Run jobs on [@groups/][N/][user@]host[:port] over ssh (repeatable,
+    /// comma-separated; ':' is this machine; a lone @group keeps that group's logins)
     #[arg(short = 'S', long = "sshlogin", value_name = "LOGINS")]
     pub sshlogin: Vec<String>,
+
+    /// An argument's '@group1+group2' suffix (cut off) names the host
+    /// groups of -S its job may run on (a job with none: any host)
+    #[arg(long, aliases = ["hgrp", "hostgrp", "hostgroup"])]
+    pub hostgroups: bool,
+
+    /// GNU parallel's check that each host answers: pool-run always drops
+    /// the hosts it cannot reach at the start (one line each), so a no-op
+    #[arg(long)]
+    pub filter_hosts: bool,
 
     /// Read sshlogins from FILE, one per line (# comments)
     #[arg(long, alias = "slf", value_name = "FILE")]

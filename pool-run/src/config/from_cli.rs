@@ -167,6 +167,7 @@ impl Config {
             },
             remote: Remote {
                 hosts,
+                hostgroups: cli.remote.hostgroups,
                 transfer: files(&cli.remote.transferfile, transfer_all),
                 fetch: files(&cli.remote.return_file, &[]),
                 rsync_opts: cli

@@ -120,6 +120,8 @@ pub struct Config {
 pub struct Remote {
     /// -S / --sshloginfile: where jobs run; empty: on this machine only.
     pub hosts: Vec<SshLogin>,
+    /// --hostgroups: an argument's `@g1+g2` picks the hosts of its job.
+    pub hostgroups: bool,
     /// --ssh: the ssh program and its options, split as sh would.
     pub ssh: Vec<String>,
     /// --transferfile (placeholders filled per job).

@@ -1,6 +1,8 @@
-//! `-S` logins as GNU parallel writes them: `[N/][user@]host[:port]`, or `:`
-//! for this machine, given on the command line (comma-separated) or in
-//! `--sshloginfile` files.
+//! `-S` logins as GNU parallel writes them: `[@groups/][N/][user@]host[:port]`,
+//! or `:` for this machine, given on the command line (comma-separated) or
+//! in `--sshloginfile` files. `@g1+g2/` puts a login in host groups (every
+//! login is also in the groups named by itself); a lone `-S @g` keeps only
+//! the logins of group g.
 
 use std::path::PathBuf;
 
@@ -12,11 +14,27 @@ pub struct SshLogin {
     /// `[user@]host`, or `:`.
     pub target: String,
     pub port: Option<u16>,
+    /// Its host groups (--hostgroups): those of `@g1+g2/`, the login as
+    /// written after them, and its name.
+    pub groups: Vec<String>,
 }
 
 impl SshLogin {
     pub fn parse(text: &str) -> Result<SshLogin, String> {
-        let bad = || format!("invalid sshlogin '{text}' (expected [N/][user@]host[:port] or :)");
+        let (mut groups, text) = split_groups(text);
+        let mut login = SshLogin::parse_plain(text)?;
+        groups.push(text.to_string());
+        groups.push(login.name());
+        groups.sort();
+        groups.dedup();
+        login.groups = groups;
+        Ok(login)
+    }
+
+    fn parse_plain(text: &str) -> Result<SshLogin, String> {
+        let bad = || {
+            format!("invalid sshlogin '{text}' (expected [@groups/][N/][user@]host[:port] or :)")
+        };
         let (slots, rest) = match text.split_once('/') {
             Some((n, rest)) => (
                 Some(n.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(bad)?),
@@ -29,6 +47,7 @@ impl SshLogin {
                 slots,
                 target: ":".to_string(),
                 port: None,
+                groups: Vec::new(),
             });
         }
         let (target, port) = match rest.rsplit_once(':') {
@@ -42,6 +61,7 @@ impl SshLogin {
             slots,
             target: target.to_string(),
             port,
+            groups: Vec::new(),
         })
     }
 
@@ -77,7 +97,43 @@ pub fn parse_logins(values: &[String], files: &[PathBuf]) -> Result<Vec<SshLogin
                 .filter(|l| !l.is_empty()),
         );
     }
-    texts.iter().map(|t| SshLogin::parse(t)).collect()
+    // A lone `@g1+g2` chooses groups instead of naming a login.
+    let (selectors, texts): (Vec<&String>, Vec<&String>) = texts
+        .iter()
+        .partition(|t| t.starts_with('@') && !t.contains('/'));
+    let chosen: Vec<String> = selectors.iter().flat_map(|t| split_groups(t).0).collect();
+    let logins: Vec<SshLogin> = texts
+        .iter()
+        .map(|t| SshLogin::parse(t))
+        .collect::<Result<_, _>>()?;
+    if chosen.is_empty() {
+        return Ok(logins);
+    }
+    let kept: Vec<SshLogin> = logins
+        .into_iter()
+        .filter(|login| login.groups.iter().any(|g| chosen.contains(g)))
+        .collect();
+    if kept.is_empty() {
+        return Err(format!(
+            "no sshlogin is in the host group(s) {}",
+            chosen.join("+")
+        ));
+    }
+    Ok(kept)
+}
+
+/// `@g1+g2/rest` into the groups and the rest (`@g1+g2` alone: no rest).
+fn split_groups(text: &str) -> (Vec<String>, &str) {
+    let Some(tagged) = text.strip_prefix('@') else {
+        return (Vec::new(), text);
+    };
+    let (names, rest) = tagged.split_once('/').unwrap_or((tagged, ""));
+    let groups = names
+        .split('+')
+        .filter(|g| !g.is_empty())
+        .map(str::to_string)
+        .collect();
+    (groups, rest)
 }
 
 #[cfg(test)]
@@ -105,6 +161,24 @@ mod tests {
         ] {
             assert!(SshLogin::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn host_groups_come_from_the_prefix_the_login_and_its_name() {
+        let login = SshLogin::parse("@a+b/2/root@h:22").unwrap();
+        assert_eq!(login.slots, Some(2));
+        assert_eq!(login.name(), "root@h:22");
+        assert_eq!(login.groups, ["2/root@h:22", "a", "b", "root@h:22"]);
+        assert_eq!(SshLogin::parse("h").unwrap().groups, ["h"]);
+        let logins = ["@a/x,@b/y,@a+c/z,@c".to_string()];
+        let names: Vec<String> = parse_logins(&logins, &[])
+            .unwrap()
+            .iter()
+            .map(SshLogin::name)
+            .collect();
+        assert_eq!(names, ["z"], "-S @c keeps group c only");
+        let none = parse_logins(&["x,@zz".to_string()], &[]);
+        assert!(none.is_err_and(|e| e.contains("zz")));
     }
 
     #[test]

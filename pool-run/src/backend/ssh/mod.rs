@@ -76,6 +76,7 @@ impl SshBackend {
                 .map(|l| Place {
                     name: l.name(),
                     slots: 0,
+                    groups: l.groups.clone(),
                 })
                 .collect(),
             logins,
@@ -417,6 +418,7 @@ mod tests {
                 .map(|l| Place {
                     name: l.name(),
                     slots: 1,
+                    groups: l.groups.clone(),
                 })
                 .collect(),
             failures: vec![0; 3],
