@@ -27,11 +27,13 @@ use crate::boundary::{Boundary, Finder};
 pub enum Block {
     /// `--pipe`: bytes read from pool-run's stdin.
     Bytes(Rc<Bytes>),
-    /// `--pipepart`: a byte range of a file, moved to the job by the kernel.
+    /// `--pipepart`: a byte range of a file, moved to the job by the kernel,
+    /// after the file's `--header` (if any).
     Range {
         file: Rc<File>,
         start: u64,
         len: u64,
+        head: Option<Rc<[u8]>>,
     },
 }
 
@@ -40,11 +42,14 @@ impl PartialEq for Block {
         match (self, other) {
             (Block::Bytes(a), Block::Bytes(b)) => a.data == b.data,
             (
-                Block::Range { file, start, len },
+                Block::Range {
+                    file, start, len, ..
+                },
                 Block::Range {
                     file: f,
                     start: s,
                     len: l,
+                    ..
                 },
             ) => Rc::ptr_eq(file, f) && (start, len) == (s, l),
             _ => false,
@@ -58,7 +63,7 @@ impl Block {
     pub fn len(&self) -> u64 {
         match self {
             Block::Bytes(bytes) => bytes.data.len() as u64,
-            Block::Range { len, .. } => *len,
+            Block::Range { len, head, .. } => head.as_ref().map_or(0, |h| h.len() as u64) + len,
         }
     }
 
@@ -66,7 +71,15 @@ impl Block {
     pub fn write_all_to(&self, out: &mut impl Write) -> io::Result<()> {
         match self {
             Block::Bytes(bytes) => out.write_all(&bytes.data),
-            Block::Range { file, start, len } => {
+            Block::Range {
+                file,
+                start,
+                len,
+                head,
+            } => {
+                if let Some(head) = head {
+                    out.write_all(head)?;
+                }
                 let mut chunk = vec![0u8; 256 * 1024];
                 let mut done = 0;
                 while done < *len {
@@ -343,22 +356,118 @@ pub struct Parts {
     block: u64,
     /// Where the next range starts; `size` once all are out.
     next: u64,
+    /// The file's header, given to every job before its range.
+    head: Option<Rc<[u8]>>,
+    /// --group-by: the cuts, found before the first range goes out.
+    group_cuts: Option<std::collections::VecDeque<u64>>,
+}
+
+/// What comes before a --pipe-part file's records: a first line dropped
+/// (--skip-first-line) and a header every job gets (--header, or the
+/// line of --group-by's column names).
+#[derive(Debug, Default)]
+pub struct Lead {
+    /// Bytes before the first record.
+    pub skip: u64,
+    pub head: Option<Vec<u8>>,
+}
+
+impl Lead {
+    /// Reads the lead of `file`, as GNU parallel: the first line if it is
+    /// skipped, then the header `rule` matches at what follows (read in
+    /// growing windows until it does, or the file ends), or one line.
+    pub fn read(
+        file: &File,
+        skip_first_line: bool,
+        rule: Option<&regex::bytes::Regex>,
+        header_line: bool,
+    ) -> io::Result<Lead> {
+        let mut skip = 0;
+        if skip_first_line {
+            skip = line_end(file, 0)?;
+        }
+        let head = if header_line {
+            let end = line_end(file, skip)?;
+            Some(read_range(file, skip, end - skip)?)
+        } else if let Some(rule) = rule {
+            let mut window = 64 * 1024;
+            loop {
+                let bytes = read_range(file, skip, window)?;
+                if let Some(found) = rule.find(&bytes) {
+                    break Some(bytes[..found.end()].to_vec());
+                }
+                if (bytes.len() as u64) < window {
+                    break None;
+                }
+                window *= 4;
+            }
+        } else {
+            None
+        };
+        Ok(Lead { skip, head })
+    }
+}
+
+/// Where the line that starts at `from` ends (past its newline), or the
+/// end of the file.
+fn line_end(file: &File, from: u64) -> io::Result<u64> {
+    let mut at = from;
+    let mut chunk = vec![0u8; 4096];
+    loop {
+        let n = file.read_at(&mut chunk, at)?;
+        if n == 0 {
+            return Ok(at);
+        }
+        if let Some(i) = chunk[..n].iter().position(|&b| b == b'\n') {
+            return Ok(at + i as u64 + 1);
+        }
+        at += n as u64;
+    }
+}
+
+/// Up to `len` bytes of `file` from `at` (fewer at its end).
+fn read_range(file: &File, at: u64, len: u64) -> io::Result<Vec<u8>> {
+    let mut bytes = vec![0u8; len as usize];
+    let mut done = 0;
+    while done < bytes.len() {
+        let n = file.read_at(&mut bytes[done..], at + done as u64)?;
+        if n == 0 {
+            break;
+        }
+        done += n;
+    }
+    bytes.truncate(done);
+    Ok(bytes)
 }
 
 impl Parts {
-    pub fn new(file: File, boundary: &Boundary, block: usize) -> io::Result<Parts> {
+    pub fn new(file: File, boundary: &Boundary, block: usize, lead: Lead) -> io::Result<Parts> {
         let size = file.metadata()?.len();
+        let head = lead.head.map(|h| Rc::from(h.into_boxed_slice()));
         Ok(Parts {
             file: Rc::new(file),
             finder: Finder::new(boundary),
             size,
             block: block.max(1) as u64,
-            next: 0,
+            next: (lead.skip + head.as_ref().map_or(0, |h: &Rc<[u8]>| h.len() as u64)).min(size),
+            head,
+            group_cuts: None,
         })
     }
 
     pub fn is_done(&self) -> bool {
         self.next >= self.size
+    }
+
+    /// Where the first record starts (past the lead).
+    pub fn start(&self) -> u64 {
+        self.next
+    }
+
+    /// --group-by: cut at these offsets instead of at boundaries.
+    pub fn with_cuts(mut self, cuts: Vec<u64>) -> Parts {
+        self.group_cuts = Some(cuts.into_iter().filter(|&cut| cut > self.next).collect());
+        self
     }
 
     /// The next range, or None after the last.
@@ -369,6 +478,16 @@ impl Parts {
         let start = self.next;
         // A regex that finds no boundary from one place may from a later
         // one (`^` is the window's start): GNU looks again a block on.
+        if let Some(cuts) = self.group_cuts.as_mut() {
+            let end = cuts.pop_front().unwrap_or(self.size).min(self.size);
+            self.next = end;
+            return Ok(Some(Block::Range {
+                file: Rc::clone(&self.file),
+                start,
+                len: end - start,
+                head: self.head.clone(),
+            }));
+        }
         let mut from = start + self.block;
         let end = loop {
             match self.cut_from(from)? {
@@ -382,6 +501,7 @@ impl Parts {
             file: Rc::clone(&self.file),
             start,
             len: end - start,
+            head: self.head.clone(),
         }))
     }
 
@@ -521,7 +641,7 @@ mod tests {
     fn part_blocks(input: &[u8], boundary: &Boundary, block: usize) -> Vec<u64> {
         let mut file = tempfile::tempfile().unwrap();
         file.write_all(input).unwrap();
-        let mut parts = Parts::new(file, boundary, block).unwrap();
+        let mut parts = Parts::new(file, boundary, block, Lead::default()).unwrap();
         let mut lens = Vec::new();
         while let Some(block) = parts.next_block().unwrap() {
             lens.push(block.len());

@@ -151,22 +151,21 @@ impl Feeding {
             return Ok(0);
         };
         match block {
-            Block::Bytes(bytes) => {
-                let rest = &bytes.data[self.done as usize..];
-                // SAFETY: writes from a live slice to a descriptor we own.
-                let n =
-                    unsafe { libc::write(self.pipe.as_raw_fd(), rest.as_ptr().cast(), rest.len()) };
-                match n {
-                    -1 => {
-                        let err = io::Error::last_os_error();
-                        if would_block(&err) { Ok(0) } else { Err(err) }
-                    }
-                    n => Ok(n as u64),
+            Block::Bytes(bytes) => write_bytes(&self.pipe, &bytes.data[self.done as usize..]),
+            Block::Range {
+                file,
+                start,
+                len,
+                head,
+            } => {
+                // The --header first, from memory; then the range.
+                let head = head.as_deref().unwrap_or_default();
+                if let Some(rest) = head.get(self.done as usize..).filter(|r| !r.is_empty()) {
+                    return write_bytes(&self.pipe, rest);
                 }
-            }
-            Block::Range { file, start, len } => {
-                let mut offset = (start + self.done) as libc::loff_t;
-                let want = (len - self.done).min(1 << 30) as usize;
+                let done = self.done - head.len() as u64;
+                let mut offset = (start + done) as libc::loff_t;
+                let want = (len - done).min(1 << 30) as usize;
                 // SAFETY: both descriptors are ours; `offset` outlives the call.
                 let n = unsafe {
                     libc::splice(
@@ -185,7 +184,7 @@ impl Feeding {
                             _ if would_block(&err) => Ok(0),
                             // A file system that cannot splice: copy.
                             Some(libc::EINVAL | libc::ENOSYS) => {
-                                copy_range(file, start + self.done, want, &self.pipe)
+                                copy_range(file, start + done, want, &self.pipe)
                             }
                             _ => Err(err),
                         }
@@ -198,16 +197,11 @@ impl Feeding {
     }
 }
 
-/// `write_some` for a file that cannot splice: one chunk through memory.
-fn copy_range(file: &File, at: u64, want: usize, pipe: &impl AsRawFd) -> io::Result<u64> {
-    let mut chunk = vec![0u8; want.min(64 * 1024)];
-    let n = file.read_at(&mut chunk, at)?;
-    if n == 0 {
-        return Err(file_shrank());
-    }
-    // SAFETY: writes from a live buffer to a descriptor we own.
-    let written = unsafe { libc::write(pipe.as_raw_fd(), chunk.as_ptr().cast(), n) };
-    match written {
+/// One non-blocking write of `bytes`; 0 when the pipe is full.
+fn write_bytes(pipe: &impl AsRawFd, bytes: &[u8]) -> io::Result<u64> {
+    // SAFETY: writes from a live slice to a descriptor we own.
+    let n = unsafe { libc::write(pipe.as_raw_fd(), bytes.as_ptr().cast(), bytes.len()) };
+    match n {
         -1 => {
             let err = io::Error::last_os_error();
             if err.kind() == io::ErrorKind::WouldBlock {
@@ -218,6 +212,16 @@ fn copy_range(file: &File, at: u64, want: usize, pipe: &impl AsRawFd) -> io::Res
         }
         n => Ok(n as u64),
     }
+}
+
+/// `write_some` for a file that cannot splice: one chunk through memory.
+fn copy_range(file: &File, at: u64, want: usize, pipe: &impl AsRawFd) -> io::Result<u64> {
+    let mut chunk = vec![0u8; want.min(64 * 1024)];
+    let n = file.read_at(&mut chunk, at)?;
+    if n == 0 {
+        return Err(file_shrank());
+    }
+    write_bytes(pipe, &chunk[..n])
 }
 
 /// --fifo: a job's named pipe, opened for writing once the job has opened

@@ -107,6 +107,122 @@ impl Key {
     }
 }
 
+/// The perl program that finds --pipe-part's cuts for --group-by without
+/// reading the whole file: GNU parallel's search, in our words. From each
+/// cut it looks a block ahead and two blocks ahead (the line starting
+/// there), and bisects to where the value there begins or ends, so no
+/// group is split and a long group is passed over block by block.
+/// Arguments: file, first record's offset, block size, column separator,
+/// 0-based column (or ''), perl code; prints one cut per line.
+const PART_CUTS: &str = r#"
+no strict; no warnings;
+my ($file, $start, $block, $sep, $col, $code) = @ARGV;
+open(my $fh, '<', $file) or die "$file: $!
+";
+my $size = -s $fh;
+my $value = eval "sub { $code; }" or die $@;
+# The value of the first whole line at or after $pos, its start, and
+# whether it is the last line.
+sub line_at {
+    my $pos = shift;
+    if ($pos > 0) { seek($fh, $pos - 1, 0); my $rest = <$fh>; }
+    else { seek($fh, 0, 0); }
+    my $at = tell($fh);
+    my $line = <$fh>;
+    return (undef, $at, 1) unless defined $line;
+    local $_ = $col eq '' ? $line : (split /$sep/, $line)[$col];
+    $value->();
+    return ($_, $at, eof($fh));
+}
+# Where the run of $v that covers $from ends, before $to.
+sub run_end {
+    my ($v, $from, $to) = @_;
+    my ($w, $at);
+    for (my $step = $to - $from; $step; $step = int($step / 2)) {
+        ($w, $at) = line_at($from + $step);
+        if ($w eq $v) { $from = $at; $step = $to - $from; } else { $to = $at; }
+    }
+    return ($w, $at);
+}
+# Where the run of $v that covers $to starts, after $from.
+sub run_start {
+    my ($v, $from, $to) = @_;
+    my ($w, $at);
+    for (my $step = $to - $from; $step; $step = int($step / 2)) {
+        ($w, $at) = line_at($from + $step);
+        if ($w eq $v) { $to = $at; } else { $from = $at; $step = $to - $from; }
+    }
+    return ($w, $at);
+}
+$| = 1;
+my ($a, $apos) = line_at($start);
+my $last;
+while ($apos < $size) {
+    print "$apos
+"; $last = $apos;
+    my ($b, $bpos, $end) = line_at($apos + $block);
+    last if $end;
+    my ($c, $cpos) = line_at($bpos + $block);
+    if ($a eq $b) {
+        while ($b eq $c) {
+            $bpos = $cpos;
+            ($c, $cpos) = line_at($cpos + $block);
+            if ($cpos >= $size) { $cpos = $size; last; }
+        }
+        ($b, $bpos) = run_end($b, $bpos, $cpos);
+    } elsif ($b eq $c) {
+        ($b, $bpos) = run_start($b, $apos, $bpos);
+    } else {
+        ($b, $bpos) = run_end($b, $bpos, $cpos);
+    }
+    ($a, $apos) = ($b, $bpos);
+}
+print "$size
+";
+"#;
+
+impl GroupBy {
+    /// --pipe-part: where to cut `file` so that no group is split, from
+    /// `start` (past any header) in blocks of about `block` bytes; the last
+    /// cut is the file's end. Err: the one line to print.
+    pub fn part_cuts(
+        &self,
+        file: &std::path::Path,
+        start: u64,
+        block: u64,
+        header: Option<&[u8]>,
+    ) -> Result<Vec<u64>, String> {
+        let key = Key::of(&self.value, &self.colsep, header, "--group-by")?;
+        let column = key.column.map_or(String::new(), |c| (c - 1).to_string());
+        let args = [
+            "-e".to_string(),
+            PART_CUTS.to_string(),
+            file.display().to_string(),
+            start.to_string(),
+            block.max(1).to_string(),
+            self.colsep.clone(),
+            column,
+            key.code.clone(),
+        ];
+        let out = Command::new("perl")
+            .args(&args)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("--group-by computes its values in perl, as GNU parallel: {e}"))?;
+        if !out.status.success() {
+            let message = String::from_utf8_lossy(&out.stderr);
+            let first = message.lines().next().unwrap_or("perl failed");
+            return Err(format!("--group-by: the perl code does not run: {first}"));
+        }
+        let mut cuts: Vec<u64> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|line| line.parse().ok())
+            .collect();
+        cuts.dedup();
+        Ok(cuts)
+    }
+}
+
 impl GroupBy {
     /// A column name makes the input's first line a header, given to every
     /// job ahead of its block.

@@ -76,7 +76,7 @@ impl PipeInput {
 
 /// GNU parallel's --header rule: `:` is one line, N is N lines, anything
 /// else a regex matched at the start of the input.
-fn header_regex(pattern: &str) -> Result<regex::bytes::Regex, regex::Error> {
+pub(crate) fn header_regex(pattern: &str) -> Result<regex::bytes::Regex, regex::Error> {
     let lines = |n: usize| format!("(?-u)^(?:(?:.*\n){{{n}}})");
     let anchored = match pattern {
         ":" => lines(1),

@@ -16,7 +16,7 @@ use common::cli::Failure;
 use std::os::unix::ffi::OsStrExt;
 
 use crate::backend::PlaceId;
-use crate::blocks::{Block, Budget, Named, Parts, PipeCutter};
+use crate::blocks::{Block, Budget, Lead, Named, Parts, PipeCutter};
 use crate::config::{Batch, Config, NamedBlocks};
 use crate::exit::Exit;
 use crate::input::{self, Chunk, StdinFeed};
@@ -101,11 +101,29 @@ impl Source {
         let mut parts = VecDeque::new();
         let feed = if let Some(pipe) = cfg.pipe.as_ref().filter(|p| p.part) {
             let block = part_block_size(pipe, &cfg.sources, cfg.job_slots());
+            let rule = match &pipe.header {
+                Some(pattern) => Some(crate::pipe_input::header_regex(pattern).map_err(|e| {
+                    Failure::new(Exit::Error, format!("--header '{pattern}': {e}"))
+                })?),
+                None => None,
+            };
             for spec in &cfg.sources {
                 if let input::Source::File(path) = &spec.source {
-                    let open = std::fs::File::open(path)
-                        .and_then(|file| Parts::new(file, &pipe.boundary, block))
-                        .map_err(|e| io_failure(&format!("reading {}", path.display()), &e))?;
+                    let failed =
+                        |e: std::io::Error| io_failure(&format!("reading {}", path.display()), &e);
+                    let file = std::fs::File::open(path).map_err(failed)?;
+                    let group = pipe.group_by.as_ref();
+                    let names = group.is_some_and(crate::group_by::GroupBy::reads_header_line);
+                    let lead = Lead::read(&file, cfg.skip_first_line, rule.as_ref(), names)
+                        .map_err(failed)?;
+                    let header = lead.head.clone();
+                    let mut open = Parts::new(file, &pipe.boundary, block, lead).map_err(failed)?;
+                    if let Some(group) = group {
+                        let cuts = group
+                            .part_cuts(path, open.start(), block as u64, header.as_deref())
+                            .map_err(|e| Failure::new(Exit::Error, e))?;
+                        open = open.with_cuts(cuts);
+                    }
                     parts.push_back(open);
                 }
             }

@@ -484,6 +484,19 @@ const CASES: &[Case] = &[
         "a 1\nb 2\nc 5\nd 4\n",
         "--pipe --bin 2 --colsep ' ' -j2 -k cat",
     ),
+    // --pipe-part with --header, --skip-first-line and --group-by (its cuts
+    // found by bisection, never splitting a group).
+    ordered("--pipe-part -a usage.csv --header : --block 20 -k 'echo ---; cat'"),
+    ordered("--pipe-part -a usage.csv --header 2 --block 30 -k 'echo ---; cat'"),
+    ordered("--pipe-part -a usage.csv --skip-first-line --block 30 -k 'echo ---; cat'"),
+    ordered("--pipe-part -a groups.csv --colsep , --group-by 1 --block 100 -k 'echo ---; cat'"),
+    ordered("--pipe-part -a groups.csv --colsep , --group-by 1 --block 37 -k wc -l"),
+    ordered(
+        "--pipe-part -a groups.csv --colsep , --group-by '1 $_ = int($_/3)' --block 200 -k wc -l",
+    ),
+    ordered("--pipe-part -a groups.csv --group-by '$_ = substr($_,0,1)' --block 200 -k wc -l"),
+    ordered("--pipe-part -a usage.csv --colsep , --header : --group-by 1 -k 'echo ---; cat'"),
+    ordered("--pipe-part -a usage.csv --colsep , --group-by UserID -k 'echo ---; cat'"),
 ];
 
 /// key,n lines for --shard and --bin: keys 0..6 over 28 lines.
@@ -504,6 +517,10 @@ const TABLE_CSV_BODY: &str = "123,    1\n123,    2\n12-3,   1\n221,    3\n221,  
 const FILTERED_ARE_NOT_FAILED: &str = "differs on purpose: GNU 20221122 exits with the number of jobs --filter left out, as if they had failed; pool-run exits 0 (no job failed: GNU documents the exit status as the failed jobs)";
 
 const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
+    (
+        "--pipe-part -a usage.csv --colsep , --group-by UserID -k 'echo ---; cat'",
+        "differs on purpose: GNU 20221122's --pipe-part reads a --group-by column name from the header line, then cuts that line into the first group as data; pool-run gives it to every job, as both tools do with --pipe",
+    ),
     (
         "--pipe --colsep , --header : --group-by 1 -kN1 wc",
         "differs on purpose: GNU 20221122 reads the header after its --group-by filter, so its random group marker ends up inside the header every job gets (20 bytes more per job); pool-run reads the header first and gives it unchanged",
@@ -570,6 +587,9 @@ fn gnu_parallels_documented_commands_give_its_output() {
             std::fs::write(dir.join("table.csv"), "n,v\na,1\nb,2\n").unwrap();
             std::fs::write(dir.join("seq100.txt"), SEQ_100).unwrap();
             std::fs::write(dir.join("fasta.txt"), FASTA).unwrap();
+            std::fs::write(dir.join("usage.csv"), TABLE_CSV).unwrap();
+            let groups: String = (1..=300).map(|i| format!("{},{i}\n", i / 7)).collect();
+            std::fs::write(dir.join("groups.csv"), groups).unwrap();
         }
         let theirs = run(theirs_dir.path(), &format!("{parallel} --will-cite"), case);
         let ours = run(ours_dir.path(), &pool_run.display().to_string(), case);

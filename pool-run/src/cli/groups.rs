@@ -392,7 +392,7 @@ pub struct PipeArgs {
 
     /// Like --pipe, but cut the files of -a/:::: into blocks: each job's
     /// byte range goes to it by splice(2), without pool-run reading it
-    #[arg(long = "pipe-part", alias = "pipepart", conflicts_with_all = ["pipe", "max_args", "xargs_context", "xargs_words", "colsep"])]
+    #[arg(long = "pipe-part", alias = "pipepart", conflicts_with_all = ["pipe", "max_args", "xargs_context", "xargs_words"])]
     pub pipe_part: bool,
 
     /// --pipe block size: 1M (the default; M = 2^20, m = 10^6, as GNU), 512k,
@@ -446,7 +446,7 @@ pub struct PipeArgs {
     /// --colsep, default tab), a column name (the first line is then a
     /// header, given to every job), perl code run on the line in $_, or a
     /// column then code ('2 s/\D//g'). Needs perl, as in GNU parallel
-    #[arg(long = "group-by", alias = "groupby", value_name = "VAL", conflicts_with_all = ["pipe_part", "recstart", "recend", "remove_rec_sep", "tee"])]
+    #[arg(long = "group-by", alias = "groupby", value_name = "VAL", conflicts_with_all = ["recstart", "recend", "remove_rec_sep", "tee"])]
     pub group_by: Option<String>,
 
     /// With --pipe: -j jobs at once, each line of stdin to one of them by

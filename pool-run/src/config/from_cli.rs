@@ -58,7 +58,9 @@ impl Config {
         }
         let delimiter = delimiter_of(&cli).map_err(usage)?;
         // --pipe's header is the input's first lines, given to every job.
-        let pipe_header = cli.pipes.pipe;
+        // With --pipe and --pipe-part the header is the data's, given to
+        // every job; it names nothing.
+        let pipe_header = cli.pipes.pipe || cli.pipes.pipe_part;
         let names = match cli.header {
             Some(_) if pipe_header => Vec::new(),
             Some(_) if sources.is_empty() => {
@@ -301,7 +303,7 @@ impl Config {
                     round_robin: cli.pipes.round_robin,
                     lines: cli.max_lines.map_or(1, |n| n as usize),
                     remove_separators: cli.pipes.remove_rec_sep || group_by.is_some(),
-                    header: cli.header.clone().filter(|_| cli.pipes.pipe),
+                    header: cli.header.clone(),
                     group_by: group_by.clone(),
                 }),
             trim: Trim::of(cli.trim.as_deref()),
