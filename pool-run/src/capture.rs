@@ -67,6 +67,38 @@ impl Compression {
     }
 }
 
+/// How a kept file (--files, --results) gets a job's output: plain, or
+/// through the --compress program, as GNU parallel leaves them.
+pub fn write_kept(
+    capture: &mut Capture,
+    file: File,
+    compression: Option<&Compression>,
+) -> io::Result<()> {
+    let Some(compression) = compression else {
+        let mut file = file;
+        return capture.write_to(&mut file, None);
+    };
+    let mut child = Command::new("sh")
+        .args(["-c", &compression.compress])
+        .stdin(Stdio::piped())
+        .stdout(file)
+        .spawn()
+        .map_err(|e| program_failed("--compress-program", &compression.compress, e))?;
+    let written = match child.stdin.take() {
+        Some(mut stdin) => capture.for_each_chunk(|chunk| stdin.write_all(chunk)),
+        None => Err(io::Error::other("the --compress-program has no stdin")),
+    };
+    let status = child.wait()?;
+    written.map_err(|e| program_failed("--compress-program", &compression.compress, e))?;
+    if !status.success() {
+        return Err(io::Error::other(format!(
+            "--compress-program `{}` failed ({status})",
+            compression.compress
+        )));
+    }
+    Ok(())
+}
+
 /// A spill being written through the compress program into `file`.
 #[derive(Debug)]
 struct Compressing {

@@ -501,9 +501,19 @@ impl<O: Write, E: Write> Output<O, E> {
                 Some((mut out, mut err)) => {
                     append(&mut out, &mut captured.out)?;
                     append(&mut err, &mut captured.err)?;
-                    report::save_results(dir, record, &mut out, &mut err)
+                    report::save_results(
+                        dir,
+                        record,
+                        (&mut out, &mut err),
+                        self.compression.as_deref(),
+                    )
                 }
-                None => report::save_results(dir, record, &mut captured.out, &mut captured.err),
+                None => report::save_results(
+                    dir,
+                    record,
+                    (&mut captured.out, &mut captured.err),
+                    self.compression.as_deref(),
+                ),
             };
             saved.map_err(|e| Failure::io(Exit::Error, "writing --results", &e))?;
         }
@@ -528,7 +538,7 @@ impl<O: Write, E: Write> Output<O, E> {
                 captured.out
             };
             let out = match &self.files_in {
-                Some(dir) => save_in_file(dir, out)?,
+                Some(dir) => save_in_file(dir, out, self.compression.as_deref())?,
                 None => out,
             };
             Held {
@@ -679,7 +689,11 @@ impl<O: Write, E: Write> Output<O, E> {
 /// --files: a job's stdout saved in a new file in `dir`, named as GNU
 /// parallel names them (parXXXXX.par) and kept; the name, on a line, is
 /// what is printed in its place.
-fn save_in_file(dir: &std::path::Path, mut out: Capture) -> Result<Capture, Failure> {
+fn save_in_file(
+    dir: &std::path::Path,
+    mut out: Capture,
+    compression: Option<&crate::capture::Compression>,
+) -> Result<Capture, Failure> {
     let failed = |e: io::Error| {
         Failure::io(
             Exit::Error,
@@ -687,14 +701,14 @@ fn save_in_file(dir: &std::path::Path, mut out: Capture) -> Result<Capture, Fail
             &e,
         )
     };
-    let (mut file, path) = tempfile::Builder::new()
+    let (file, path) = tempfile::Builder::new()
         .prefix("par")
         .suffix(".par")
         .rand_bytes(5)
         .tempfile_in(dir)
         .and_then(|file| file.keep().map_err(|e| e.error))
         .map_err(failed)?;
-    out.write_to(&mut file, None).map_err(failed)?;
+    crate::capture::write_kept(&mut out, file, compression).map_err(failed)?;
     let mut line = path.into_os_string().into_encoded_bytes();
     line.push(b'\n');
     Ok(Capture::from_bytes(line))

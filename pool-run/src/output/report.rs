@@ -116,8 +116,8 @@ pub fn joblog_line(record: &Record, received: u64) -> Vec<u8> {
 pub fn save_results(
     dir: &Path,
     record: &Record,
-    out: &mut Capture,
-    err: &mut Capture,
+    (out, err): (&mut Capture, &mut Capture),
+    compression: Option<&crate::capture::Compression>,
 ) -> io::Result<()> {
     let mut path = dir.to_path_buf();
     for (i, value) in record.spec.values.iter().enumerate() {
@@ -125,8 +125,8 @@ pub fn save_results(
         path.push(results_name(value));
     }
     std::fs::create_dir_all(&path)?;
-    out.write_to(&mut File::create(path.join("stdout"))?, None)?;
-    err.write_to(&mut File::create(path.join("stderr"))?, None)?;
+    crate::capture::write_kept(out, File::create(path.join("stdout"))?, compression)?;
+    crate::capture::write_kept(err, File::create(path.join("stderr"))?, compression)?;
     std::fs::write(path.join("seq"), format!("{}\n", record.spec.seq))
 }
 
