@@ -23,6 +23,7 @@
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
+use crate::backend::PlaceId;
 use crate::config::Config;
 use crate::limit::{Limit, Verdict};
 
@@ -49,8 +50,9 @@ pub struct Gate {
     /// --memsuspend SIZE.
     memsuspend: Option<u64>,
     limit: Option<Limit>,
-    /// --limit said "way over" at a start: the youngest job is to go.
-    kill_youngest: bool,
+    /// --limit said "way over" at a start: the youngest job on these
+    /// places is to go.
+    kill_youngest: Vec<PlaceId>,
     /// When the running jobs are next looked at for --limit/--memsuspend.
     watch_at: Option<Instant>,
     machine: Option<sysinfo::System>,
@@ -174,7 +176,7 @@ impl Gate {
             noswap: None,
             memsuspend: None,
             limit: None,
-            kill_youngest: false,
+            kill_youngest: Vec::new(),
             watch_at: None,
             machine: None,
             last_start: None,
@@ -227,20 +229,26 @@ impl Gate {
         }
     }
 
-    /// --limit, asked as a job is about to start: whether it may. Unlike
-    /// the other limits it holds back the only job too: the command is the
-    /// user's own condition (GNU parallel waits the same way).
-    pub fn limit_allows(&mut self) -> bool {
+    /// --limit, asked as a job is about to start on `place` (`host` is its
+    /// SSHLOGIN, `:` for this machine): whether it may. Unlike the other
+    /// limits it holds back the only job too: the command is the user's
+    /// own condition (GNU parallel waits the same way, host by host).
+    pub fn limit_allows(&mut self, place: PlaceId, host: &str) -> bool {
         let Some(limit) = self.limit.as_mut() else {
             return true;
         };
-        match limit.ask(":") {
+        match limit.ask(host) {
             Verdict::Below => {
-                self.recheck_at = None;
+                // A refusal of another place in this pass stays due.
+                if self.recheck_at.is_some_and(|at| at <= Instant::now()) {
+                    self.recheck_at = None;
+                }
                 true
             }
             verdict => {
-                self.kill_youngest |= verdict == Verdict::WayOver;
+                if verdict == Verdict::WayOver && !self.kill_youngest.contains(&place) {
+                    self.kill_youngest.push(place);
+                }
                 self.recheck_at = Some(Instant::now() + RECHECK);
                 false
             }
@@ -248,8 +256,9 @@ impl Gate {
     }
 
     /// --limit and --memsuspend about the `running` jobs, every RECHECK
-    /// while any run: what is to happen to them.
-    pub fn watch(&mut self, running: usize) -> Watch {
+    /// while any run: what is to happen to them. --limit is asked for each
+    /// of `hosts` (the places jobs run on, with their SSHLOGIN).
+    pub fn watch(&mut self, running: usize, hosts: &[(PlaceId, String)]) -> Watch {
         let mut watch = Watch {
             kill_youngest: std::mem::take(&mut self.kill_youngest),
             memory: None,
@@ -264,7 +273,11 @@ impl Gate {
         }
         self.watch_at = Some(now + RECHECK);
         if let Some(limit) = self.limit.as_mut() {
-            watch.kill_youngest |= limit.ask(":") == Verdict::WayOver;
+            for (place, host) in hosts {
+                if limit.ask(host) == Verdict::WayOver && !watch.kill_youngest.contains(place) {
+                    watch.kill_youngest.push(*place);
+                }
+            }
         }
         if let (Some(size), Some(machine)) = (self.memsuspend, self.machine.as_mut()) {
             machine.refresh_memory();
@@ -328,7 +341,8 @@ impl Gate {
             .map(|at| at + self.delay);
         delay
             .into_iter()
-            .chain(self.recheck_at)
+            // Held-back starts need a free slot: a job's end wakes us anyway.
+            .chain(self.recheck_at.filter(|_| any_free))
             .chain(self.watch_at)
             .min()
     }
@@ -337,8 +351,9 @@ impl Gate {
 /// What --limit and --memsuspend want done to the running jobs.
 #[derive(Debug, PartialEq)]
 pub struct Watch {
-    /// --limit said "way over": kill the youngest job.
-    pub kill_youngest: bool,
+    /// --limit said "way over" for these places: kill the youngest job
+    /// on each.
+    pub kill_youngest: Vec<PlaceId>,
     pub memory: Option<Memory>,
 }
 
@@ -431,12 +446,16 @@ mod tests {
         gate.limit = Some(Limit::new(crate::limit::LimitSpec::Command(
             "exit 2".into(),
         )));
-        assert!(!gate.limit_allows(), "no start, not even the only job");
-        assert!(gate.next_due(true).is_some(), "asked again later");
-        let watch = gate.watch(3);
-        assert!(watch.kill_youngest);
         assert!(
-            !gate.watch(3).kill_youngest,
+            !gate.limit_allows(0, ":"),
+            "no start, not even the only job"
+        );
+        assert!(gate.next_due(true).is_some(), "asked again later");
+        let hosts = [(0, ":".to_string())];
+        let watch = gate.watch(3, &hosts);
+        assert_eq!(watch.kill_youngest, [0]);
+        assert!(
+            gate.watch(3, &hosts).kill_youngest.is_empty(),
             "once per answer, then every look"
         );
         assert!(
@@ -446,8 +465,8 @@ mod tests {
         gate.limit = Some(Limit::new(crate::limit::LimitSpec::Command(
             "exit 0".into(),
         )));
-        assert!(gate.limit_allows());
-        assert_eq!(gate.watch(0).memory, None);
+        assert!(gate.limit_allows(0, ":"));
+        assert_eq!(gate.watch(0, &[]).memory, None);
     }
 
     #[test]

@@ -73,13 +73,9 @@ impl Slots {
     }
 
     /// A free slot on the place with the fewest running jobs, and its place.
+    #[cfg(test)]
     pub fn take(&mut self) -> Option<(usize, PlaceId)> {
         self.take_among(|_| true)
-    }
-
-    /// A free slot of `place` (--onall: the job must run there).
-    pub fn take_at(&mut self, place: PlaceId) -> Option<usize> {
-        self.take_among(|p| p == place).map(|(slot, _)| slot)
     }
 
     /// A free slot on the least busy of the places `allowed` says yes to

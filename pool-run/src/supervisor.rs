@@ -43,6 +43,10 @@ struct Supervisor<'a> {
     terminal_holder: Option<u32>,
     /// --onall: the next job waits for its host's slot to come free.
     pinned_waiting: bool,
+    /// --limit said no for these places in this pass.
+    limited: Vec<PlaceId>,
+    /// This pass found no slot for the next job: it waits in the queue.
+    held_back: bool,
     /// --hostgroups: group sets no host is in, warned about once.
     unknown_groups: std::collections::HashSet<Vec<String>>,
     /// -p: the terminal the questions go to and the answers come from.
@@ -164,6 +168,8 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
         terminal_holder: None,
         pinned_waiting: false,
         unknown_groups: std::collections::HashSet::new(),
+        limited: Vec::new(),
+        held_back: false,
         prompt: None,
         signals,
         slots: Slots::new(&per_place),
@@ -202,6 +208,9 @@ impl Supervisor<'_> {
     fn run_loop(&mut self) -> Result<End, Failure> {
         loop {
             self.source.fill(self.slots.capacity())?;
+            // --limit is asked again on every pass, host by host.
+            self.limited.clear();
+            self.held_back = false;
             while !self.tally.stopping()
                 && !self.pinned_waiting
                 && self.slots.any_free()
@@ -210,11 +219,10 @@ impl Supervisor<'_> {
                 let Some(spec) = self.source.next()? else {
                     break;
                 };
-                if !self.gate.limit_allows() {
-                    self.source.requeue(spec);
+                self.start(spec)?;
+                if self.held_back {
                     break;
                 }
-                self.start(spec)?;
             }
             if self.cfg.pipe.as_ref().is_some_and(|p| p.round_robin) {
                 self.hand_out_blocks();
@@ -250,9 +258,19 @@ impl Supervisor<'_> {
                 }
             }
             self.jobs.reap(&mut self.out)?;
-            let watch = self.gate.watch(self.jobs.len());
-            if watch.kill_youngest {
-                self.jobs.kill_youngest();
+            let hosts: Vec<(PlaceId, String)> = if self.cfg.limit.is_some() {
+                let places = self.backend.places();
+                self.jobs
+                    .places_running()
+                    .into_iter()
+                    .map(|p| (p, places[p].name.clone()))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let watch = self.gate.watch(self.jobs.len(), &hosts);
+            for place in watch.kill_youngest {
+                self.jobs.kill_youngest(place);
             }
             match watch.memory {
                 Some(Memory::RunOldest(n)) => self.jobs.run_oldest(n),
@@ -326,26 +344,41 @@ impl Supervisor<'_> {
         (0..places.len()).filter(usable).collect()
     }
 
+    /// A free slot for `spec` on a place it may run on and whose --limit
+    /// says yes (a place that says no is passed over for this pass).
+    fn slot_for(&mut self, spec: &JobSpec) -> Option<(usize, PlaceId)> {
+        let allowed = spec.groups.as_deref().map(|groups| self.places_in(groups));
+        loop {
+            let limited = &self.limited;
+            let fits = |place: PlaceId| {
+                !limited.contains(&place)
+                    && spec.place.is_none_or(|p| p == place)
+                    && allowed.as_ref().is_none_or(|a| a.contains(&place))
+            };
+            let (slot, place) = self.slots.take_among(fits)?;
+            let host = self.backend.places()[place].name.clone();
+            if self.gate.limit_allows(place, &host) {
+                return Some((slot, place));
+            }
+            self.slots.put(slot);
+            self.limited.push(place);
+        }
+    }
+
     /// Starts one job: a placeholder for --resume and --dry-run, else the
-    /// back-end's command, spawned.
+    /// back-end's command, spawned. With no slot it may take now (busy
+    /// hosts, or --limit said no) it goes back to the queue.
     fn start(&mut self, spec: JobSpec) -> Result<(), Failure> {
         let seq = spec.seq;
         if self.out.resumed(seq) {
             // Done in an earlier run; keep -k's order moving.
             return self.out.placeholder(seq, None);
         }
-        let taken = match (spec.place, &spec.groups) {
-            (Some(place), _) => self.slots.take_at(place).map(|slot| (slot, place)),
-            (None, Some(groups)) => {
-                let allowed = self.places_in(groups);
-                self.slots.take_among(|place| allowed.contains(&place))
-            }
-            (None, None) => self.slots.take(),
-        };
-        let Some((slot, place)) = taken else {
+        let Some((slot, place)) = self.slot_for(&spec) else {
             // A job bound to busy hosts waits for one of them (--onall,
             // --hostgroups).
             self.pinned_waiting = spec.place.is_some() || spec.groups.is_some();
+            self.held_back = true;
             self.source.requeue(spec);
             return Ok(());
         };

@@ -718,3 +718,30 @@ fn hostgroups_send_each_job_to_a_host_of_its_groups() {
         "-S @even: that host only"
     );
 }
+
+/// --limit with -S is asked host by host (SSHLOGIN set to each), as GNU
+/// parallel asks it: a host over its limit gets no job, the others go on.
+#[test]
+fn limit_is_asked_for_each_host() {
+    let Some(ssh) = servers() else { return };
+    let (open, full) = (ssh.host("127.0.0.2"), ssh.host("127.0.0.3"));
+    let limit = format!("[ \"$SSHLOGIN\" = {full} ] && exit 1; exit 0");
+    let out = tool("pool-run")
+        .args(["--ssh", &ssh.ssh, "-S", &format!("{open},{full}"), "-j2"])
+        .args(["--limit", &limit, "-k", "--tagstring", "{host}"])
+        .args(["echo", ":::", "1", "2", "3", "4"])
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hosts: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.split('\t').next().unwrap().to_string())
+        .collect();
+    assert_eq!(hosts, vec![open; 4], "the host over its limit ran nothing");
+}

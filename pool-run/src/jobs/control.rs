@@ -9,6 +9,7 @@ use common::proc;
 use common::signal::{Signal, SignalWatcher};
 
 use super::{Finished, Jobs, Running, STOP_GRACE};
+use crate::backend::PlaceId;
 use crate::output::Output;
 
 impl Jobs {
@@ -31,21 +32,34 @@ impl Jobs {
         text
     }
 
-    /// --limit said "way over": the youngest job still running (the
-    /// highest sequence number, not already being stopped) gets --termseq
-    /// now, as at a timeout (its joblog exit value is -1, as in GNU
-    /// parallel).
-    pub fn kill_youngest(&mut self) {
+    /// --limit said "way over" for `place`: its youngest job still running
+    /// (the highest sequence number, not already being stopped) gets
+    /// --termseq now, as at a timeout (its joblog exit value is -1, as in
+    /// GNU parallel).
+    pub fn kill_youngest(&mut self, place: PlaceId) {
         let now = Instant::now();
         let youngest = self
             .running
             .iter_mut()
-            .filter(|j| j.exit.is_none() && !j.clock.timed_out)
+            .filter(|j| j.place == place && j.exit.is_none() && !j.clock.timed_out)
             .max_by_key(|j| j.spec.seq);
         if let Some(job) = youngest {
             job.clock.expire(now);
             self.timeouts.enforce(job.pid, &mut job.clock, now);
         }
+    }
+
+    /// The places jobs run on now, each once.
+    pub fn places_running(&self) -> Vec<PlaceId> {
+        let mut places: Vec<PlaceId> = self
+            .running
+            .iter()
+            .filter(|j| j.exit.is_none())
+            .map(|j| j.place)
+            .collect();
+        places.sort_unstable();
+        places.dedup();
+        places
     }
 
     /// --memsuspend: the `oldest` jobs run, the younger ones are stopped.
