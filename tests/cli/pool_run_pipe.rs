@@ -516,15 +516,7 @@ fn group_by_without_perl_or_with_bad_code_is_one_clear_error() {
         err.contains("--group-by computes its values in perl"),
         "{err}"
     );
-    let out = tool("pool-run")
-        .args(["--group-by", "1 s/(/", "--shell", &job])
-        .write_stdin("a\n")
-        .timeout(Duration::from_secs(60))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(255));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.lines().count(), 1, "{err}");
+    let err = one_error_line(&["--group-by", "1 s/(/", "--shell", &job], "a\n");
     assert!(err.contains("does not compile"), "{err}");
     assert!(!ran.exists(), "no job ran");
 }
@@ -576,17 +568,24 @@ fn regexp_cuts_at_regex_record_starts_and_rejects_a_bad_one_clearly() {
         String::from_utf8_lossy(&out.stdout),
         "---\njunk\n---\n>a\nxx\n>c\nyy\n---\n>b\nzz\n---\n>a\nq\n"
     );
+    let err = one_error_line(&["--pipe", "--regexp", "--recend", "(x", "cat"], fasta);
+    assert!(err.contains("--recend '(x' is not a regex"), "{err}");
+}
+
+/// Runs pool-run on `stdin` expecting a refusal: exit 255, nothing on
+/// stdout, one line on stderr (returned).
+fn one_error_line(args: &[&str], stdin: &str) -> String {
     let out = tool("pool-run")
-        .args(["--pipe", "--regexp", "--recend", "(x", "cat"])
-        .write_stdin(fasta)
+        .args(args)
+        .write_stdin(stdin)
         .timeout(Duration::from_secs(60))
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(255));
-    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(255), "{args:?}");
+    assert!(out.stdout.is_empty(), "{args:?}");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("--recend '(x' is not a regex"), "{err}");
-    assert!(out.stdout.is_empty());
+    err
 }
 
 /// --rrs can leave a block empty; GNU parallel starts no job for it, and

@@ -671,6 +671,27 @@ fn ssh_delay_spaces_the_ssh_starts() {
     );
 }
 
+/// Runs pool-run over the test servers with `--tagstring {host}` and
+/// `-k`; each output line as (host, rest), after checking it succeeded.
+fn by_host(ssh: &SshSetup, args: &[&str]) -> Vec<(String, String)> {
+    let out = tool("pool-run")
+        .args(["--ssh", &ssh.ssh, "-k", "--tagstring", "{host}"])
+        .args(args)
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{args:?}: {stderr}");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (host, rest) = l.split_once('\t').unwrap_or((l, ""));
+            (host.to_string(), rest.to_string())
+        })
+        .collect()
+}
+
 /// --hostgroups: `-S @group/login` puts hosts in groups, an argument's
 /// `@group` suffix (cut off) sends its job to a host of that group; a lone
 /// `-S @group` keeps only that group's hosts.
@@ -679,44 +700,37 @@ fn hostgroups_send_each_job_to_a_host_of_its_groups() {
     let Some(ssh) = servers() else { return };
     let (even, odd) = (ssh.host("127.0.0.2"), ssh.host("127.0.0.3"));
     let logins = format!("@even/{even},@odd+all/{odd}");
-    let out = tool("pool-run")
-        .args(["--ssh", &ssh.ssh, "-S", &logins, "--hostgroups", "-k"])
-        .args(["--tagstring", "{host}", "echo", "{}", ":::"])
-        .args(["a@even", "b@odd", "c@all", "d@odd+even", "e"])
-        .timeout(std::time::Duration::from_secs(120))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let lines = by_host(
+        ssh,
+        &[
+            "-S",
+            &logins,
+            "--hostgroups",
+            "echo",
+            "{}",
+            ":::",
+            "a@even",
+            "b@odd",
+            "c@all",
+            "d@odd+even",
+            "e",
+        ],
     );
-    let text = String::from_utf8(out.stdout).unwrap();
-    let lines: Vec<(&str, &str)> = text.lines().map(|l| l.split_once('\t').unwrap()).collect();
-    let values: Vec<&str> = lines.iter().map(|(_, v)| *v).collect();
+    let values: Vec<&str> = lines.iter().map(|(_, v)| v.as_str()).collect();
     assert_eq!(values, ["a", "b", "c", "d", "e"], "the @groups are cut off");
     assert_eq!(lines[0].0, even);
     assert_eq!(lines[1].0, odd);
     assert_eq!(lines[2].0, odd);
-    assert!([even.as_str(), odd.as_str()].contains(&lines[3].0));
+    assert!([&even, &odd].contains(&&lines[3].0));
 
-    let out = tool("pool-run")
-        .args(["--ssh", &ssh.ssh, "-S", &logins, "-S", "@even", "-j1", "-k"])
-        .args(["--tagstring", "{host}", "echo", ":::", "1", "2", "3"])
-        .timeout(std::time::Duration::from_secs(120))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let hosts: Vec<String> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| l.split('\t').next().unwrap().to_string())
-        .collect();
-    assert_eq!(
-        hosts,
-        [even.clone(), even.clone(), even],
-        "-S @even: that host only"
+    let lines = by_host(
+        ssh,
+        &[
+            "-S", &logins, "-S", "@even", "-j1", "echo", ":::", "1", "2", "3",
+        ],
     );
+    let hosts: Vec<&str> = lines.iter().map(|(h, _)| h.as_str()).collect();
+    assert_eq!(hosts, [even.as_str(); 3], "-S @even: that host only");
 }
 
 /// --limit with -S is asked host by host (SSHLOGIN set to each), as GNU
@@ -726,22 +740,17 @@ fn limit_is_asked_for_each_host() {
     let Some(ssh) = servers() else { return };
     let (open, full) = (ssh.host("127.0.0.2"), ssh.host("127.0.0.3"));
     let limit = format!("[ \"$SSHLOGIN\" = {full} ] && exit 1; exit 0");
-    let out = tool("pool-run")
-        .args(["--ssh", &ssh.ssh, "-S", &format!("{open},{full}"), "-j2"])
-        .args(["--limit", &limit, "-k", "--tagstring", "{host}"])
-        .args(["echo", ":::", "1", "2", "3", "4"])
-        .timeout(std::time::Duration::from_secs(120))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let logins = format!("{open},{full}");
+    let lines = by_host(
+        ssh,
+        &[
+            "-S", &logins, "-j2", "--limit", &limit, "echo", ":::", "1", "2", "3", "4",
+        ],
     );
-    let hosts: Vec<String> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| l.split('\t').next().unwrap().to_string())
-        .collect();
-    assert_eq!(hosts, vec![open; 4], "the host over its limit ran nothing");
+    let hosts: Vec<&str> = lines.iter().map(|(h, _)| h.as_str()).collect();
+    assert_eq!(
+        hosts,
+        [open.as_str(); 4],
+        "the host over its limit ran nothing"
+    );
 }
