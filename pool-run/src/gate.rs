@@ -167,6 +167,12 @@ impl Gate {
         gate
     }
 
+    /// No limit at all, for other modules' tests.
+    #[cfg(test)]
+    pub fn unlimited_for_tests() -> Gate {
+        Gate::unlimited(Duration::ZERO)
+    }
+
     /// No limit but `delay` between starts.
     fn unlimited(delay: Duration) -> Gate {
         Gate {

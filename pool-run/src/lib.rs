@@ -25,6 +25,7 @@ mod machine;
 mod output;
 mod perl;
 mod pipe_input;
+mod placement;
 mod progress;
 mod semaphore;
 mod slots;
@@ -34,6 +35,7 @@ mod supervisor;
 mod tally;
 mod template;
 mod timeouts;
+mod values;
 mod watch;
 mod watchdog;
 

@@ -24,6 +24,7 @@ use crate::jobs::{Finished, Jobs};
 use crate::output::timeline::Outcome;
 use crate::output::{Captured, Output};
 use crate::perl::Perl;
+use crate::placement::Placement;
 use crate::progress::Counts;
 use crate::slots::Slots;
 use crate::source::Source;
@@ -43,12 +44,10 @@ struct Supervisor<'a> {
     terminal_holder: Option<u32>,
     /// --onall: the next job waits for its host's slot to come free.
     pinned_waiting: bool,
-    /// --limit said no for these places in this pass.
-    limited: Vec<PlaceId>,
     /// This pass found no slot for the next job: it waits in the queue.
     held_back: bool,
-    /// --hostgroups: group sets no host is in, warned about once.
-    unknown_groups: std::collections::HashSet<Vec<String>>,
+    /// Which slot the next job takes (its hosts, --limit).
+    placement: Placement,
     /// -p: the terminal the questions go to and the answers come from.
     prompt: Option<io::BufReader<std::fs::File>>,
     signals: SignalWatcher,
@@ -167,8 +166,7 @@ pub fn run(cfg: &Config) -> Result<u8, Failure> {
         terminal,
         terminal_holder: None,
         pinned_waiting: false,
-        unknown_groups: std::collections::HashSet::new(),
-        limited: Vec::new(),
+        placement: Placement::default(),
         held_back: false,
         prompt: None,
         signals,
@@ -209,7 +207,7 @@ impl Supervisor<'_> {
         loop {
             self.source.fill(self.slots.capacity())?;
             // --limit is asked again on every pass, host by host.
-            self.limited.clear();
+            self.placement.new_pass();
             self.held_back = false;
             while !self.tally.stopping()
                 && !self.pinned_waiting
@@ -322,49 +320,6 @@ impl Supervisor<'_> {
         self.terminal_holder = Some(pid);
     }
 
-    /// --hostgroups: the places (not dropped) in any of `groups`; every
-    /// place when none is, as GNU parallel documents (said once per set).
-    fn places_in(&mut self, groups: &[String]) -> Vec<PlaceId> {
-        let places = self.backend.places();
-        let usable = |p: &PlaceId| !self.slots.is_dropped(*p);
-        let inside: Vec<PlaceId> = (0..places.len())
-            .filter(usable)
-            .filter(|&p| places[p].groups.iter().any(|g| groups.contains(g)))
-            .collect();
-        if !inside.is_empty() {
-            return inside;
-        }
-        if self.unknown_groups.insert(groups.to_vec()) {
-            let _ = writeln!(
-                io::stderr(),
-                "pool-run: warning: no host is in the host group(s) {}: those jobs run on any host",
-                groups.join("+")
-            );
-        }
-        (0..places.len()).filter(usable).collect()
-    }
-
-    /// A free slot for `spec` on a place it may run on and whose --limit
-    /// says yes (a place that says no is passed over for this pass).
-    fn slot_for(&mut self, spec: &JobSpec) -> Option<(usize, PlaceId)> {
-        let allowed = spec.groups.as_deref().map(|groups| self.places_in(groups));
-        loop {
-            let limited = &self.limited;
-            let fits = |place: PlaceId| {
-                !limited.contains(&place)
-                    && spec.place.is_none_or(|p| p == place)
-                    && allowed.as_ref().is_none_or(|a| a.contains(&place))
-            };
-            let (slot, place) = self.slots.take_among(fits)?;
-            let host = self.backend.places()[place].name.clone();
-            if self.gate.limit_allows(place, &host) {
-                return Some((slot, place));
-            }
-            self.slots.put(slot);
-            self.limited.push(place);
-        }
-    }
-
     /// Starts one job: a placeholder for --resume and --dry-run, else the
     /// back-end's command, spawned. With no slot it may take now (busy
     /// hosts, or --limit said no) it goes back to the queue.
@@ -374,7 +329,11 @@ impl Supervisor<'_> {
             // Done in an earlier run; keep -k's order moving.
             return self.out.placeholder(seq, None);
         }
-        let Some((slot, place)) = self.slot_for(&spec) else {
+        let places = self.backend.places();
+        let Some((slot, place)) =
+            self.placement
+                .slot_for(&spec, places, &mut self.slots, &mut self.gate)
+        else {
             // A job bound to busy hosts waits for one of them (--onall,
             // --hostgroups).
             self.pinned_waiting = spec.place.is_some() || spec.groups.is_some();

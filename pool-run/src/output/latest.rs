@@ -8,7 +8,14 @@
 //! over.
 
 use std::collections::HashMap;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
+
+use common::cli::Failure;
+use common::exit::ChildExit;
+
+use super::{Captured, Output, Stream, capture_failure, color};
+use crate::capture::Capture;
+use crate::exit::Exit;
 
 /// A job's latest whole line, from the bytes it writes (either stream).
 #[derive(Debug, Default)]
@@ -168,6 +175,113 @@ pub fn screen_size() -> (usize, usize) {
         (usize::from(size.ws_col), usize::from(size.ws_row))
     } else {
         (80, 24)
+    }
+}
+
+impl<O: Write, E: Write> Output<O, E> {
+    /// --latest-line: a job's bytes only move its latest line (control
+    /// lines of a wrapper taken out first); on a terminal its row is
+    /// redrawn.
+    pub(super) fn latest_data(
+        &mut self,
+        slot: usize,
+        stream: Stream,
+        bytes: &[u8],
+    ) -> Result<(), Failure> {
+        let Some(live) = self.live.get_mut(slot).and_then(Option::as_mut) else {
+            return Ok(());
+        };
+        let (index, flow) = match stream {
+            Stream::Out => (0, &mut live.out),
+            Stream::Err => (1, &mut live.err),
+        };
+        flow.printed += bytes.len() as u64;
+        let moved = if stream == Stream::Err && live.framed {
+            // Whole lines only reach the frames; the rest waits.
+            flow.partial.extend_from_slice(bytes);
+            let cut = flow
+                .partial
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1);
+            let rest = flow.partial.split_off(cut);
+            let mut lines = std::mem::replace(&mut flow.partial, rest);
+            let control = lines.len();
+            live.frames.take_from_lines(&mut lines);
+            flow.printed -= (control - lines.len()) as u64;
+            live.latest.take(index, &lines)
+        } else {
+            live.latest.take(index, bytes)
+        };
+        if moved {
+            self.redraw(slot)?;
+        }
+        Ok(())
+    }
+
+    /// --latest-line on a terminal: the job on `slot`'s row, drawn again.
+    fn redraw(&mut self, slot: usize) -> Result<(), Failure> {
+        let (Some(board), Some(live)) = (
+            self.board.as_mut(),
+            self.live.get(slot).and_then(Option::as_ref),
+        ) else {
+            return Ok(());
+        };
+        let color = self
+            .palette
+            .as_ref()
+            .map(|p| (p.of(live.seq), color::RESET));
+        let tag = live.tag.as_deref().map_or(&[][..], Vec::as_slice);
+        let row = board.draw(live.seq, tag, &live.latest.line, color, screen_size());
+        if row.is_empty() {
+            return Ok(());
+        }
+        self.bar_hide();
+        self.stdout
+            .write_all(&row)
+            .and_then(|()| self.stdout.flush())
+            .map_err(|e| Failure::io(Exit::Error, "writing output", &e))?;
+        self.bar_show();
+        Ok(())
+    }
+
+    /// --latest-line: the job on `slot` ended. Its row is drawn a last
+    /// time; off a terminal its last line is what it prints.
+    pub(super) fn close_latest(
+        &mut self,
+        slot: usize,
+        exit: ChildExit,
+    ) -> Result<Captured, Failure> {
+        if let Some(live) = self.live.get_mut(slot).and_then(Option::as_mut) {
+            // A wrapper's stderr: its last control lines out first.
+            let mut rest = Capture::from_bytes(std::mem::take(&mut live.err.partial));
+            if live.framed {
+                live.frames
+                    .take_from_capture(&mut rest, exit)
+                    .map_err(capture_failure)?;
+            }
+            let rest = rest.read_all().map_err(capture_failure)?;
+            live.latest.take(1, &rest);
+            live.latest.finish();
+        }
+        self.redraw(slot)?;
+        let Some(live) = self.live.get_mut(slot).and_then(Option::take) else {
+            return Ok(Captured::default());
+        };
+        let mut line = live.latest.line;
+        let out = if self.board.is_some() || line.is_empty() {
+            Capture::new()
+        } else {
+            line.push(b'\n');
+            Capture::from_bytes(line)
+        };
+        Ok(Captured {
+            received: live.out.printed + live.err.printed,
+            out,
+            frames: live.frames,
+            tag: live.tag,
+            ..Captured::default()
+        })
     }
 }
 

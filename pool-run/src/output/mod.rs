@@ -2,7 +2,8 @@
 //! behalf of jobs, of the joblog, of `--results` and of the `--bar`, and
 //! the only counter of the bytes jobs wrote. The output mode is chosen once, here: grouped (each
 //! job's output whole when it ends), `--line-buffer` (whole lines as they
-//! come), `--json` (one object per job), or `-u` (jobs write themselves).
+//! come, lines.rs), `--latest-line` (a row per job, latest.rs), `--json`
+//! (one object per job), or `-u` (jobs write themselves).
 //! `-k` holds finished outputs until their turn; `--tag` prefixes lines.
 //!
 //! Per-job state is keyed by slot (dense and unique among running jobs), so
@@ -10,6 +11,7 @@
 
 pub mod color;
 pub mod latest;
+mod lines;
 pub mod report;
 pub mod timeline;
 
@@ -329,131 +331,7 @@ impl<O: Write, E: Write> Output<O, E> {
         if !live.streaming {
             return flow.held.push(bytes).map_err(capture_failure);
         }
-        flow.partial.extend_from_slice(bytes);
-        let Some(last) = flow.partial.iter().rposition(|&b| b == b'\n') else {
-            return Ok(());
-        };
-        let rest = flow.partial.split_off(last + 1);
-        let mut lines = std::mem::replace(&mut flow.partial, rest);
-        if stream == Stream::Err && live.framed {
-            live.frames.take_from_lines(&mut lines);
-        }
-        let tag = live.tag.as_deref().map(Vec::as_slice);
-        let color = self
-            .palette
-            .as_ref()
-            .map(|p| (p.of(live.seq), color::RESET));
-        if let Some(erase) = self.progress.hide() {
-            let _ = self.stderr.write_all(erase.as_bytes());
-        }
-        let written = match stream {
-            Stream::Out => write_lines(&mut self.stdout, lines, (tag, color), &mut live.out, true),
-            Stream::Err => write_lines(&mut self.stderr, lines, (tag, color), &mut live.err, false),
-        };
-        self.bar_show();
-        written
-    }
-
-    /// --latest-line: a job's bytes only move its latest line (control
-    /// lines of a wrapper taken out first); on a terminal its row is
-    /// redrawn.
-    fn latest_data(&mut self, slot: usize, stream: Stream, bytes: &[u8]) -> Result<(), Failure> {
-        let Some(live) = self.live.get_mut(slot).and_then(Option::as_mut) else {
-            return Ok(());
-        };
-        let (index, flow) = match stream {
-            Stream::Out => (0, &mut live.out),
-            Stream::Err => (1, &mut live.err),
-        };
-        flow.printed += bytes.len() as u64;
-        let moved = if stream == Stream::Err && live.framed {
-            // Whole lines only reach the frames; the rest waits.
-            flow.partial.extend_from_slice(bytes);
-            let cut = flow
-                .partial
-                .iter()
-                .rposition(|&b| b == b'\n')
-                .map_or(0, |i| i + 1);
-            let rest = flow.partial.split_off(cut);
-            let mut lines = std::mem::replace(&mut flow.partial, rest);
-            let control = lines.len();
-            live.frames.take_from_lines(&mut lines);
-            flow.printed -= (control - lines.len()) as u64;
-            live.latest.take(index, &lines)
-        } else {
-            live.latest.take(index, bytes)
-        };
-        if moved {
-            self.redraw(slot)?;
-        }
-        Ok(())
-    }
-
-    /// --latest-line on a terminal: the job on `slot`'s row, drawn again.
-    fn redraw(&mut self, slot: usize) -> Result<(), Failure> {
-        let (Some(board), Some(live)) = (
-            self.board.as_mut(),
-            self.live.get(slot).and_then(Option::as_ref),
-        ) else {
-            return Ok(());
-        };
-        let color = self
-            .palette
-            .as_ref()
-            .map(|p| (p.of(live.seq), color::RESET));
-        let tag = live.tag.as_deref().map_or(&[][..], Vec::as_slice);
-        let row = board.draw(
-            live.seq,
-            tag,
-            &live.latest.line,
-            color,
-            latest::screen_size(),
-        );
-        if row.is_empty() {
-            return Ok(());
-        }
-        self.bar_hide();
-        self.stdout
-            .write_all(&row)
-            .and_then(|()| self.stdout.flush())
-            .map_err(|e| Failure::io(Exit::Error, "writing output", &e))?;
-        self.bar_show();
-        Ok(())
-    }
-
-    /// --latest-line: the job on `slot` ended. Its row is drawn a last
-    /// time; off a terminal its last line is what it prints.
-    fn close_latest(&mut self, slot: usize, exit: ChildExit) -> Result<Captured, Failure> {
-        if let Some(live) = self.live.get_mut(slot).and_then(Option::as_mut) {
-            // A wrapper's stderr: its last control lines out first.
-            let mut rest = Capture::from_bytes(std::mem::take(&mut live.err.partial));
-            if live.framed {
-                live.frames
-                    .take_from_capture(&mut rest, exit)
-                    .map_err(capture_failure)?;
-            }
-            let rest = rest.read_all().map_err(capture_failure)?;
-            live.latest.take(1, &rest);
-            live.latest.finish();
-        }
-        self.redraw(slot)?;
-        let Some(live) = self.live.get_mut(slot).and_then(Option::take) else {
-            return Ok(Captured::default());
-        };
-        let mut line = live.latest.line;
-        let out = if self.board.is_some() || line.is_empty() {
-            Capture::new()
-        } else {
-            line.push(b'\n');
-            Capture::from_bytes(line)
-        };
-        Ok(Captured {
-            received: live.out.printed + live.err.printed,
-            out,
-            frames: live.frames,
-            tag: live.tag,
-            ..Captured::default()
-        })
+        self.stream_lines(slot, stream, bytes)
     }
 
     /// The job on `slot` ended: its output, for the back-end to read and
@@ -605,54 +483,9 @@ impl<O: Write, E: Write> Output<O, E> {
         Ok(())
     }
 
-    /// --line-buffer -k: the running job whose turn it is now prints the
-    /// whole lines it has held back, and from now on prints as they come.
-    fn promote_next(&mut self) -> Result<(), Failure> {
-        if self.mode != OutputMode::LineBuffer {
-            return Ok(());
-        }
-        self.bar_hide();
-        let promoted = self.stream_held_lines();
-        self.bar_show();
-        promoted
-    }
-
     /// --color: job `seq`'s colour.
     fn color_of(&self, seq: u64) -> Option<Vec<u8>> {
         self.palette.as_ref().map(|p| p.of(seq).to_vec())
-    }
-
-    fn stream_held_lines(&mut self) -> Result<(), Failure> {
-        let next = self.next_to_print;
-        let Some(live) = self.live.iter_mut().flatten().find(|l| l.seq == next) else {
-            return Ok(());
-        };
-        live.streaming = true;
-        let tag = live.tag.as_deref().map(Vec::as_slice);
-        let color = self
-            .palette
-            .as_ref()
-            .map(|p| (p.of(live.seq), color::RESET));
-        for stream in [Stream::Out, Stream::Err] {
-            let flow = match stream {
-                Stream::Out => &mut live.out,
-                Stream::Err => &mut live.err,
-            };
-            let mut bytes = std::mem::take(&mut flow.held)
-                .read_all()
-                .map_err(capture_failure)?;
-            bytes.append(&mut flow.partial);
-            let cut = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-            flow.partial = bytes.split_off(cut);
-            if stream == Stream::Err && live.framed {
-                live.frames.take_from_lines(&mut bytes);
-            }
-            match stream {
-                Stream::Out => write_lines(&mut self.stdout, bytes, (tag, color), flow, true)?,
-                Stream::Err => write_lines(&mut self.stderr, bytes, (tag, color), flow, false)?,
-            }
-        }
-        Ok(())
     }
 
     /// One job's stdout, then its stderr, each whole. A stdout that cannot
@@ -712,36 +545,6 @@ fn save_in_file(
     let mut line = path.into_os_string().into_encoded_bytes();
     line.push(b'\n');
     Ok(Capture::from_bytes(line))
-}
-
-/// Writes whole lines a job streams, counting them (and keeping a copy
-/// under --results). The one error policy of every output path: a stdout
-/// that cannot be written ends the run (`fatal`); a stderr that cannot is
-/// skipped, and the jobs go on.
-fn write_lines(
-    to: &mut impl Write,
-    lines: Vec<u8>,
-    (tag, color): (Option<&[u8]>, Option<color::LineColor<'_>>),
-    flow: &mut Flow,
-    fatal: bool,
-) -> Result<(), Failure> {
-    if lines.is_empty() {
-        return Ok(());
-    }
-    flow.printed += lines.len() as u64;
-    if let Some(saved) = flow.saved.as_mut() {
-        saved.push(&lines).map_err(capture_failure)?;
-    }
-    let mut lines = Capture::from_bytes(lines);
-    let written = match color {
-        Some(color) => lines.write_colored_to(to, tag, color),
-        None => lines.write_to(to, tag),
-    }
-    .and_then(|()| to.flush());
-    match written {
-        Err(e) if fatal => Err(Failure::io(Exit::Error, "writing output", &e)),
-        _ => Ok(()),
-    }
 }
 
 /// Appends all of `from` to `to`.
