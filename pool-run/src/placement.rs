@@ -53,6 +53,31 @@ impl Placement {
         }
     }
 
+    /// --hostgroups: `$PARALLEL_HOSTGROUPS` (the groups of the job's place)
+    /// and `$PARALLEL_ARGHOSTGROUPS` (its argument's groups, or every
+    /// group when it names none), each joined by `+` as GNU parallel does.
+    pub fn group_names(
+        &self,
+        spec: &JobSpec,
+        place: PlaceId,
+        places: &[Place],
+    ) -> (String, String) {
+        let host = places[place].groups.join("+");
+        let arg = match &spec.groups {
+            Some(groups) => groups.join("+"),
+            None => {
+                let mut all: Vec<&str> = places
+                    .iter()
+                    .flat_map(|p| p.groups.iter().map(String::as_str))
+                    .collect();
+                all.sort_unstable();
+                all.dedup();
+                all.join("+")
+            }
+        };
+        (host, arg)
+    }
+
     /// --hostgroups: the places (not dropped) in any of `groups`; every
     /// place when none is, as GNU parallel documents (said once per set).
     fn places_in(&mut self, groups: &[String], places: &[Place], slots: &Slots) -> Vec<PlaceId> {
@@ -105,6 +130,16 @@ mod tests {
             placement.slot_for(&spec, &places, &mut slots, gate),
             None,
             "its only host is busy"
+        );
+        assert_eq!(
+            placement.group_names(&spec, 1, &places),
+            ("y".to_string(), "y".to_string())
+        );
+        spec.groups = None;
+        assert_eq!(
+            placement.group_names(&spec, 0, &places).1,
+            "x+y",
+            "every group"
         );
     }
 }

@@ -409,7 +409,14 @@ impl Supervisor<'_> {
             },
         };
         let (program, framed) = (spawn.program, spawn.framed);
-        let command = spawn.command;
+        let mut command = spawn.command;
+        if self.cfg.remote.hostgroups {
+            let (host, arg) = self
+                .placement
+                .group_names(&spec, place, self.backend.places());
+            command.env("PARALLEL_HOSTGROUPS", host);
+            command.env("PARALLEL_ARGHOSTGROUPS", arg);
+        }
         // GNU parallel's variables, in place in our environment (job_env.rs).
         self.job_env.set(seq, slot);
         match self

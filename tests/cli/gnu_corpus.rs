@@ -497,6 +497,9 @@ const CASES: &[Case] = &[
     ordered("--pipe-part -a groups.csv --group-by '$_ = substr($_,0,1)' --block 200 -k wc -l"),
     ordered("--pipe-part -a usage.csv --colsep , --header : --group-by 1 -k 'echo ---; cat'"),
     ordered("--pipe-part -a usage.csv --colsep , --group-by UserID -k 'echo ---; cat'"),
+    // --hostgroups: the argument's groups cut off and in the job's
+    // environment (-S : is this machine, in group g).
+    ordered("--hostgroups -S @g/: -k 'echo $PARALLEL_ARGHOSTGROUPS' ::: a@g b@g"),
     // --compress with --files and --results: the kept files are compressed.
     ordered("--tmpdir . --files --compress-program gzip -k echo ::: a b | xargs gzip -dc"),
     ordered("--results res --compress-program gzip echo ::: a >/dev/null; gzip -dc res/1/a/stdout"),
