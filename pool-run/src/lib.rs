@@ -63,6 +63,20 @@ fn run_cli(cli: Cli) -> Result<u8, Failure> {
     if let Some(code) = machine::answer(&cli)? {
         return Ok(code);
     }
+    if let Some(dir) = &cli.display.tmpdir {
+        let writable = dir.is_dir()
+            && nix::unistd::access(dir.as_path(), nix::unistd::AccessFlags::W_OK).is_ok();
+        if !writable {
+            return Err(Failure::new(
+                Exit::Error,
+                format!("--tmpdir '{}' is not a writable directory", dir.display()),
+            ));
+        }
+        // GNU parallel: --tmpdir is $TMPDIR, for pool-run's own files (the
+        // output it spills, --tee's copy of stdin) and for the jobs.
+        // SAFETY: pool-run has one thread until the supervisor starts more.
+        unsafe { std::env::set_var("TMPDIR", dir) };
+    }
     let cfg = Config::from_cli(cli)?;
     supervisor::run(&cfg)
 }

@@ -1797,16 +1797,55 @@ fn a_disk_that_fills_while_output_spills_is_an_error() {
         }
     }
     let _unmount = Unmount(dir.path());
+    // The disk is $TMPDIR, or --tmpdir (GNU parallel: the same thing).
+    let tmpdir = ["--tmpdir".into(), dir.path().as_os_str().to_owned()];
+    for (env, flags) in [
+        (dir.path().as_os_str(), &[][..]),
+        ("/tmp".as_ref(), &tmpdir[..]),
+    ] {
+        let out = pool_run()
+            .env("TMPDIR", env)
+            .args(flags)
+            .args(["head -c 3000000 /dev/zero; echo", ":::", "1"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(255), "{flags:?}");
+        assert!(out.stdout.is_empty(), "nothing printed as if whole");
+        let lines = stderr_lines(&out);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].contains("No space left"), "{lines:?}");
+    }
+}
+
+/// --tmpdir is $TMPDIR for the jobs too, as in GNU parallel; a directory
+/// that cannot take files is refused before any job.
+#[test]
+fn tmpdir_reaches_the_jobs_and_must_be_a_writable_directory() {
+    let dir = tempfile::tempdir().unwrap();
     let out = pool_run()
-        .env("TMPDIR", dir.path())
-        .args(["head -c 3000000 /dev/zero; echo", ":::", "1"])
+        .arg("--tmpdir")
+        .arg(dir.path())
+        .args(["echo $TMPDIR", ":::", "x"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(printed.trim_end(), format!("{} x", dir.path().display()));
+    let missing = dir.path().join("missing");
+    let out = pool_run()
+        .arg("--tmpdir")
+        .arg(&missing)
+        .args(["echo", ":::", "x"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(255));
-    assert!(out.stdout.is_empty(), "nothing printed as if whole");
+    assert!(out.stdout.is_empty(), "no job ran");
     let lines = stderr_lines(&out);
     assert_eq!(lines.len(), 1, "{lines:?}");
-    assert!(lines[0].contains("No space left"), "{lines:?}");
+    assert!(
+        lines[0].contains("is not a writable directory"),
+        "{lines:?}"
+    );
 }
 
 /// GNU parallel's O2, O3, O5, O6: a job's stdout goes to stdout and its

@@ -74,7 +74,8 @@ pub struct DisplayArgs {
     #[arg(long, value_name = "CMD")]
     pub decompress_program: Option<String>,
 
-    /// Where --files puts its files (default: $TMPDIR, else /tmp)
+    /// Temporary files go in DIR (as $TMPDIR, which jobs see too): output
+    /// spilled to disk, --files's files, --tee's copy of stdin
     #[arg(long, value_name = "DIR")]
     pub tmpdir: Option<std::path::PathBuf>,
 
