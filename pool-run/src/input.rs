@@ -79,6 +79,9 @@ impl Separators {
 pub struct RecordSyntax {
     pub delimiter: u8,
     pub eof: Option<BString>,
+    /// -L / -l: a record that ends in a blank goes on with the next one
+    /// (xargs' rule, which GNU parallel keeps).
+    pub continued: bool,
 }
 
 impl Default for RecordSyntax {
@@ -86,6 +89,7 @@ impl Default for RecordSyntax {
         RecordSyntax {
             delimiter: b'\n',
             eof: None,
+            continued: false,
         }
     }
 }
@@ -151,20 +155,31 @@ fn read_records(path: &PathBuf, syntax: &RecordSyntax) -> io::Result<Vec<BString
     };
     let mut records = Vec::new();
     let mut reader = BufReader::new(reader);
-    while let Some(record) = next_record(&mut reader, syntax)? {
+    let mut ended = false;
+    while let Some(record) = next_record(&mut reader, syntax, &mut ended)? {
         records.push(record);
     }
     Ok(records)
 }
 
 /// The next record, its delimiter removed; a record holding a NUL (which
-/// no argument can hold) is skipped; the `-E` record ends the input.
-fn next_record(reader: &mut impl BufRead, syntax: &RecordSyntax) -> io::Result<Option<BString>> {
+/// no argument can hold) is skipped; the `-E` record ends the input
+/// (`ended`, so that a -L record it cut short is the last one).
+fn next_record(
+    reader: &mut impl BufRead,
+    syntax: &RecordSyntax,
+    ended: &mut bool,
+) -> io::Result<Option<BString>> {
+    if *ended {
+        return Ok(None);
+    }
     let delimiter = syntax.delimiter;
+    // -L: the records so far that ended in a blank, to go before the next.
+    let mut begun: Option<Vec<u8>> = None;
     loop {
         let mut bytes = Vec::new();
         if reader.read_until(delimiter, &mut bytes)? == 0 {
-            return Ok(None);
+            return Ok(begun.map(BString::from));
         }
         if bytes.last() == Some(&delimiter) {
             bytes.pop();
@@ -178,7 +193,20 @@ fn next_record(reader: &mut impl BufRead, syntax: &RecordSyntax) -> io::Result<O
             .as_ref()
             .is_some_and(|eof| eof.as_slice() == bytes.as_slice())
         {
-            return Ok(None);
+            *ended = true;
+            return Ok(begun.map(BString::from));
+        }
+        let bytes = match begun.take() {
+            Some(mut before) => {
+                before.extend_from_slice(&bytes);
+                before
+            }
+            None => bytes,
+        };
+        // perl's \s: space, tab, newline, vertical tab, form feed, return.
+        if syntax.continued && bytes.last().is_some_and(|b| b" \t\n\x0b\x0c\r".contains(b)) {
+            begun = Some(bytes);
+            continue;
         }
         return Ok(Some(BString::from(bytes)));
     }
@@ -347,8 +375,9 @@ fn feed(
     syntax: &RecordSyntax,
 ) -> io::Result<()> {
     let mut batch = Vec::new();
+    let mut ended = false;
     loop {
-        let record = next_record(&mut reader, syntax)?;
+        let record = next_record(&mut reader, syntax, &mut ended)?;
         let done = record.is_none();
         batch.extend(record);
         // Hand over when nothing more is buffered (so a slow producer's
@@ -376,6 +405,7 @@ mod tests {
         RecordSyntax {
             delimiter: 0,
             eof: None,
+            continued: false,
         }
     }
 
@@ -390,16 +420,27 @@ mod tests {
         assert_eq!(command, ["echo"]);
         assert_eq!(sources.len(), 2);
         assert!(sources[1].linked);
-        let syntax = RecordSyntax {
+        let mut syntax = RecordSyntax {
             delimiter: b',',
             eof: Some(BString::from("STOP")),
+            continued: false,
         };
-        let mut reader = io::Cursor::new(b"a,b,STOP,c,".to_vec());
-        let mut got = Vec::new();
-        while let Some(r) = next_record(&mut reader, &syntax).unwrap() {
-            got.push(r);
-        }
-        assert_eq!(got, ["a", "b"]);
+        let records = |syntax: &RecordSyntax, text: &[u8]| {
+            let mut reader = io::Cursor::new(text.to_vec());
+            let mut got = Vec::new();
+            let mut ended = false;
+            while let Some(r) = next_record(&mut reader, syntax, &mut ended).unwrap() {
+                got.push(r);
+            }
+            got
+        };
+        assert_eq!(records(&syntax, b"a,b,STOP,c,"), ["a", "b"]);
+        // -L: xargs' continuation, as GNU parallel reads it.
+        syntax.continued = true;
+        assert_eq!(
+            records(&syntax, b"a ,b\t,c,d,e ,STOP,f"),
+            ["a b\tc", "d", "e "]
+        );
     }
 
     fn words(list: &[&str]) -> Vec<BString> {
@@ -456,23 +497,27 @@ mod tests {
 
     #[test]
     fn records_split_on_the_delimiter() {
-        let mut reader = io::Cursor::new(b"a b\nc\n\nd".to_vec());
-        let mut got = Vec::new();
-        while let Some(r) = next_record(&mut reader, &RecordSyntax::default()).unwrap() {
-            got.push(r);
-        }
-        assert_eq!(got, ["a b", "c", "", "d"]);
+        assert_eq!(all_records(b"a b\nc\n\nd"), ["a b", "c", "", "d"]);
         let mut reader = io::Cursor::new(b"x\ny\0z\0".to_vec());
-        assert_eq!(next_record(&mut reader, &nul()).unwrap().unwrap(), "x\ny");
+        let first = next_record(&mut reader, &nul(), &mut false).unwrap();
+        assert_eq!(first.unwrap(), "x\ny");
     }
 
     #[test]
     fn records_keep_their_bytes_and_skip_a_nul() {
-        let mut reader = io::Cursor::new(b"a\xff\xfeb\nbad\0x\nc\n".to_vec());
-        let mut got = Vec::new();
-        while let Some(r) = next_record(&mut reader, &RecordSyntax::default()).unwrap() {
+        assert_eq!(
+            all_records(b"a\xff\xfeb\nbad\0x\nc\n"),
+            [BString::from(&b"a\xff\xfeb"[..]), BString::from("c")]
+        );
+    }
+
+    fn all_records(text: &[u8]) -> Vec<BString> {
+        let mut reader = io::Cursor::new(text.to_vec());
+        let (mut got, mut ended) = (Vec::new(), false);
+        while let Some(r) = next_record(&mut reader, &RecordSyntax::default(), &mut ended).unwrap()
+        {
             got.push(r);
         }
-        assert_eq!(got, [BString::from(&b"a\xff\xfeb"[..]), BString::from("c")]);
+        got
     }
 }

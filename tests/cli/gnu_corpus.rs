@@ -497,6 +497,13 @@ const CASES: &[Case] = &[
     ordered("--pipe-part -a groups.csv --group-by '$_ = substr($_,0,1)' --block 200 -k wc -l"),
     ordered("--pipe-part -a usage.csv --colsep , --header : --group-by 1 -k 'echo ---; cat'"),
     ordered("--pipe-part -a usage.csv --colsep , --group-by UserID -k 'echo ---; cat'"),
+    // -L / -l: a line ending in a blank goes on with the next (xargs'
+    // rule); -l takes a number only when one follows.
+    piped("a \nb \nc\nd\n", "-k -L 1 -q printf '[%s]'"),
+    piped("a \nb\nc\nd\ne \n", "-k -L 2 echo"),
+    piped("a\nb\nc\n", "-k -l 2 echo"),
+    piped("a\nb\nc\n", "-k -l2 echo"),
+    piped("a \nb\nc\n", "-k -l echo"),
     // --hostgroups: the argument's groups cut off and in the job's
     // environment (-S : is this machine, in group g).
     ordered("--hostgroups -S @g/: -k 'echo $PARALLEL_ARGHOSTGROUPS' ::: a@g b@g"),

@@ -281,9 +281,11 @@ pub struct Cli {
           conflicts_with_all = ["max_args", "xargs_context", "xargs_words", "xargs_all", "pipe_part"])]
     pub max_lines: Option<u32>,
 
-    /// One input line per job (-L 1; GNU parallel's -l without a number)
-    #[arg(short = 'l', conflicts_with_all = ["max_lines", "pipe", "pipe_part"])]
-    pub one_line: bool,
+    /// -l N or -lN: as -L N; -l alone: -L 1 (GNU parallel's and xargs' -l)
+    #[arg(short = 'l', value_name = "N", num_args = 0..=1, default_missing_value = "1",
+          value_parser = clap::value_parser!(std::ffi::OsString),
+          conflicts_with_all = ["max_lines", "pipe", "pipe_part"])]
+    pub one_line: Option<std::ffi::OsString>,
 
     #[command(flatten)]
     pub admission: AdmissionArgs,

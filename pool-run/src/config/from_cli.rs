@@ -73,6 +73,7 @@ impl Config {
                 let syntax = RecordSyntax {
                     delimiter,
                     eof: None,
+                    continued: false,
                 };
                 crate::header::take_names(&mut sources, cli.colsep.as_ref(), &syntax)
                     .map_err(usage)?
@@ -194,6 +195,8 @@ impl Config {
             records: RecordSyntax {
                 delimiter,
                 eof: cli.eof.as_deref().map(BString::from),
+                // xargs' -L: a line ending in a blank goes on with the next.
+                continued: cli.max_lines.is_some() && !cli.pipes.pipe,
             },
             show_command_stdout: cli.display.verbose_stdout && !cli.display.silent,
             total_jobs: cli.total_jobs,

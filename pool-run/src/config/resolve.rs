@@ -268,7 +268,7 @@ pub(super) fn spool_stdin() -> Result<std::fs::File, Failure> {
 
 /// How many records make a job: -n, -X, -m, or one.
 pub(super) fn batch_of(cli: &Cli) -> Batch {
-    let lines = cli.max_lines.or(cli.one_line.then_some(1));
+    let lines = cli.max_lines;
     match (
         cli.max_args.or(cli.max_records).or(lines),
         cli.xargs_context,
@@ -299,6 +299,15 @@ pub(super) fn output_mode_of(cli: &Cli) -> OutputMode {
 /// xargs' old spellings GNU parallel keeps, as their new ones: -e is -E
 /// (an empty EOF string is none), -i is -I.
 pub(super) fn fold_old_spellings(cli: &mut Cli) {
+    // -l takes a number only if one follows, as GNU parallel's: a word that
+    // is not a number starts the command (clap took it for -l's value).
+    if let Some(value) = cli.one_line.take() {
+        let lines = value.to_str().and_then(|v| v.parse::<u32>().ok());
+        if lines.is_none() {
+            cli.command.insert(0, value);
+        }
+        cli.max_lines = Some(lines.unwrap_or(1).max(1));
+    }
     if let Some(eof) = cli.eof_old.take().filter(|e| !e.is_empty()) {
         cli.eof = Some(eof);
     }
