@@ -8,8 +8,12 @@
 //!   whole `#!` line after the interpreter as one argument, then the
 //!   script's path, then the script's arguments.
 //! - `$PARALLEL`: options to put first, as shell words.
-//! - `-J NAME` / `--profile NAME`: the options in `~/.parallel/NAME`
-//!   (shell words; `#` starts a comment), put first.
+//! - Profiles, put before those: `-J NAME` / `--profile NAME` (NAME in
+//!   GNU parallel's config directories, or a path starting `./` or `/`),
+//!   else the default ones that exist (`/etc/parallel/config`, `config` in
+//!   each config directory, `~/.parallelrc`). Each line is shell words; a
+//!   line starting with `#` is a comment. `--plain` reads no profile and
+//!   no `$PARALLEL`.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -19,27 +23,138 @@ use std::path::PathBuf;
 pub fn expand(args: Vec<OsString>) -> Result<Vec<OsString>, String> {
     let args = shebang(args);
     let mut out: Vec<OsString> = args.iter().take(1).cloned().collect();
+    let mut from_env = 0;
     if let Some(options) = std::env::var_os("PARALLEL").filter(|o| !o.is_empty()) {
         let text = options.to_string_lossy().into_owned();
-        out.extend(words(&text).map_err(|e| format!("$PARALLEL: {e}"))?);
+        let options = words(&text).map_err(|e| format!("$PARALLEL: {e}"))?;
+        from_env = options.len();
+        out.extend(options);
     }
     out.extend(args.into_iter().skip(1));
-    // -J is an option clap knows: ask it whether (and which) one was given,
-    // so a -J among the command's own words is never taken for ours. Only
-    // when one may be there: a second parse costs memory (RSS +10%).
-    let may_have_profile = out.iter().skip(1).any(|arg| {
-        arg.to_str()
-            .is_some_and(|a| a.starts_with("-J") || a.starts_with("--profile"))
-    });
-    if may_have_profile
-        && let Ok(cli) = <crate::cli::Cli as clap::Parser>::try_parse_from(&out)
-        && let Some(name) = cli.profile
-    {
-        let home = std::env::var_os("HOME").map(PathBuf::from);
-        let options = profile(home.as_ref(), &OsString::from(name))?;
-        out.splice(1..1, options);
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let dirs = config_dirs(&Places::from_env(home.clone()));
+    let defaults = default_profiles(&dirs, home.as_ref());
+    // -J and --plain are options clap knows: ask it whether they were
+    // given, so a -J among the command's own words is never taken for
+    // ours. Only when it can matter: a second parse costs memory (RSS +10%).
+    let may_matter = !defaults.is_empty()
+        || out.iter().skip(1).any(|arg| {
+            arg.to_str().is_some_and(|a| {
+                a.starts_with("-J") || a.starts_with("--profile") || a == "--plain"
+            })
+        });
+    if !may_matter {
+        return Ok(out);
     }
+    let Ok(cli) = <crate::cli::Cli as clap::Parser>::try_parse_from(&out) else {
+        return Ok(out);
+    };
+    if cli.plain {
+        out.drain(1..1 + from_env);
+        return Ok(out);
+    }
+    let files = match &cli.profile {
+        Some(name) => named_profiles(name, &dirs)?,
+        None => defaults,
+    };
+    let mut options = Vec::new();
+    for file in &files {
+        options.extend(profile_words(file)?);
+    }
+    out.splice(1..1, options);
     Ok(out)
+}
+
+/// What GNU parallel's config directories are made of.
+#[derive(Debug, Default)]
+struct Places {
+    parallel_home: Option<OsString>,
+    xdg_config_home: Option<OsString>,
+    xdg_config_dirs: Option<OsString>,
+    home: Option<PathBuf>,
+}
+
+impl Places {
+    fn from_env(home: Option<PathBuf>) -> Places {
+        Places {
+            parallel_home: std::env::var_os("PARALLEL_HOME"),
+            xdg_config_home: std::env::var_os("XDG_CONFIG_HOME"),
+            xdg_config_dirs: std::env::var_os("XDG_CONFIG_DIRS"),
+            home,
+        }
+    }
+}
+
+/// GNU parallel's config directories that exist: $PARALLEL_HOME,
+/// $XDG_CONFIG_HOME/parallel (~/.config/parallel), each
+/// $XDG_CONFIG_DIRS/parallel, ~/.parallel.
+fn config_dirs(places: &Places) -> Vec<PathBuf> {
+    let xdg_home = places
+        .xdg_config_home
+        .clone()
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| places.home.as_ref().map(|h| h.join(".config")));
+    let xdg_dirs = places
+        .xdg_config_dirs
+        .as_ref()
+        .map(|dirs| std::env::split_paths(dirs).collect::<Vec<_>>())
+        .unwrap_or_default();
+    places
+        .parallel_home
+        .iter()
+        .map(PathBuf::from)
+        .chain(
+            xdg_home
+                .into_iter()
+                .chain(xdg_dirs)
+                .map(|d| d.join("parallel")),
+        )
+        .chain(places.home.iter().map(|h| h.join(".parallel")))
+        .filter(|d| !d.as_os_str().is_empty() && d.is_dir())
+        .collect()
+}
+
+/// The profiles read when no -J names one, those that exist.
+fn default_profiles(dirs: &[PathBuf], home: Option<&PathBuf>) -> Vec<PathBuf> {
+    std::iter::once(PathBuf::from("/etc/parallel/config"))
+        .chain(dirs.iter().map(|d| d.join("config")))
+        .chain(home.map(|h| h.join(".parallelrc")))
+        .filter(|p| p.is_file())
+        .collect()
+}
+
+/// -J NAME: `./NAME` or `/NAME` as written, else NAME in every config
+/// directory that has it. Err: none has it.
+fn named_profiles(name: &str, dirs: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let found: Vec<PathBuf> = if name.starts_with("./") || name.starts_with('/') {
+        vec![PathBuf::from(name)]
+    } else {
+        dirs.iter().map(|d| d.join(name)).collect()
+    };
+    let found: Vec<PathBuf> = found.into_iter().filter(|p| p.is_file()).collect();
+    if found.is_empty() {
+        return Err(format!(
+            "-J {name}: no such profile (looked in {})",
+            dirs.iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    Ok(found)
+}
+
+/// A profile's options: each line's shell words; lines starting with `#`
+/// (after blanks) are comments, as GNU parallel reads them.
+fn profile_words(path: &std::path::Path) -> Result<Vec<OsString>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("-J: reading {} ({e})", path.display()))?;
+    let mut options = Vec::new();
+    for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+        options.extend(words(line).map_err(|e| format!("{}: {e}", path.display()))?);
+    }
+    Ok(options)
 }
 
 /// Shell words of `text`.
@@ -47,20 +162,6 @@ fn words(text: &str) -> Result<Vec<OsString>, String> {
     shlex::split(text)
         .map(|w| w.into_iter().map(OsString::from).collect())
         .ok_or_else(|| "unbalanced quotes".to_string())
-}
-
-/// The options in `~/.parallel/NAME`.
-fn profile(home: Option<&PathBuf>, name: &OsString) -> Result<Vec<OsString>, String> {
-    let path = home
-        .map(|h| h.join(".parallel").join(name))
-        .ok_or_else(|| "-J: no HOME to find ~/.parallel in".to_string())?;
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("-J: reading {} ({e})", path.display()))?;
-    let lines: Vec<&str> = text
-        .lines()
-        .map(|line| line.split_once('#').map_or(line, |(before, _)| before))
-        .collect();
-    words(&lines.join(" ")).map_err(|e| format!("-J: {}: {e}", path.display()))
 }
 
 /// The command line with a `#!` call spelled out; any other one as it is.
@@ -138,16 +239,43 @@ mod tests {
     }
 
     #[test]
-    fn profiles_stop_at_the_command() {
+    fn profiles_come_from_gnu_parallels_config_directories() {
         let home = tempfile::tempdir().unwrap();
-        std::fs::create_dir(home.path().join(".parallel")).unwrap();
-        std::fs::write(home.path().join(".parallel/fast"), "-j8 # many\n--tag\n").unwrap();
-        let home = Some(home.path().to_path_buf());
+        let dot = home.path().join(".parallel");
+        std::fs::create_dir(&dot).unwrap();
+        std::fs::write(
+            dot.join("fast"),
+            "# many jobs\n-j8 --tag\n  # indented\n-k 'a b'\n",
+        )
+        .unwrap();
+        std::fs::write(dot.join("config"), "--will-cite\n").unwrap();
+        let places = Places {
+            home: Some(home.path().to_path_buf()),
+            ..Places::default()
+        };
+        let dirs = config_dirs(&places);
+        assert_eq!(dirs, std::slice::from_ref(&dot), "only the directories that exist");
+        let fast = named_profiles("fast", &dirs).unwrap();
         assert_eq!(
-            profile(home.as_ref(), &"fast".into()).unwrap(),
-            args(&["-j8", "--tag"])
+            profile_words(&fast[0]).unwrap(),
+            args(&["-j8", "--tag", "-k", "a b"])
         );
-        assert!(profile(home.as_ref(), &"missing".into()).is_err());
+        assert!(named_profiles("missing", &dirs).is_err());
+        let by_path = dot.join("fast").display().to_string();
+        assert_eq!(named_profiles(&by_path, &[]).unwrap(), [dot.join("fast")]);
+        let home_path = home.path().to_path_buf();
+        let defaults = default_profiles(&dirs, Some(&home_path));
+        assert!(defaults.contains(&dot.join("config")), "{defaults:?}");
+        let elsewhere = tempfile::tempdir().unwrap();
+        let with_home = Places {
+            parallel_home: Some(elsewhere.path().into()),
+            ..places
+        };
+        assert_eq!(
+            config_dirs(&with_home)[0],
+            elsewhere.path(),
+            "$PARALLEL_HOME first"
+        );
     }
 
     #[test]

@@ -1306,8 +1306,9 @@ fn scripts_can_name_pool_run_in_their_shebang_line() {
     assert_eq!(run(&wrapped, &["x", "y"]), "arg x\narg y\n");
 }
 
-/// -J NAME reads ~/.parallel/NAME's options, $PARALLEL's come first too,
-/// as GNU parallel reads them.
+/// -J NAME reads ~/.parallel/NAME's options, ~/.parallel/config is read
+/// without one, $PARALLEL's come first too, --plain reads neither, as GNU
+/// parallel reads them.
 #[test]
 fn profiles_and_the_parallel_variable_add_options() {
     let home = tempfile::tempdir().unwrap();
@@ -1336,7 +1337,26 @@ fn profiles_and_the_parallel_variable_add_options() {
         .code(255)
         .get_output()
         .clone();
-    assert!(String::from_utf8_lossy(&missing.stderr).contains(".parallel/nope"));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("-J nope"));
+    std::fs::write(home.path().join(".parallel/config"), "--tagstring cfg\n").unwrap();
+    let with = |extra: &[&str]| {
+        let out = tool("pool-run")
+            .env("HOME", home.path())
+            .env("PARALLEL", "-k")
+            .args(extra)
+            .args(["echo", ":::", "a", "b"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{extra:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(
+        with(&[]),
+        "cfg\ta\ncfg\tb\n",
+        "the default profile, then $PARALLEL"
+    );
+    let plain = with(&["--plain"]);
+    assert!(!plain.contains("cfg"), "--plain reads no profile: {plain}");
 }
 
 /// --semaphore-timeout: after SECS without a slot the command runs anyway;
