@@ -218,8 +218,11 @@ impl Gate {
                 (
                     self.memfree
                         .is_none_or(|need| machine.available_memory() >= need),
+                    // GNU parallel's load: processes running or waiting
+                    // for a disk right now (pool-run itself not counted),
+                    // not an average that lags behind the starts.
                     self.load.is_none_or(|max| {
-                        sysinfo::System::load_average().is_ok_and(|l| l.one < max)
+                        (crate::limit::active_processes().saturating_sub(1) as f64) < max
                     }),
                 )
             }

@@ -163,7 +163,7 @@ fn free_memory(meminfo: &str) -> Option<u64> {
 
 /// GNU parallel's `load` measure: processes running or waiting on a disk
 /// (states R and D), kernel threads left out.
-fn active_processes() -> usize {
+pub(crate) fn active_processes() -> usize {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return 0;
     };
