@@ -5,7 +5,8 @@
 #   2000 `true` jobs            per-job overhead (goal <= 1.3x the floor, <= 0.9x xargs)
 #   2000 shell jobs             `echo {}` through sh
 #   200 jobs x 1 MiB output     grouped output throughput
-#   peak RSS, 100,000 inputs    pool-run vs xargs (and rust-parallel if present)
+#   peak RSS, 20,000 inputs     pool-run vs xargs (and rust-parallel if present),
+#                               median of RSS_ROUNDS runs taken turn by turn
 #   many slots                  3,000 `sleep 1` at -j1000 and 10,000 at -j4000
 #                               vs xargs -P (goal <= 1.05x xargs), MANY=0 skips
 # Ratios are against pool-run measured in the same run.
@@ -16,7 +17,8 @@ cd "$(dirname "$0")/.."
 
 ROUNDS=${ROUNDS:-7}
 JOBS=${JOBS:-2000}
-RSS_INPUTS=${RSS_INPUTS:-100000}
+RSS_INPUTS=${RSS_INPUTS:-20000}
+RSS_ROUNDS=${RSS_ROUNDS:-5}
 
 . bench/lib.sh
 need hyperfine hyperfine
@@ -68,15 +70,25 @@ rows+=("sh -c 'parallel --will-cite -j2 \"$mib\" < $work/inputs200 > /dev/null'"
 [ -n "$RP" ] && rows+=("sh -c '$RP -j2 -s \"$mib\" < $work/inputs200 > /dev/null'")
 bench "200 jobs x 1 MiB grouped output" "${rows[@]}"
 
-echo "== peak RSS, $RSS_INPUTS inputs of true (subproc --json max_rss_kib)"
+echo "== peak RSS, $RSS_INPUTS inputs of true (subproc --json max_rss_kib, median of $RSS_ROUNDS interleaved runs)"
 seq "$RSS_INPUTS" >"$work/many"
 rss() { "$SUBPROC" --json --report "$work/r.json" sh -c "$1 < $work/many" >/dev/null 2>&1;
   grep -o '"max_rss_kib":[0-9]*' "$work/r.json" | cut -d: -f2; }
-p=$(rss "$POOL -j2 true")
-printf '  %-20s %8s KiB\n' pool-run "$p"
-[ -n "$BASELINE" ] && printf '  %-20s %8s KiB\n' "pool-run(before)" "$(rss "$BASELINE -j2 true")"
-printf '  %-20s %8s KiB\n' "xargs -P2" "$(rss "xargs -P2 -n1 true")"
-[ -n "$RP" ] && printf '  %-20s %8s KiB\n' rust-parallel "$(rss "$RP -j2 true")"
+# One run's peak moves by several percent with where the page cache puts
+# the binary's text: each tool is run RSS_ROUNDS times, turn by turn, and the
+# median is its row.
+rss_names=(pool-run) rss_cmds=("$POOL -j2 true")
+[ -n "$BASELINE" ] && rss_names+=("pool-run(before)") rss_cmds+=("$BASELINE -j2 true")
+rss_names+=("xargs -P2") rss_cmds+=("xargs -P2 -n1 true")
+[ -n "$RP" ] && rss_names+=(rust-parallel) rss_cmds+=("$RP -j2 true")
+declare -A rss_seen
+for _ in $(seq "$RSS_ROUNDS"); do
+  for i in "${!rss_cmds[@]}"; do rss_seen[$i]+="$(rss "${rss_cmds[$i]}") "; done
+done
+for i in "${!rss_cmds[@]}"; do
+  median=$(tr ' ' '\n' <<<"${rss_seen[$i]}" | grep . | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
+  printf '  %-20s %8s KiB   (%s)\n' "${rss_names[$i]}" "$median" "${rss_seen[$i]% }"
+done
 
 if [ "${MANY:-1}" = 1 ]; then
   # Every job is `sleep 1` exec'd directly by both tools (the input is the
