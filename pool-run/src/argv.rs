@@ -254,7 +254,11 @@ mod tests {
             ..Places::default()
         };
         let dirs = config_dirs(&places);
-        assert_eq!(dirs, std::slice::from_ref(&dot), "only the directories that exist");
+        assert_eq!(
+            dirs,
+            std::slice::from_ref(&dot),
+            "only the directories that exist"
+        );
         let fast = named_profiles("fast", &dirs).unwrap();
         assert_eq!(
             profile_words(&fast[0]).unwrap(),
