@@ -22,10 +22,7 @@ impl<O: Write, E: Write> Output<O, E> {
         let Some(live) = self.live.get_mut(slot).and_then(Option::as_mut) else {
             return Ok(());
         };
-        let flow = match stream {
-            Stream::Out => &mut live.out,
-            Stream::Err => &mut live.err,
-        };
+        let flow = live.flow(stream);
         flow.partial.extend_from_slice(bytes);
         let Some(last) = flow.partial.iter().rposition(|&b| b == b'\n') else {
             return Ok(());

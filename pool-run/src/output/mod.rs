@@ -93,6 +93,16 @@ struct Live {
     latest: latest::Latest,
 }
 
+impl Live {
+    /// The state of one of its streams.
+    fn flow(&mut self, stream: Stream) -> &mut Flow {
+        match stream {
+            Stream::Out => &mut self.out,
+            Stream::Err => &mut self.err,
+        }
+    }
+}
+
 /// A finished output waiting for its turn under -k.
 #[derive(Debug)]
 struct Held {
@@ -324,11 +334,9 @@ impl<O: Write, E: Write> Output<O, E> {
         if self.mode == OutputMode::LatestLine {
             return self.latest_data(slot, stream, bytes);
         }
-        let flow = match stream {
-            Stream::Out => &mut live.out,
-            Stream::Err => &mut live.err,
-        };
-        if !live.streaming {
+        let streaming = live.streaming;
+        let flow = live.flow(stream);
+        if !streaming {
             return flow.held.push(bytes).map_err(capture_failure);
         }
         self.stream_lines(slot, stream, bytes)
