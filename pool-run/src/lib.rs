@@ -7,7 +7,6 @@ mod backend;
 mod blocks;
 mod boundary;
 mod capture;
-mod cli;
 mod config;
 mod exit;
 mod feed;
@@ -44,8 +43,10 @@ use std::process::ExitCode;
 use common::cli::{Failure, run_tool_with_args};
 
 use crate::cli::Cli;
+// The command line lives in its own crate (built for size); `crate::cli` names it.
 use crate::config::Config;
 use crate::exit::Exit;
+use pool_run_cli as cli;
 
 pub fn main() -> ExitCode {
     match argv::expand(std::env::args_os().collect()) {

@@ -181,7 +181,7 @@ fn the_readme_legend_names_a_real_test_for_each_of_the_41_features() {
     let ids: Vec<String> = rows.iter().map(|(id, _)| id.clone()).collect();
     assert_eq!(ids, expected, "the legend's 41 features, in order");
     let mut sources = String::new();
-    for dir in ["tests/cli", "pool-run/src", "pool-run/src/cli"] {
+    for dir in ["tests/cli", "pool-run/src", "pool-run/cli/src"] {
         for entry in std::fs::read_dir(root.join(dir)).unwrap().flatten() {
             if entry.path().extension().is_some_and(|e| e == "rs") {
                 sources.push_str(&std::fs::read_to_string(entry.path()).unwrap());

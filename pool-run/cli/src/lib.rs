@@ -1,5 +1,6 @@
 //! pool-run's command line, GNU parallel's flag names where they exist, and
-//! the parsers of its values; `config.rs` resolves it.
+//! the parsers of its values; pool-run's `config` resolves it. A crate of its
+//! own so that the release profile can build it for size (root Cargo.toml).
 
 use clap::Parser;
 use common::cli::Help;
