@@ -45,17 +45,25 @@ label() {
 # bench NAME CMD...: ROUNDS rounds, each timing every command once with
 # hyperfine (so the commands take turns and a noisy neighbour hits them
 # alike), then the median of each command's times and its ratio to the first.
+# Each round starts one command further down the list, so no command always
+# runs right after the same one (GNU parallel's exit leaves the machine
+# busy for a moment, which otherwise always fell on the first command).
 # Uses the caller's $work (a scratch directory) and $ROUNDS.
 bench() {
   local title=$1; shift
+  local count=$# round
   : >"$work/all.csv"
   hyperfine -N --runs 1 --show-output "$@" >"$work/warmup.log" 2>&1 || {
     echo "$title: a command failed:" >&2; tail -5 "$work/warmup.log" >&2; return 0; }   # warm-up round
-  for _ in $(seq "$ROUNDS"); do
-    hyperfine -N --runs 1 --style none --export-csv "$work/round.csv" "$@" >/dev/null 2>&1 || {
+  for round in $(seq 0 $((ROUNDS - 1))); do
+    local shift_by=$((round % count))
+    local turn=("${@:shift_by+1}" "${@:1:shift_by}")
+    hyperfine -N --runs 1 --style none --export-csv "$work/round.csv" "${turn[@]}" >/dev/null 2>&1 || {
       echo "$title: a command failed" >&2; return 0; }
-    # mean is the 7th field from the end: a command may hold commas
-    awk -F, 'NR > 1 { print NR - 1 "," $(NF - 6) }' "$work/round.csv" >>"$work/all.csv"
+    # mean is the 7th field from the end: a command may hold commas; row
+    # k of this round is command (k - 1 + shift_by) mod count + 1 of the list
+    awk -F, -v s="$shift_by" -v n="$count" \
+      'NR > 1 { print (NR - 2 + s) % n + 1 "," $(NF - 6) }' "$work/round.csv" >>"$work/all.csv"
   done
   echo "== $title"
   local i=0

@@ -20,6 +20,8 @@ use std::os::unix::fs::FileExt;
 use std::rc::Rc;
 use std::sync::{Arc, Condvar, Mutex};
 
+use bstr::ByteSlice;
+
 use crate::boundary::{Boundary, Finder};
 
 /// What one job reads on stdin.
@@ -67,34 +69,71 @@ impl Block {
         }
     }
 
-    /// Writes the whole block to `out` (a file that carries it elsewhere).
-    pub fn write_all_to(&self, out: &mut impl Write) -> io::Result<()> {
+    /// What is left of the block from byte `done` on, as its next piece:
+    /// bytes in memory (a --pipe block, or a range's --header) or a stretch
+    /// of the --pipe-part file. None: all of it is written. One place reads
+    /// a block's shape, for both the pipe feeder and `write_all_to`.
+    pub fn rest_from(&self, done: u64) -> Option<Rest<'_>> {
+        fn in_memory(bytes: &[u8], done: u64) -> Option<&[u8]> {
+            bytes.get(done as usize..).filter(|rest| !rest.is_empty())
+        }
         match self {
-            Block::Bytes(bytes) => out.write_all(&bytes.data),
+            Block::Bytes(bytes) => in_memory(&bytes.data, done).map(Rest::Memory),
             Block::Range {
                 file,
                 start,
                 len,
                 head,
             } => {
-                if let Some(head) = head {
-                    out.write_all(head)?;
+                let head = head.as_deref().unwrap_or_default();
+                if let Some(rest) = in_memory(head, done) {
+                    return Some(Rest::Memory(rest));
                 }
-                let mut chunk = vec![0u8; 256 * 1024];
-                let mut done = 0;
-                while done < *len {
-                    let want = chunk.len().min((len - done) as usize);
-                    let n = file.read_at(&mut chunk[..want], start + done)?;
+                let done = done - head.len() as u64;
+                (done < *len).then_some(Rest::File {
+                    file,
+                    offset: start + done,
+                    len: len - done,
+                })
+            }
+        }
+    }
+
+    /// Writes the whole block to `out` (a file that carries it elsewhere).
+    pub fn write_all_to(&self, out: &mut impl Write) -> io::Result<()> {
+        let mut chunk = Vec::new();
+        let mut done = 0;
+        while let Some(rest) = self.rest_from(done) {
+            done += match rest {
+                Rest::Memory(bytes) => {
+                    out.write_all(bytes)?;
+                    bytes.len() as u64
+                }
+                Rest::File { file, offset, len } => {
+                    chunk.resize(256 * 1024, 0);
+                    let want = len.min(chunk.len() as u64) as usize;
+                    let n = file.read_at(&mut chunk[..want], offset)?;
                     if n == 0 {
                         return Err(file_shrank());
                     }
                     out.write_all(&chunk[..n])?;
-                    done += n as u64;
+                    n as u64
                 }
-                Ok(())
-            }
+            };
         }
+        Ok(())
     }
+}
+
+/// The next piece of a block still to write (see `Block::rest_from`).
+#[derive(Debug)]
+pub enum Rest<'a> {
+    Memory(&'a [u8]),
+    File {
+        file: &'a File,
+        offset: u64,
+        len: u64,
+    },
 }
 
 /// A --pipe-part file that ended before a range it was cut into.
@@ -274,13 +313,21 @@ impl PipeCutter {
             return self.finder.last_cut(buf);
         }
         let newlines = buf.iter().filter(|&&b| b == b'\n').count();
-        let whole = newlines / self.lines * self.lines;
-        let (at, _) = buf
-            .iter()
-            .enumerate()
-            .filter(|&(_, &b)| b == b'\n')
-            .nth(whole.checked_sub(1)?)?;
-        Some(at + 1)
+        if newlines < self.lines {
+            return None;
+        }
+        // The cut is after the last whole group: step back over the lines
+        // of the short group after it (fewer than -L), not forward over all.
+        let mut after_cut = newlines % self.lines;
+        let mut end = buf.len();
+        loop {
+            let at = buf[..end].rfind_byte(b'\n')?;
+            if after_cut == 0 {
+                return Some(at + 1);
+            }
+            after_cut -= 1;
+            end = at;
+        }
     }
 
     /// How long the buffer should be before the next cut: up to the next
@@ -674,6 +721,16 @@ mod tests {
         let mut input = vec![b'a'; 300_000];
         input.extend_from_slice(b"\n>b\n");
         assert_eq!(part_blocks(&input, &two, 5), [300_001, 3]);
+    }
+
+    #[test]
+    fn lines_per_record_cut_after_the_last_whole_group_of_lines() {
+        let cutter = |lines| PipeCutter::new(&newline(), 100, None).with_lines(lines);
+        let buf = b"1\n2\n3\n4\n5";
+        assert_eq!(cutter(2).last_cut(buf), Some(8), "two groups of 2");
+        assert_eq!(cutter(3).last_cut(buf), Some(6), "one group of 3");
+        assert_eq!(cutter(4).last_cut(buf), Some(8), "one group of 4");
+        assert_eq!(cutter(5).last_cut(buf), None, "only 4 whole lines");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::os::unix::fs::FileExt;
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::blocks::{Block, Named, file_shrank};
+use crate::blocks::{Block, Named, Rest, file_shrank};
 
 /// The pipe size asked for a job's stdin when pool-run feeds it a block:
 /// Linux's default limit for one pipe (fs.pipe-max-size). Measured: 1.30x
@@ -147,30 +147,19 @@ impl Feeding {
     /// the pipe without pool-run copying them.
     fn write_some(&self) -> io::Result<u64> {
         let would_block = |e: &io::Error| e.kind() == io::ErrorKind::WouldBlock;
-        let Some(block) = &self.block else {
+        let Some(rest) = self.block.as_ref().and_then(|b| b.rest_from(self.done)) else {
             return Ok(0);
         };
-        match block {
-            Block::Bytes(bytes) => write_bytes(&self.pipe, &bytes.data[self.done as usize..]),
-            Block::Range {
-                file,
-                start,
-                len,
-                head,
-            } => {
-                // The --header first, from memory; then the range.
-                let head = head.as_deref().unwrap_or_default();
-                if let Some(rest) = head.get(self.done as usize..).filter(|r| !r.is_empty()) {
-                    return write_bytes(&self.pipe, rest);
-                }
-                let done = self.done - head.len() as u64;
-                let mut offset = (start + done) as libc::loff_t;
-                let want = (len - done).min(1 << 30) as usize;
-                // SAFETY: both descriptors are ours; `offset` outlives the call.
+        match rest {
+            Rest::Memory(bytes) => write_bytes(&self.pipe, bytes),
+            Rest::File { file, offset, len } => {
+                let mut splice_at = offset as libc::loff_t;
+                let want = len.min(1 << 30) as usize;
+                // SAFETY: both descriptors are ours; `splice_at` outlives the call.
                 let n = unsafe {
                     libc::splice(
                         file.as_raw_fd(),
-                        &mut offset,
+                        &mut splice_at,
                         self.pipe.as_raw_fd(),
                         std::ptr::null_mut(),
                         want,
@@ -184,7 +173,7 @@ impl Feeding {
                             _ if would_block(&err) => Ok(0),
                             // A file system that cannot splice: copy.
                             Some(libc::EINVAL | libc::ENOSYS) => {
-                                copy_range(file, start + done, want, &self.pipe)
+                                copy_range(file, offset, want, &self.pipe)
                             }
                             _ => Err(err),
                         }

@@ -40,6 +40,16 @@ const FILES_TO_START: usize = 6;
 /// thread's descriptors, a joblog line, a results file).
 const FILES_SPARE: usize = 8;
 
+/// A look at the machine's load (see `Gate::load_now`).
+#[derive(Debug, Clone, Copy)]
+struct LoadSeen {
+    at: Instant,
+    /// Processes running or waiting for a disk then, pool-run not counted.
+    active: usize,
+    /// Jobs pool-run started since.
+    started_since: usize,
+}
+
 #[derive(Debug)]
 pub struct Gate {
     delay: Duration,
@@ -58,6 +68,8 @@ pub struct Gate {
     machine: Option<sysinfo::System>,
     last_start: Option<Instant>,
     recheck_at: Option<Instant>,
+    /// --load: the last look at the machine's load.
+    load_seen: Option<LoadSeen>,
     /// `ulimit -n`, and the descriptors open before any job.
     file_limit: usize,
     files_base: usize,
@@ -187,6 +199,7 @@ impl Gate {
             machine: None,
             last_start: None,
             recheck_at: None,
+            load_seen: None,
             file_limit: usize::MAX,
             files_base: 0,
             short: false,
@@ -212,22 +225,14 @@ impl Gate {
         if running == 0 || (self.machine.is_none() && self.noswap.is_none()) {
             return true;
         }
-        let (memory_ok, load_ok) = match self.machine.as_mut() {
-            Some(machine) => {
+        let machine = &mut self.machine;
+        let memory_ok = self.memfree.is_none_or(|need| {
+            machine.as_mut().is_none_or(|machine| {
                 machine.refresh_memory();
-                (
-                    self.memfree
-                        .is_none_or(|need| machine.available_memory() >= need),
-                    // GNU parallel's load: processes running or waiting
-                    // for a disk right now (pool-run itself not counted),
-                    // not an average that lags behind the starts.
-                    self.load.is_none_or(|max| {
-                        (crate::limit::active_processes().saturating_sub(1) as f64) < max
-                    }),
-                )
-            }
-            None => (true, true),
-        };
+                machine.available_memory() >= need
+            })
+        });
+        let load_ok = self.load.is_none_or(|max| (self.load_now() as f64) < max);
         let swap_ok = self.noswap.as_mut().is_none_or(|watch| !watch.swapping());
         if memory_ok && load_ok && swap_ok {
             self.recheck_at = None;
@@ -235,6 +240,28 @@ impl Gate {
         } else {
             self.recheck_at = Some(Instant::now() + RECHECK);
             false
+        }
+    }
+
+    /// GNU parallel's load: processes running or waiting for a disk right
+    /// now (pool-run itself not counted), not an average that lags behind
+    /// the starts. A look reads every /proc/PID/stat, too slow to take
+    /// before each start, so one is kept for RECHECK with the jobs started
+    /// since counted on top (a job that ends meanwhile is seen at the next
+    /// look: the count errs towards holding back).
+    fn load_now(&mut self) -> usize {
+        let now = Instant::now();
+        match self.load_seen {
+            Some(seen) if now < seen.at + RECHECK => seen.active + seen.started_since,
+            _ => {
+                let active = crate::limit::active_processes().saturating_sub(1);
+                self.load_seen = Some(LoadSeen {
+                    at: now,
+                    active,
+                    started_since: 0,
+                });
+                active
+            }
         }
     }
 
@@ -334,6 +361,9 @@ impl Gate {
     pub fn started(&mut self) {
         let now = Instant::now();
         self.last_start = Some(now);
+        if let Some(seen) = self.load_seen.as_mut() {
+            seen.started_since += 1;
+        }
         // --memsuspend looks at the new job at once (--limit was just asked).
         if self.memsuspend.is_some() {
             self.watch_at = Some(now);
@@ -435,6 +465,26 @@ mod tests {
         gate.started();
         assert!(gate.may_start(10, 0));
         assert_eq!(gate.next_due(true), None);
+    }
+
+    #[test]
+    fn load_adds_the_jobs_started_since_the_last_look_until_a_new_one() {
+        let mut gate = gate(0);
+        let looked = Instant::now();
+        gate.load_seen = Some(LoadSeen {
+            at: looked,
+            active: 1,
+            started_since: 0,
+        });
+        assert_eq!(gate.load_now(), 1);
+        gate.started();
+        gate.started();
+        assert_eq!(gate.load_now(), 3, "the two jobs started since count");
+        gate.load_seen.as_mut().unwrap().at = looked - RECHECK;
+        gate.load_now();
+        let seen = gate.load_seen.unwrap();
+        assert!(seen.at >= looked, "a look older than RECHECK is taken anew");
+        assert_eq!(seen.started_since, 0);
     }
 
     #[test]

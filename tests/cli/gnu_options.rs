@@ -78,13 +78,17 @@ fn the_readme_table_is_the_one_the_options_file_makes() {
 }
 
 /// Whether pool-run's command line knows `option` (with or without a value).
+/// It runs in a scratch directory: options such as `--joblog` take the next
+/// word ("echo" or "1") as a file to create.
 fn accepted(option: &str) -> bool {
+    let scratch = tempfile::tempdir().unwrap();
     let known = |args: &[&str]| {
-        let out = std::process::Command::new(crate::support::bin_path("pool-run"))
+        let out = crate::support::tool("pool-run")
+            .current_dir(scratch.path())
             .arg("--dry-run")
             .args(args)
             .args(["echo", ":::", "x"])
-            .stdin(std::process::Stdio::null())
+            .write_stdin("")
             .output()
             .unwrap();
         let errors = String::from_utf8_lossy(&out.stderr);
