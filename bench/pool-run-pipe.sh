@@ -9,6 +9,7 @@
 #                goal: >= 3x faster than GNU --pipe --round-robin
 #   --pipe-part  floor: `wc -l FILE` (one process reads the page cache)
 #                goals: <= 2x the floor, >= 3x faster than GNU --pipepart
+#   --tee        floor as --pipe: every job reads all of FILE
 #   peak RSS     goals: --pipe <= (jobs + 1) x block + 8 MiB = 38 MiB,
 #                --pipe-part <= 8 MiB
 # BASELINE=/path/to/an/older/pool-run adds its --pipe rows.
@@ -68,6 +69,17 @@ table=$(bench "--pipe-part (floor: wc -l FILE)" \
   "$GNU -j2 --pipepart --block $BLOCK -a $FILE wc -l")
 echo "$table"
 vs_gnu "$table" "pool-run -j2 --pipe-part" "parallel --will-cite -j2 --pipepart"
+
+# --tee: every job counts all of FILE; from the file itself (each job its
+# own open) and through a pipe (streamed through the spool).
+TEE="--pipe --tee 'wc -l; : {}' ::: 1 2"
+table=$(bench "--tee, 2 jobs (floor: cat FILE | wc -l)" \
+  "sh -c 'cat $FILE | wc -l'" \
+  "sh -c \"$POOL $TEE < $FILE\"" \
+  "sh -c \"cat $FILE | $POOL $TEE\"" \
+  "sh -c \"$GNU $TEE < $FILE\"")
+echo "$table"
+vs_gnu "$table" "pool-run --pipe --tee" "parallel --will-cite --pipe --tee"
 
 echo "== peak RSS (subproc --json max_rss_kib: the largest of the command and its jobs)"
 rss() { "$SUBPROC" --json --report "$work/r.json" sh -c "$1" >/dev/null 2>&1;

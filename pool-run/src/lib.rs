@@ -32,6 +32,7 @@ mod source;
 mod spread;
 mod supervisor;
 mod tally;
+mod tee;
 mod template;
 mod timeouts;
 mod values;

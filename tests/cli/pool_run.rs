@@ -1835,6 +1835,22 @@ fn a_disk_that_fills_while_output_spills_is_an_error() {
         assert_eq!(lines.len(), 1, "{lines:?}");
         assert!(lines[0].contains("No space left"), "{lines:?}");
     }
+    // --tee keeps stdin on that disk for jobs that start later: a stdin
+    // larger than the disk is the same error, not jobs counting less.
+    let out = pool_run()
+        .args(tmpdir)
+        .args(["--pipe", "--tee", "-j1", "wc -c", ":::", "1", "2"])
+        .write_stdin(vec![b'x'; 3_000_000])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(255));
+    assert!(out.stdout.is_empty(), "no count of a cut input");
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains("--tee") && lines[0].contains("No space left"),
+        "{lines:?}"
+    );
 }
 
 /// --tmpdir is $TMPDIR for the jobs too, as in GNU parallel; a directory

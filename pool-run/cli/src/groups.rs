@@ -383,7 +383,7 @@ pub struct AdmissionArgs {
 /// --pipe and --pipe-part: stdin or files cut into blocks.
 #[derive(clap::Args, Debug)]
 pub struct PipeArgs {
-    /// With --pipe: every job gets all of stdin (one job per ::: value)
+    /// With --pipe: every job gets all of stdin, as it comes (one job per ::: value)
     #[arg(long, requires = "pipe")]
     pub tee: bool,
 

@@ -6,11 +6,9 @@
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
-use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 
 use common::cli::Failure;
 
@@ -18,6 +16,7 @@ use super::{Backend, Ended, Launch, Place, Spawn, Verdict};
 use crate::config::WorkDir;
 use crate::exit::Exit;
 use crate::job::JobSpec;
+use crate::tee::Tee;
 use crate::template::Invocation;
 
 #[derive(Debug)]
@@ -30,8 +29,10 @@ pub struct Local {
     workdir: Option<WorkDir>,
     /// --wd ...: each running job's own directory, removed when it ends.
     fresh_dirs: HashMap<u64, tempfile::TempDir>,
-    /// --tee: the spooled stdin every job reads from its start.
-    tee: Option<Arc<File>>,
+    /// --tee: every job reads all of stdin.
+    tee_wanted: bool,
+    /// --tee: stdin's reader, started with the first job.
+    tee: Option<Tee>,
     /// --tty / --open-tty: jobs read /dev/tty (or nothing, without one).
     tty: bool,
     /// --shard / --bin: job N reads the Nth pipe (taken when it starts).
@@ -53,6 +54,7 @@ impl Local {
             null,
             workdir: None,
             fresh_dirs: HashMap::new(),
+            tee_wanted: false,
             tee: None,
             tty: false,
             spread: Vec::new(),
@@ -65,10 +67,24 @@ impl Local {
         self
     }
 
-    /// --tee: jobs read `spool` (all of stdin) from its start.
-    pub fn with_tee(mut self, spool: Option<Arc<File>>) -> Local {
-        self.tee = spool;
+    /// --tee: every job reads all of stdin, from its start.
+    pub fn with_tee(mut self, tee: bool) -> Local {
+        self.tee_wanted = tee;
         self
+    }
+
+    /// --tee: a pipe that gets all of stdin. stdin's reader starts with
+    /// the first job: pool-run has one thread until then (the watchdog is
+    /// forked before any other starts).
+    fn tee_input(&mut self) -> Result<File, Failure> {
+        let failed = |e: std::io::Error| Failure::io(Exit::Error, "reading stdin for --tee", &e);
+        let tee = match self.tee.take() {
+            Some(tee) => tee,
+            None => Tee::of_stdin().map_err(failed)?,
+        };
+        let input = tee.job_input().map_err(failed);
+        self.tee = Some(tee);
+        input
     }
 
     /// --shard / --bin: job N reads `inputs[N - 1]`.
@@ -136,18 +152,13 @@ impl Local {
         match (&spec.block, &spec.named) {
             (Some(_), None) => Ok((Stdio::piped(), true)),
             (Some(_), Some(_)) => Ok((self.null()?, true)),
-            (None, _) => match &self.tee {
-                // A fresh open of our descriptor: the job's own offset, at 0.
-                Some(spool) => File::open(format!("/proc/self/fd/{}", spool.as_raw_fd()))
-                    .map(|file| (Stdio::from(file), false))
-                    .map_err(|e| Failure::io(Exit::Error, "opening the --tee input", &e)),
-                // GNU parallel: no terminal, then no input (not an error).
-                None if self.tty => match File::open("/dev/tty") {
-                    Ok(tty) => Ok((Stdio::from(tty), false)),
-                    Err(_) => Ok((self.null()?, false)),
-                },
-                None => Ok((self.null()?, false)),
+            (None, _) if self.tee_wanted => Ok((Stdio::from(self.tee_input()?), false)),
+            // GNU parallel: no terminal, then no input (not an error).
+            (None, _) if self.tty => match File::open("/dev/tty") {
+                Ok(tty) => Ok((Stdio::from(tty), false)),
+                Err(_) => Ok((self.null()?, false)),
             },
+            (None, _) => Ok((self.null()?, false)),
         }
     }
 }
@@ -186,6 +197,10 @@ impl Backend for Local {
     fn conclude(&mut self, ended: Ended<'_>) -> Result<Verdict, Failure> {
         // --wd ...: the job's directory goes with it.
         self.fresh_dirs.remove(&ended.spec.seq);
+        // --tee: a job that ended may have had less than all of stdin.
+        if let Some(why) = self.tee.as_ref().and_then(Tee::failure) {
+            return Err(Failure::new(Exit::Error, format!("--tee: {why}")));
+        }
         Ok(Verdict::Ran {
             host: ":".to_string(),
         })

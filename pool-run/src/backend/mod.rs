@@ -118,7 +118,7 @@ pub fn from_config(cfg: &Config, spread: Vec<std::fs::File>) -> Result<Box<dyn B
     Ok(Box::new(
         local::Local::new(cfg.jobs)?
             .with_workdir(cfg.workdir.clone())
-            .with_tee(cfg.tee.clone())
+            .with_tee(cfg.tee)
             .with_spread(spread)
             .with_tty(cfg.tty_stdin),
     ))

@@ -9,8 +9,7 @@ use common::cli::Failure;
 
 use super::resolve::{
     batch_of, check_pipe_flags, compression_of, csv_of, delimiter_of, fit_of, fold_old_spellings,
-    jobs_of, output_mode_of, shell_words, slurm_of, spool_stdin, spread_of, strings_of,
-    template_file,
+    jobs_of, output_mode_of, shell_words, slurm_of, spread_of, strings_of, template_file,
 };
 use super::*;
 use crate::backend::ssh::parse_logins;
@@ -272,11 +271,7 @@ impl Config {
             },
             batch: batch_of(&cli),
             spread: spread_of(&cli),
-            tee: if cli.pipes.tee {
-                Some(std::sync::Arc::new(spool_stdin()?))
-            } else {
-                None
-            },
+            tee: cli.pipes.tee,
             pipe: (cli.pipes.pipe && !cli.pipes.tee && spread_of(&cli).is_none()
                 || cli.pipes.pipe_part)
                 .then(|| PipeSpec {

@@ -101,9 +101,8 @@ pub struct Config {
     pub pipe: Option<PipeSpec>,
     /// --shard / --bin: -j jobs, each reading the lines its value picks.
     pub spread: Option<crate::spread::Spread>,
-    /// --tee: all of stdin, read once into an unlinked file; every job
-    /// reads it from the start through its own descriptor.
-    pub tee: Option<std::sync::Arc<std::fs::File>>,
+    /// --tee: every job reads all of stdin, as it comes (tee.rs).
+    pub tee: bool,
     pub bar: crate::progress::BarMode,
     pub memfree: Option<u64>,
     pub load: Option<f64>,

@@ -1,6 +1,6 @@
 //! Each flag's value resolved from the command line: the job count, the
 //! record syntax, the replacement strings, the checks between flags, the
-//! files read up front (--template, --tee). `Config::from_cli` calls these
+//! files read up front (--template). `Config::from_cli` calls these
 //! and keeps what they give.
 
 use bstr::BString;
@@ -255,15 +255,6 @@ pub(super) fn fit_of(cli: &Cli, command: &[BString]) -> crate::source::Fit {
         // even without -x; -X/-m/--xargs only with it.
         exit_past: (cli.exit_if_too_long || matches!(batch_of(cli), Batch::One)).then_some(max),
     }
-}
-
-/// --tee: stdin copied once into an unlinked temporary file (nothing to
-/// clean up, even after SIGKILL).
-pub(super) fn spool_stdin() -> Result<std::fs::File, Failure> {
-    let failed = |e: std::io::Error| Failure::io(Exit::Error, "reading stdin for --tee", &e);
-    let mut spool = tempfile::tempfile().map_err(failed)?;
-    std::io::copy(&mut std::io::stdin().lock(), &mut spool).map_err(failed)?;
-    Ok(spool)
 }
 
 /// How many records make a job: -n, -X, -m, or one.
