@@ -1829,11 +1829,7 @@ fn a_disk_that_fills_while_output_spills_is_an_error() {
             .args(["head -c 3000000 /dev/zero; echo", ":::", "1"])
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(255), "{flags:?}");
-        assert!(out.stdout.is_empty(), "nothing printed as if whole");
-        let lines = stderr_lines(&out);
-        assert_eq!(lines.len(), 1, "{lines:?}");
-        assert!(lines[0].contains("No space left"), "{lines:?}");
+        failed_with_one_line(&out, &["No space left"]);
     }
     // --tee keeps stdin on that disk for jobs that start later: a stdin
     // larger than the disk is the same error, not jobs counting less.
@@ -1843,14 +1839,19 @@ fn a_disk_that_fills_while_output_spills_is_an_error() {
         .write_stdin(vec![b'x'; 3_000_000])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(255));
-    assert!(out.stdout.is_empty(), "no count of a cut input");
-    let lines = stderr_lines(&out);
+    failed_with_one_line(&out, &["--tee", "No space left"]);
+}
+
+/// pool-run stopped with exit 255, one stderr line holding each of
+/// `words`, and nothing on stdout (no output as if whole, no job's).
+fn failed_with_one_line(out: &std::process::Output, words: &[&str]) {
+    assert_eq!(out.status.code(), Some(255), "{out:?}");
+    assert!(out.stdout.is_empty(), "nothing on stdout: {out:?}");
+    let lines = stderr_lines(out);
     assert_eq!(lines.len(), 1, "{lines:?}");
-    assert!(
-        lines[0].contains("--tee") && lines[0].contains("No space left"),
-        "{lines:?}"
-    );
+    for word in words {
+        assert!(lines[0].contains(word), "{word:?} in {lines:?}");
+    }
 }
 
 /// --tmpdir is $TMPDIR for the jobs too, as in GNU parallel; a directory
@@ -1874,14 +1875,7 @@ fn tmpdir_reaches_the_jobs_and_must_be_a_writable_directory() {
         .args(["echo", ":::", "x"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(255));
-    assert!(out.stdout.is_empty(), "no job ran");
-    let lines = stderr_lines(&out);
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    assert!(
-        lines[0].contains("is not a writable directory"),
-        "{lines:?}"
-    );
+    failed_with_one_line(&out, &["is not a writable directory"]);
 }
 
 /// GNU parallel's O2, O3, O5, O6: a job's stdout goes to stdout and its

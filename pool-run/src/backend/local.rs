@@ -73,9 +73,9 @@ impl Local {
         self
     }
 
-    /// --tee: a pipe that gets all of stdin. stdin's reader starts with
-    /// the first job: pool-run has one thread until then (the watchdog is
-    /// forked before any other starts).
+    /// --tee: a job's stdin, all of pool-run's (see tee.rs). The thread
+    /// that reads stdin starts with the first job: pool-run has one thread
+    /// until then (the watchdog is forked before any other starts).
     fn tee_input(&mut self) -> Result<File, Failure> {
         let failed = |e: std::io::Error| Failure::io(Exit::Error, "reading stdin for --tee", &e);
         let tee = match self.tee.take() {
