@@ -91,12 +91,12 @@ mod tests {
         let mut sources = vec![
             SourceSpec {
                 source: Source::Args(vec!["x".into(), "1".into()]),
-                linked: false,
+                linked: crate::input::Link::Product,
                 skip_header: false,
             },
             SourceSpec {
                 source: Source::Args(vec!["y".into(), "a".into()]),
-                linked: false,
+                linked: crate::input::Link::Product,
                 skip_header: false,
             },
         ];

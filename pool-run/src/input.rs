@@ -27,11 +27,23 @@ pub enum Source {
     File(PathBuf),
 }
 
-/// A source and whether it is linked (`+`) to the one before it.
+/// How a source joins the one before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// Not at all: the jobs run over every combination of the groups.
+    Product,
+    /// `:::+` / `::::+`: paired by position; the shortest source sets how
+    /// many (GNU parallel: "values do not wrap").
+    Shortest,
+    /// `--link`: paired by position; the shorter sources are repeated.
+    Wrap,
+}
+
+/// A source and how it joins the one before it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceSpec {
     pub source: Source,
-    pub linked: bool,
+    pub linked: Link,
     /// --header: a file's first record names it; it is no value.
     pub skip_header: bool,
 }
@@ -121,7 +133,11 @@ pub fn split_sources(
             for (n, file) in values.iter().enumerate() {
                 sources.push(SourceSpec {
                     source: Source::File(PathBuf::from(OsStr::from_bytes(file))),
-                    linked: linked && n == 0,
+                    linked: if linked && n == 0 {
+                        Link::Shortest
+                    } else {
+                        Link::Product
+                    },
                     skip_header: false,
                 });
             }
@@ -131,13 +147,17 @@ pub fn split_sources(
             }
             sources.push(SourceSpec {
                 source: Source::Args(values.to_vec()),
-                linked,
+                linked: if linked {
+                    Link::Shortest
+                } else {
+                    Link::Product
+                },
                 skip_header: false,
             });
         }
         i = end;
     }
-    if sources.first().is_some_and(|s| s.linked) {
+    if sources.first().is_some_and(|s| s.linked != Link::Product) {
         return Err("the first input source cannot be linked (+) to a previous one".to_string());
     }
     Ok((command, sources))
@@ -228,8 +248,9 @@ fn warn_nul_once() {
 
 /// Combines fully read sources into the jobs' value lists.
 pub fn combine(sources: &[SourceSpec], syntax: &RecordSyntax) -> io::Result<Vec<Vec<BString>>> {
-    // Groups of linked columns; the product runs over groups.
-    let mut groups: Vec<Vec<Vec<BString>>> = Vec::new();
+    // Groups of linked columns, and whether they wrap (--link); the
+    // product runs over groups.
+    let mut groups: Vec<(bool, Vec<Vec<BString>>)> = Vec::new();
     for spec in sources {
         let values = match &spec.source {
             // GNU parallel: -E ends a ::: list too.
@@ -247,16 +268,21 @@ pub fn combine(sources: &[SourceSpec], syntax: &RecordSyntax) -> io::Result<Vec<
             }
         };
         match groups.last_mut() {
-            Some(group) if spec.linked => group.push(values),
-            _ => groups.push(vec![values]),
+            Some((wraps, group)) if spec.linked != Link::Product => {
+                *wraps |= spec.linked == Link::Wrap;
+                group.push(values);
+            }
+            _ => groups.push((false, vec![values])),
         }
     }
-    // Each group becomes rows: linked columns paired by index, the shorter
-    // ones repeated (GNU parallel's --link).
+    // Each group becomes rows: linked columns paired by index, as many as
+    // the longest with the shorter ones repeated (--link), else as many as
+    // the shortest (`:::+`).
     let rows_per_group: Vec<Vec<Vec<BString>>> = groups
         .into_iter()
-        .map(|columns| {
-            let len = columns.iter().map(Vec::len).max().unwrap_or(0);
+        .map(|(wraps, columns)| {
+            let lengths = columns.iter().map(Vec::len);
+            let len = if wraps { lengths.max() } else { lengths.min() }.unwrap_or(0);
             if columns.iter().any(Vec::is_empty) {
                 return Vec::new();
             }
@@ -419,7 +445,7 @@ mod tests {
             split_sources(&words(&["echo", "--", "a", "--+", "b"]), &seps).unwrap();
         assert_eq!(command, ["echo"]);
         assert_eq!(sources.len(), 2);
-        assert!(sources[1].linked);
+        assert_eq!(sources[1].linked, Link::Shortest);
         let mut syntax = RecordSyntax {
             delimiter: b',',
             eof: Some(BString::from("STOP")),
@@ -458,11 +484,11 @@ mod tests {
             sources[0],
             SourceSpec {
                 source: Source::Args(words(&["a", "b"])),
-                linked: false,
+                linked: Link::Product,
                 skip_header: false,
             }
         );
-        assert!(sources[1].linked);
+        assert_eq!(sources[1].linked, Link::Shortest);
         assert!(split_sources_default(&words(&["echo", ":::"])).is_err());
         assert!(split_sources_default(&words(&["echo", ":::+", "a"])).is_err());
     }
@@ -492,6 +518,22 @@ mod tests {
         assert_eq!(
             jobs,
             [words(&["a", "1"]), words(&["b", "2"]), words(&["c", "3"])]
+        );
+    }
+
+    #[test]
+    fn plus_linked_sources_stop_at_the_shortest_and_link_wraps() {
+        // GNU parallel 20221122: `echo ::: a b c :::+ 1 2` runs 2 jobs,
+        // `--link echo ::: a b c ::: 1 2` runs 3 (1 again with c).
+        let (_, mut sources) =
+            split_sources_default(&words(&["x", ":::", "a", "b", "c", ":::+", "1", "2"])).unwrap();
+        let jobs = combine(&sources, &RecordSyntax::default()).unwrap();
+        assert_eq!(jobs, [words(&["a", "1"]), words(&["b", "2"])]);
+        sources[1].linked = Link::Wrap;
+        let jobs = combine(&sources, &RecordSyntax::default()).unwrap();
+        assert_eq!(
+            jobs,
+            [words(&["a", "1"]), words(&["b", "2"]), words(&["c", "1"])]
         );
     }
 

@@ -35,8 +35,11 @@ pub struct Source {
     colsep: Option<regex::bytes::Regex>,
     /// --trim: spaces and tabs taken off each value.
     trim: crate::config::Trim,
-    /// -X/-m with input known up front: at most this many records per job,
-    /// so the records spread over every job slot (GNU parallel's split).
+    /// -X/-m with input known up front: the job slots the records spread
+    /// over, and, once set, at most this many records per job (GNU
+    /// parallel's split: of all records, or under -n N of what is left once
+    /// N or fewer are).
+    fit_slots: Option<usize>,
     fit_share: Option<usize>,
     /// Jobs to run again, first to last: lost ones go in front, retries at the back.
     again: VecDeque<JobSpec>,
@@ -77,6 +80,9 @@ pub struct Fit {
     pub command_len: usize,
     /// -x: a record that does not fit alone ends the run; the -s given.
     pub exit_past: Option<usize>,
+    /// -n N with -m/-X: at most N records a job; 0: no limit, but none of
+    /// the records reaches the command line.
+    pub cap: Option<usize>,
 }
 
 impl Default for Fit {
@@ -85,6 +91,7 @@ impl Default for Fit {
             budget: FIT_BUDGET,
             command_len: 0,
             exit_past: None,
+            cap: None,
         }
     }
 }
@@ -158,7 +165,7 @@ impl Source {
             // over the next lines).
             let stdin = input::SourceSpec {
                 source: input::Source::File("-".into()),
-                linked: false,
+                linked: crate::input::Link::Product,
                 skip_header: false,
             };
             pending = input::combine(&[stdin], &cfg.records)
@@ -186,7 +193,7 @@ impl Source {
             shuffle(&mut source.pending);
         }
         if feed.is_none() && cfg.spread_fit && matches!(cfg.batch, Batch::Fit { .. }) {
-            source.fit_share = Some(source.pending.len().div_ceil(cfg.job_slots()).max(1));
+            source.fit_slots = Some(cfg.job_slots());
         }
         source.feed = feed;
         source.trim = cfg.trim;
@@ -213,6 +220,7 @@ impl Source {
             batch,
             colsep,
             trim: crate::config::Trim::default(),
+            fit_slots: None,
             fit_share: None,
             again: VecDeque::new(),
             blocks: VecDeque::new(),
@@ -292,9 +300,15 @@ impl Source {
         }
         match self.batch {
             Batch::One => !self.pending.is_empty(),
-            Batch::Max(n) => self.pending.len() >= n,
+            Batch::Max(n) => self.pending.len() >= n.max(1),
             // As take_values: a batch is cut once the records overflow it.
-            Batch::Fit { .. } => self.pending.len() >= 2 && self.pending_bytes > self.fit.budget,
+            Batch::Fit { .. } => {
+                self.pending.len() >= 2 && self.pending_bytes > self.fit.budget
+                    || self
+                        .fit
+                        .cap
+                        .is_some_and(|cap| cap > 0 && self.pending.len() >= cap)
+            }
         }
     }
 
@@ -432,6 +446,7 @@ impl Source {
         let take = match self.batch {
             Batch::One => usize::from(!self.pending.is_empty()),
             Batch::Max(n) => {
+                let n = n.max(1);
                 if self.pending.len() < n && !input_done {
                     return None;
                 }
@@ -439,10 +454,17 @@ impl Source {
             }
             Batch::Fit { .. } => {
                 let fit = records_that_fit(&self.pending, self.fit.budget);
-                if fit == self.pending.len() && !input_done {
+                let cap = self.fit.cap.filter(|&cap| cap > 0).unwrap_or(usize::MAX);
+                if fit == self.pending.len() && fit < cap && !input_done {
                     return None;
                 }
-                fit.min(self.fit_share.unwrap_or(usize::MAX))
+                if let Some(slots) = self.fit_slots
+                    && self.fit_share.is_none()
+                    && self.pending.len() <= cap
+                {
+                    self.fit_share = Some(self.pending.len().div_ceil(slots).max(1));
+                }
+                fit.min(cap).min(self.fit_share.unwrap_or(usize::MAX))
             }
         };
         if take == 0 {
@@ -454,6 +476,16 @@ impl Source {
             .take(take)
             .map(|r| record_size(r))
             .sum::<usize>();
+        // -n0, -N0 (alone or with -m/-X): the records make jobs, not words.
+        let no_values = match self.batch {
+            Batch::Max(n) => n == 0,
+            Batch::Fit { .. } => self.fit.cap == Some(0),
+            Batch::One => false,
+        };
+        if no_values {
+            self.pending.drain(..take);
+            return Some(Vec::new());
+        }
         let colsep = &self.colsep;
         let csv = self.csv;
         let trim = self.trim;
@@ -604,11 +636,38 @@ mod tests {
     }
 
     #[test]
+    fn max_zero_takes_one_record_per_job_and_gives_no_value() {
+        let mut source = Source::from_records(Batch::Max(0), None, records(&["a", "b"]));
+        assert_eq!(source.take_values(), Some(Vec::new()));
+        assert_eq!(source.take_values(), Some(Vec::new()));
+        assert_eq!(source.take_values(), None, "one job per record");
+    }
+
+    #[test]
     fn max_args_cuts_batches_and_the_last_one_short() {
         let mut source = Source::from_records(Batch::Max(2), None, records(&["a", "b", "c"]));
         assert_eq!(source.total(), None, "jobs in all is not known with -n");
         let got: Vec<Vec<String>> = drain(&mut source).into_iter().map(|j| j.1).collect();
         assert_eq!(got, [vec!["a", "b"], vec!["c"]]);
+    }
+
+    #[test]
+    fn fit_with_a_cap_takes_n_then_spreads_what_is_left_over_the_slots() {
+        // GNU parallel 20221122: `-j2 -m -n4 echo ::: 1 2 3 4 5 6 7`
+        // prints `1 2 3 4` / `5 6` / `7`.
+        let mut source =
+            Source::from_records(Batch::Fit { context: false }, None, records(&["1"; 7]));
+        source.fit.cap = Some(4);
+        source.fit_slots = Some(2);
+        let sizes: Vec<usize> = drain(&mut source).iter().map(|j| j.1.len()).collect();
+        assert_eq!(sizes, [4, 2, 1]);
+        // -n0: -m's batches (3 and 2 over 2 slots), no values given.
+        let mut source =
+            Source::from_records(Batch::Fit { context: false }, None, records(&["1"; 5]));
+        source.fit.cap = Some(0);
+        source.fit_slots = Some(2);
+        let sizes: Vec<usize> = drain(&mut source).iter().map(|j| j.1.len()).collect();
+        assert_eq!(sizes, [0, 0]);
     }
 
     #[test]

@@ -49,6 +49,17 @@ const CASES: &[Case] = &[
     ordered("-k echo {1} {2} ::: A B ::: C D"),
     ordered("-k echo {2} {1} ::: A B ::: C D"),
     ordered("-k echo {1}-{2} ::: A B :::+ C D"),
+    // -n with -m/-X: batches of at most N, then what is left spread over
+    // the slots; -n0/-N0: one job per record, no value on the line.
+    ordered("-j2 -k -m -n4 echo ::: 1 2 3 4 5 6 7"),
+    ordered("-j3 -k -X -n2 echo a{}b ::: 1 2 3 4 5"),
+    ordered("-j2 -k -m -n0 echo x ::: 1 2 3 4 5"),
+    ordered("-k -n0 echo x {} ::: 1 2"),
+    ordered("-k -N0 echo y {1} ::: 1 2"),
+    // :::+ stops at the shortest source; --link repeats the shorter ones.
+    ordered("-k echo {1}-{2} ::: A B C :::+ 1 2"),
+    ordered("-k echo {1}-{2}-{3} ::: A B C :::+ 1 2 ::: x y"),
+    ordered("-k --link echo {1}-{2} ::: A B C ::: 1 2"),
     ordered("-k echo {.} ::: A.txt B.jpg dir.x/c"),
     ordered("-k echo {/} ::: dir/a.txt b.txt"),
     ordered("-k echo {//} ::: dir/sub/a.txt a.txt"),

@@ -124,9 +124,10 @@ pub struct Cli {
     #[command(flatten)]
     pub strings: StringArgs,
 
-    /// Exactly N input records per job, {1}..{N} each one; with --pipe, N
-    /// records per block
-    #[arg(short = 'N', long = "max-replace-args", value_name = "N", value_parser = clap::value_parser!(u32).range(1..),
+    /// Exactly N input records per job, {1}..{N} each one (0: one record
+    /// per job, none of it on the command line); with --pipe, N records
+    /// per block
+    #[arg(short = 'N', long = "max-replace-args", value_name = "N", value_parser = clap::value_parser!(u32),
           conflicts_with_all = ["max_args", "xargs_context", "xargs_words"])]
     pub max_records: Option<u32>,
 
@@ -257,9 +258,11 @@ pub struct Cli {
     #[arg(short = 'C', long, value_name = "REGEX", value_parser = parse_regex)]
     pub colsep: Option<regex::bytes::Regex>,
 
-    /// At most N input records per job ({} stands for all of them)
+    /// At most N input records per job ({} stands for all of them; 0: one
+    /// record per job, none of it on the command line); with -m/-X, their
+    /// batches hold at most N
     #[arg(short = 'n', long = "max-args", value_name = "N",
-          value_parser = clap::value_parser!(u32).range(1..), conflicts_with_all = ["xargs_context", "xargs_words"])]
+          value_parser = clap::value_parser!(u32))]
     pub max_args: Option<u32>,
 
     /// As many records per job as fit the command line; a word with {} is

@@ -44,14 +44,14 @@ impl Config {
             command.clear();
             sources = vec![SourceSpec {
                 source: crate::input::Source::Args(logged),
-                linked: false,
+                linked: crate::input::Link::Product,
                 skip_header: false,
             }];
         }
         for file in &cli.arg_file {
             sources.push(SourceSpec {
                 source: crate::input::Source::File(file.clone()),
-                linked: false,
+                linked: crate::input::Link::Product,
                 skip_header: false,
             });
         }
@@ -92,7 +92,7 @@ impl Config {
         if cli.link {
             // --link: every source paired with the one before it.
             for source in sources.iter_mut().skip(1) {
-                source.linked = true;
+                source.linked = crate::input::Link::Wrap;
             }
         }
         check_pipe_flags(&cli, &sources).map_err(usage)?;
@@ -289,7 +289,8 @@ impl Config {
                         None => Some(10),
                     },
                     block_timeout: cli.pipes.block_timeout.filter(|t| !t.is_zero()),
-                    records: cli.max_records.map(|n| n as usize),
+                    // GNU parallel: --pipe -N0 is one block of all of stdin.
+                    records: cli.max_records.filter(|&n| n > 0).map(|n| n as usize),
                     // --group-by: each group starts with its marker, no record end.
                     boundary,
                     part: cli.pipes.pipe_part,

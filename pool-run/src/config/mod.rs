@@ -333,7 +333,8 @@ impl Config {
 pub enum Batch {
     /// One record per job (the default).
     One,
-    /// At most N records; {} stands for all of them (-n N).
+    /// At most N records; {} stands for all of them (-n N). 0 (-n0, -N0):
+    /// one record per job, and none of it given to the command.
     Max(usize),
     /// As many as fit the command line: -X (context replace) or -m.
     Fit { context: bool },

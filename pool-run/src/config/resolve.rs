@@ -236,11 +236,23 @@ pub(super) fn template_file(spec: &str, strings: &Strings) -> Result<(Template, 
     ))
 }
 
+/// -n N given with -m or -X: at most N records per job (0: -m/-X's
+/// batches, none of their records on the command line, as GNU parallel).
+fn fit_cap_of(cli: &Cli) -> Option<usize> {
+    let fits = cli.xargs_context || cli.xargs_words;
+    cli.max_args.filter(|_| fits).map(|n| n as usize)
+}
+
 /// -s N: a command line stays under N bytes, counting the command's words
-/// as written and a space before each value (GNU parallel's count).
+/// as written and a space before each value (GNU parallel's count); and
+/// -n N's cap under -m/-X.
 pub(super) fn fit_of(cli: &Cli, command: &[BString]) -> crate::source::Fit {
+    let cap = fit_cap_of(cli);
     let Some(max) = cli.max_chars else {
-        return crate::source::Fit::default();
+        return crate::source::Fit {
+            cap,
+            ..crate::source::Fit::default()
+        };
     };
     let max = usize::try_from(max).unwrap_or(usize::MAX);
     let command_len = command
@@ -254,14 +266,20 @@ pub(super) fn fit_of(cli: &Cli, command: &[BString]) -> crate::source::Fit {
         // GNU parallel: one value per job that does not fit -s is an error
         // even without -x; -X/-m/--xargs only with it.
         exit_past: (cli.exit_if_too_long || matches!(batch_of(cli), Batch::One)).then_some(max),
+        cap,
     }
 }
 
 /// How many records make a job: -n, -X, -m, or one.
 pub(super) fn batch_of(cli: &Cli) -> Batch {
     let lines = cli.max_lines;
+    // -n N with -m/-X: -m/-X's batches of at most N (fit_of keeps the N).
+    let capped_fit = fit_cap_of(cli).is_some();
     match (
-        cli.max_args.or(cli.max_records).or(lines),
+        cli.max_args
+            .or(cli.max_records)
+            .or(lines)
+            .filter(|_| !capped_fit),
         cli.xargs_context,
         cli.xargs_words || cli.xargs_all,
     ) {
