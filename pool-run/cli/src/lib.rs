@@ -100,7 +100,7 @@ pub struct Cli {
 
     /// Print each command shell-quoted (once per --shell-quote given)
     /// instead of running it, for composing commands
-    #[arg(long, action = clap::ArgAction::Count)]
+    #[arg(long, alias = "shellquote", action = clap::ArgAction::Count)]
     pub shell_quote: u8,
 
     /// Run the command's words as they are, never through sh -c (GNU's -q:
