@@ -56,6 +56,9 @@ const CASES: &[Case] = &[
     ordered("-j2 -k -m -n0 echo x ::: 1 2 3 4 5"),
     ordered("-k -n0 echo x {} ::: 1 2"),
     ordered("-k -N0 echo y {1} ::: 1 2"),
+    // A numbered value the last -N batch lacks: the word goes, not ''.
+    ordered("-k -N2 echo {1} {2} x ::: a b c"),
+    ordered("-k -N2 'echo {1} {2} x' ::: a b c"),
     // :::+ stops at the shortest source; --link repeats the shorter ones.
     ordered("-k echo {1}-{2} ::: A B C :::+ 1 2"),
     ordered("-k echo {1}-{2}-{3} ::: A B C :::+ 1 2 ::: x y"),

@@ -281,6 +281,17 @@ impl Template {
         let quote: fn(&[u8]) -> BString = if self.shell { shell_quote } else { as_is };
         let mut words: Vec<BString> = Vec::new();
         for word in &self.words {
+            // GNU parallel: a word that is only `{N}`, for a value this job
+            // lacks (the last -N batch is short), is left out, not empty.
+            if let [
+                Piece::Value {
+                    source: Some(n), ..
+                },
+            ] = word.0.as_slice()
+                && fill.values.get(*n).is_none()
+            {
+                continue;
+            }
             let spreads = word.0.iter().any(Piece::all_values);
             let alone = word.0.len() == 1;
             let per_value = match fill.spread {
@@ -327,11 +338,12 @@ fn render(word: &Word, fill: Fill<'_>, quote: fn(&[u8]) -> BString) -> BString {
             Piece::Value { source, part } => {
                 let value = match source {
                     None => join(fill.values.iter().map(|v| apply(v, *part))),
-                    Some(n) => fill
-                        .values
-                        .get(*n)
-                        .map(|v| apply(v, *part))
-                        .unwrap_or_default(),
+                    // A value the job lacks is nothing, not a quoted ''
+                    // (GNU parallel: `sh -c 'echo c {2} x'` prints `c x`).
+                    Some(n) => match fill.values.get(*n) {
+                        Some(value) => apply(value, *part),
+                        None => continue,
+                    },
                 };
                 out.push_str(quote(&value));
             }
@@ -556,7 +568,6 @@ mod tests {
             ("x{}y", "xdir/sub/file.tar.gzy"),
             ("{1}", "dir/sub/file.tar.gz"),
             ("{1.}", "dir/sub/file.tar"),
-            ("{2}", ""),
         ];
         for (word, expected) in cases {
             assert_eq!(
@@ -599,6 +610,21 @@ mod tests {
             direct(&["cmp", "b", "a"])
         );
         assert_eq!(run(&["echo", "{}"], &["a", "b"]), direct(&["echo", "a b"]));
+    }
+
+    #[test]
+    fn a_word_of_only_a_missing_numbered_value_is_left_out() {
+        // GNU parallel 20221122: `-N2 echo {1} {2} x ::: a b c` ends with
+        // `echo c x`; `{2}z` stays as `z`.
+        assert_eq!(
+            run(&["echo", "{1}", "{2}", "{2}z", "x"], &["c"]),
+            direct(&["echo", "c", "z", "x"])
+        );
+        assert_eq!(
+            run(&["echo {1} {2} x"], &["c"]),
+            Invocation::Shell("echo c  x".into()),
+            "through sh, nothing where it stood"
+        );
     }
 
     #[test]
