@@ -28,7 +28,7 @@ use crate::placement::Placement;
 use crate::progress::Counts;
 use crate::slots::Slots;
 use crate::source::Source;
-use crate::tally::Tally;
+use crate::tally::{Stop, Tally, Why};
 use crate::template::Fill;
 use crate::watchdog::Watchdog;
 
@@ -96,6 +96,11 @@ fn confirmed(
 }
 
 /// Whether a spawn failed for want of descriptors.
+/// One line of pool-run's own on stderr (a failed write has nowhere to go).
+fn note(text: std::fmt::Arguments<'_>) {
+    let _ = writeln!(io::stderr(), "pool-run: {text}");
+}
+
 fn io_failure(what: &str, err: &io::Error) -> Failure {
     Failure::io(Exit::Error, what, err)
 }
@@ -530,12 +535,29 @@ impl Supervisor<'_> {
         let retry = self.tally.wants_retry(&record);
         self.out
             .timeline(slot, &record, Outcome::of(&record, retry));
+        if record.timed_out {
+            note(format_args!(
+                "warning: this job was killed because it timed out: {}",
+                record.command
+            ));
+        }
         if retry {
             self.source.retry(record.spec.next_attempt());
             return Ok(());
         }
+        let was_stopping = self.tally.stopping();
         self.tally.count(&record);
         self.out.record(&record, captured)?;
+        // GNU parallel's notes under --halt, after the job's own output.
+        if let Some(what) = self.tally.halt_note(&record) {
+            note(format_args!("this job {what}: {}", record.command));
+        }
+        if !was_stopping && self.tally.stop() == Stop::Soon(Why::Halt) && !self.jobs.is_empty() {
+            note(format_args!(
+                "starting no more jobs; waiting for {} jobs to finish",
+                self.jobs.len()
+            ));
+        }
         self.out.progress(self.counts(), false);
         Ok(())
     }

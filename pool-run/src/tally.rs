@@ -104,6 +104,17 @@ impl Tally {
         }
     }
 
+    /// GNU parallel's note on stderr under `--halt`: each job of the kind
+    /// the rule counts ("failed", "succeeded", "finished") is named.
+    pub fn halt_note(&self, record: &Record) -> Option<&'static str> {
+        match (self.halt?.condition, record.succeeded()) {
+            (HaltCondition::Failed(_) | HaltCondition::FailedPercent(_), false) => Some("failed"),
+            (HaltCondition::Succeeded(_), true) => Some("succeeded"),
+            (HaltCondition::Done(_), _) => Some("finished"),
+            _ => None,
+        }
+    }
+
     fn rule_met(&self, condition: HaltCondition) -> bool {
         match condition {
             HaltCondition::Failed(n) => self.failed >= n,

@@ -1835,7 +1835,7 @@ fn a_disk_that_fills_while_output_spills_is_an_error() {
     // larger than the disk is the same error, not jobs counting less.
     let out = pool_run()
         .args(tmpdir)
-        .args(["--pipe", "--tee", "-j1", "wc -c", ":::", "1", "2"])
+        .args(["--pipe", "--tee", "-j1", "wc -c; : {}", ":::", "1", "2"])
         .write_stdin(vec![b'x'; 3_000_000])
         .output()
         .unwrap();

@@ -408,3 +408,66 @@ fn out_of_processes_runs_fewer_jobs_at_once_and_every_job() {
         .count();
     assert_eq!(succeeded, 10, "every job ran once and succeeded: {log}");
 }
+
+/// Under --halt, GNU parallel names on stderr each job its rule counts,
+/// and says when it starts no more jobs; --timeout names each job it
+/// kills. pool-run says the same, a line each.
+#[test]
+fn halt_and_timeout_name_the_jobs_they_act_on() {
+    let lines = |args: &[&str]| {
+        let out = tool("pool-run").args(args).output().unwrap();
+        crate::support::stderr_lines(&out)
+    };
+    assert_eq!(
+        lines(&[
+            "-j1",
+            "--halt",
+            "soon,fail=2",
+            "exit {}",
+            ":::",
+            "1",
+            "0",
+            "3",
+            "0"
+        ]),
+        [
+            "pool-run: this job failed: exit 1",
+            "pool-run: this job failed: exit 3"
+        ]
+    );
+    // The first job fails at once while the second sleeps: the run waits
+    // for it, and it fails too.
+    assert_eq!(
+        lines(&[
+            "-j2",
+            "--halt",
+            "soon,fail=1",
+            "sleep {1}; exit {2}",
+            ":::",
+            "0",
+            "2",
+            "0",
+            ":::+",
+            "1",
+            "2",
+            "0"
+        ]),
+        [
+            "pool-run: this job failed: sleep 0; exit 1",
+            "pool-run: starting no more jobs; waiting for 1 jobs to finish",
+            "pool-run: this job failed: sleep 2; exit 2"
+        ]
+    );
+    assert_eq!(
+        lines(&[
+            "-k",
+            "--timeout",
+            "1",
+            "sleep {}; echo {}",
+            ":::",
+            "0",
+            "30"
+        ]),
+        ["pool-run: warning: this job was killed because it timed out: sleep 30; echo 30"]
+    );
+}
