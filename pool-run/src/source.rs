@@ -37,8 +37,8 @@ pub struct Source {
     trim: crate::config::Trim,
     /// -X/-m with input known up front: the job slots the records spread
     /// over, and, once set, at most this many records per job (GNU
-    /// parallel's split: of all records, or under -n N of what is left once
-    /// N or fewer are).
+    /// parallel's split of what is left once it would fit one job: all
+    /// records, unless -n N or the line length cuts them first).
     fit_slots: Option<usize>,
     fit_share: Option<usize>,
     /// Jobs to run again, first to last: lost ones go in front, retries at the back.
@@ -458,9 +458,12 @@ impl Source {
                 if fit == self.pending.len() && fit < cap && !input_done {
                     return None;
                 }
+                // GNU parallel spreads what is left once it would fit one
+                // job (under -n N and -s N too), not all of it up front.
                 if let Some(slots) = self.fit_slots
                     && self.fit_share.is_none()
                     && self.pending.len() <= cap
+                    && fit == self.pending.len()
                 {
                     self.fit_share = Some(self.pending.len().div_ceil(slots).max(1));
                 }
@@ -652,7 +655,7 @@ mod tests {
     }
 
     #[test]
-    fn fit_with_a_cap_takes_n_then_spreads_what_is_left_over_the_slots() {
+    fn fit_spreads_over_the_slots_what_is_left_once_it_fits_one_job() {
         // GNU parallel 20221122: `-j2 -m -n4 echo ::: 1 2 3 4 5 6 7`
         // prints `1 2 3 4` / `5 6` / `7`.
         let mut source =
@@ -661,6 +664,14 @@ mod tests {
         source.fit_slots = Some(2);
         let sizes: Vec<usize> = drain(&mut source).iter().map(|j| j.1.len()).collect();
         assert_eq!(sizes, [4, 2, 1]);
+        // A line that takes 2 records (-s): 2, 2, then the last 2 spread
+        // (`-j2 -X -s 10 echo ::: 1 2 3 4 5 6` in GNU parallel).
+        let mut source =
+            Source::from_records(Batch::Fit { context: true }, None, records(&["1"; 6]));
+        source.fit.budget = 4;
+        source.fit_slots = Some(2);
+        let sizes: Vec<usize> = drain(&mut source).iter().map(|j| j.1.len()).collect();
+        assert_eq!(sizes, [2, 2, 1, 1]);
         // -n0: -m's batches (3 and 2 over 2 slots), no values given.
         let mut source =
             Source::from_records(Batch::Fit { context: false }, None, records(&["1"; 5]));

@@ -54,6 +54,9 @@ const CASES: &[Case] = &[
     ordered("-j2 -k -m -n4 echo ::: 1 2 3 4 5 6 7"),
     ordered("-j3 -k -X -n2 echo a{}b ::: 1 2 3 4 5"),
     ordered("-j2 -k -m -n0 echo x ::: 1 2 3 4 5"),
+    // -s cuts batches first; what is left is spread once it fits one job.
+    ordered("-j2 -k -X -s 10 echo ::: 1 2 3 4 5 6"),
+    ordered("-j3 -k -m -s 30 echo ::: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20"),
     ordered("-k -n0 echo x {} ::: 1 2"),
     ordered("-k -N0 echo y {1} ::: 1 2"),
     // A numbered value the last -N batch lacks: the word goes, not ''.
