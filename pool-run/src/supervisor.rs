@@ -95,12 +95,12 @@ fn confirmed(
     Ok(answer.starts_with(['y', 'Y']))
 }
 
-/// Whether a spawn failed for want of descriptors.
 /// One line of pool-run's own on stderr (a failed write has nowhere to go).
 fn note(text: std::fmt::Arguments<'_>) {
     let _ = writeln!(io::stderr(), "pool-run: {text}");
 }
 
+/// An I/O error of pool-run's own: the run ends with GNU's error code.
 fn io_failure(what: &str, err: &io::Error) -> Failure {
     Failure::io(Exit::Error, what, err)
 }
